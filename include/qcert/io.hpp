@@ -54,6 +54,13 @@ std::vector<int> read_idx_labels(const std::string& path);
 // Images plus labels; checks the counts agree.
 Dataset read_idx(const std::string& images, const std::string& labels);
 
+// Writes IDX files, gzip-compressed when the path ends in ".gz" (byte-identical
+// output for identical input). Images need sample shape {1, rows, cols} or
+// {rows, cols} and integer raw values in 0..255; labels must lie in 0..255.
+// Throws InputError naming the path; leaves no partial file behind.
+void write_idx_images(const Dataset& images, const std::string& path);  // src/io/idx_writer.cpp
+void write_idx_labels(const std::vector<int>& labels, const std::string& path);
+
 // CSV: one sample per row, numbers separated by commas (or whitespace); '#' comments
 // and an optional non-numeric header row are skipped. All rows must have the same length.
 Dataset read_csv(const std::string& path);           // src/io/csv_reader.cpp
