@@ -22,6 +22,10 @@ struct LoadedModel {
 
 LoadedModel read_onnx(const std::string& path);     // src/io/onnx_reader.cpp
 Network read_nnet(const std::string& path);         // src/io/nnet_reader.cpp
+// The NNet network without its input normalisation and output de-normalisation:
+// inputs and outputs in the normalised units it was trained in (as ReluVal,
+// ReluDiff, Marabou and VNN-COMP use it); input_lo/hi converted to those units.
+Network read_nnet_normalised(const std::string& path);
 Network read_keras_h5(const std::string& path);     // src/io/keras_h5_reader.cpp
 
 // Chooses the reader by file extension (.onnx, .nnet, .h5/.hdf5/.keras).
