@@ -44,12 +44,16 @@ struct FixedFormat {
 
 // Quantizes x to the format: round(x * 2^frac) with rounding r, clipped to the range.
 int64_t quantize_fixed(double x, const FixedFormat& f, Rounding r);
+// Parses "s8.6" (signed, 8 bits, 6 fractional) or "u8.8"; throws InputError.
+FixedFormat parse_fixed_format(const std::string& s);
 
 // How the numbers of one block are represented. A missing format means "kept real".
 struct LayerScheme {
     std::optional<FixedFormat> weight, bias;
     bool weight_fp16 = false, bias_fp16 = false;  // IEEE half cast instead of fixed point
-    std::optional<FixedFormat> activation;        // the block's output format
+    // The block's output format. On the last block of an integer path a missing
+    // format means the exact accumulator is the output (no rescale, no clamp).
+    std::optional<FixedFormat> activation;
     Rounding param_rounding = Rounding::HalfEven; // weights and biases
     Rounding act_rounding = Rounding::HalfEven;   // rescaling the accumulator
     int accumulator_bits = 0;                     // 0: int64, overflow still detected
@@ -61,8 +65,8 @@ struct Scheme {
     bool input_raw = false;            // data integers (e.g. pixels 0..255) are taken as the input integers
     std::vector<LayerScheme> layers;   // one per block
 
-    // True when inputs, parameters and activations are all fixed point: the
-    // network then has an exact integer semantics.
+    // True when inputs, parameters and hidden activations are all fixed point:
+    // the network then has an exact integer semantics.
     bool integer_path() const;
 };
 
@@ -95,6 +99,7 @@ struct IntLayer {
     int accumulator_bits = 0; // 0: int64
     Overflow overflow = Overflow::Detect;
     double out_scale = 1.0;   // real value = (q - out_zero) * out_scale (for reporting)
+    bool fast64 = false;      // set by IntNetwork::prepare(): no sum can leave int64
 
     int64_t in_size() const { return W.cols(); }
     int64_t out_size() const { return W.rows(); }
@@ -122,6 +127,14 @@ struct IntNetwork {
     int64_t input_size() const { return layers.empty() ? 0 : layers.front().in_size(); }
     int64_t output_size() const { return layers.empty() ? 0 : layers.back().out_size(); }
 
+    // Checks the layers chain and computes each layer's fast64 flag from the
+    // input ranges; call after building or changing the layers. Throws InputError.
+    void prepare();
+
+    // Exact integer inference. The accumulator overflows when the exact sum does
+    // not fit accumulator_bits (the order of additions does not matter: Wrap is
+    // two's complement modulo 2^bits, Saturate clamps, Detect flags and goes on
+    // with the exact sum).
     IntEval eval(const std::vector<int64_t>& x) const;
     // All layer outputs (for bounds and debugging); trace[0] is the input.
     std::vector<std::vector<int64_t>> trace(const std::vector<int64_t>& x) const;
