@@ -2,7 +2,7 @@
 // Keras reader: groups, string attributes and numeric datasets.
 //
 // Every handle is owned by an H5Id and closed on every path. HDF5's own error
-// printing is switched off while a File is open (it would print a stack trace
+// printing is switched off when a File opens (it would print a stack trace
 // of many lines for each failed call; we report one line instead), and the
 // library is used under one process-wide lock because the Debian build is not
 // thread-safe. Every failure is an InputError naming the file.
@@ -50,17 +50,14 @@ private:
     Closer close_ = nullptr;
 };
 
-// Switches HDF5's automatic error printing off for its lifetime.
+// Switches HDF5's automatic error printing off (for good: see the .cpp) and
+// clears the error stack that failed calls filled.
 class ErrorSilencer {
 public:
     ErrorSilencer();
     ~ErrorSilencer();
     ErrorSilencer(const ErrorSilencer&) = delete;
     ErrorSilencer& operator=(const ErrorSilencer&) = delete;
-
-private:
-    H5E_auto2_t saved_func_ = nullptr;
-    void* saved_data_ = nullptr;
 };
 
 // A numeric dataset read as doubles, row-major.
