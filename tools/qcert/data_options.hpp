@@ -1,6 +1,7 @@
 // Options shared by the subcommands that read labelled data.
 #pragma once
 
+#include "qcert/error.hpp"
 #include "qcert/io.hpp"
 
 #include <CLI/CLI.hpp>

@@ -19,6 +19,16 @@ int main(int argc, char** argv) {
     };
     add(qcert::cli::add_inspect);
     add(qcert::cli::add_eval);
+    std::string names;
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands({})) {
+        names += (names.empty() ? "" : ", ") + sub->get_name();
+        known = known || (argc > 1 && sub->get_name() == argv[1]);
+    }
+    if (argc > 1 && argv[1][0] != '-' && !known) {
+        std::fprintf(stderr, "qcert: error: unknown command '%s' (commands: %s)\n", argv[1], names.c_str());
+        return 2;
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

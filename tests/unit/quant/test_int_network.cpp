@@ -168,10 +168,15 @@ TEST(IntNetwork, AaaiSemanticsByHand) {
     EXPECT_EQ(t[1][0], 4);
     // Output: w = 0.625*8 = 5, b = -1 (s4.2); acc = 5*4 + (-1)*2^(2+1) = 12; out = floor((12+4)/8) = 2.
     EXPECT_EQ(t[2][0], 2);
-    // Saturation of the hidden layer: a large input drives it to 15.
-    BlockNet big = net;
-    big.blocks[0].W << 0.875, 0.875;
-    EXPECT_EQ(quantize(big, s).integer->trace({255, 255})[1][0], 15);
+    // Saturation of the hidden layer: 4 inputs, w = 7/8, b = 7/4:
+    // acc = 7*255*4 + 7*2^9 = 10724, floor((10724 + 256) / 512) = 21, clamped to 15.
+    BlockNet big;
+    big.input_shape = {4};
+    Block hb = h;
+    hb.W = Mat::Constant(1, 4, 0.875);
+    hb.b = Vec::Constant(1, 1.75);
+    big.blocks = {hb, o};
+    EXPECT_EQ(quantize(big, parse_scheme("aaai2021:4", big)).integer->trace({255, 255, 255, 255})[1][0], 15);
 }
 
 TEST(IntNetwork, OverflowPolicies) {

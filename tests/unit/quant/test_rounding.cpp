@@ -88,7 +88,9 @@ TEST(Fp16, IsIdempotentAndMonotone) {
     for (int t = 0; t < 10000; ++t) {
         const double a = U(rng), b = U(rng);
         EXPECT_EQ(to_fp16(to_fp16(a)), to_fp16(a));
-        if (a <= b) EXPECT_LE(to_fp16(a), to_fp16(b));
+        if (a <= b) {
+            EXPECT_LE(to_fp16(a), to_fp16(b));
+        }
         EXPECT_LE(std::fabs(to_fp16(a) - a), std::ldexp(std::fabs(a), -11));
     }
 }
