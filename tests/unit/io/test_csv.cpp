@@ -74,6 +74,21 @@ TEST(Csv, ExactDecimalParsing) {
     EXPECT_EQ(d.raw[2], 1e-300);
 }
 
+// The bundled two-input data set: 500 points in [0,1]^2 and their 0/1 labels.
+TEST(Csv, BundledTwoInputData) {
+    std::string ex = test::source_dir() + "/examples/";
+    Dataset x = read_csv(ex + "two_input_data.csv");
+    Dataset y = read_csv(ex + "two_input_labels.csv");
+    EXPECT_EQ(x.sample_shape, Shape{2});
+    EXPECT_EQ(x.count(), 500);
+    EXPECT_FALSE(x.integral);
+    for (double v : x.raw) EXPECT_TRUE(v >= 0 && v <= 1) << v;
+    EXPECT_EQ(y.sample_shape, Shape{1});
+    EXPECT_EQ(y.count(), 500);
+    EXPECT_TRUE(y.integral);
+    for (double v : y.raw) EXPECT_TRUE(v == 0 || v == 1) << v;
+}
+
 TEST(CsvBad, MissingFile) { expect_error("/nonexistent/data.csv", "cannot open"); }
 
 TEST(CsvBad, RaggedRows) {

@@ -6,6 +6,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <fstream>
 #include <iterator>
@@ -102,6 +103,19 @@ TEST(Idx, FashionTestSet) {
         per_class[l]++;
     }
     for (int n : per_class) EXPECT_EQ(n, 1000);
+}
+
+// The 100 test images bundled in examples/ are the first 100 of Fashion-MNIST's test set.
+TEST(Idx, BundledFashionSubset) {
+    std::string ex = test::source_dir() + "/examples/";
+    Dataset sub = read_idx(ex + "fashion_test_100-images-idx3-ubyte.gz", ex + "fashion_test_100-labels-idx1-ubyte.gz");
+    EXPECT_EQ(sub.count(), 100);
+    EXPECT_EQ(sub.sample_shape, (Shape{1, 28, 28}));
+    std::string dir = "/usr/share/datasets/fashion-mnist/";
+    QCERT_REQUIRE_FILE(dir + "t10k-images-idx3-ubyte.gz");
+    Dataset full = read_idx(dir + "t10k-images-idx3-ubyte.gz", dir + "t10k-labels-idx1-ubyte.gz");
+    EXPECT_TRUE(std::equal(sub.raw.begin(), sub.raw.end(), full.raw.begin()));
+    EXPECT_TRUE(std::equal(sub.labels.begin(), sub.labels.end(), full.labels.begin()));
 }
 
 TEST(Idx, PlainAndGzipReadTheSame) {
