@@ -175,21 +175,22 @@ Tensor slice(const Tensor& data, const std::vector<int64_t>& starts, const std::
         const int64_t n = data.dims[a], step = steps[k];
         if (step == 0) fail(s, "Slice step is zero");
         auto clampi = [&](int64_t v, int64_t lo, int64_t hi) {
-            if (v < 0) v = v < -n ? -1 : v + n;  // careful with INT64_MIN-like sentinels
+            if (v < 0) v = v < -n ? -1 : v + n;  // INT64_MIN-like sentinels stay in range
             return std::clamp(v, lo, hi);
         };
+        const int64_t mag = step == INT64_MIN ? INT64_MAX : (step < 0 ? -step : step);
         int64_t b, e;
         if (step > 0) {
             b = clampi(starts[k], 0, n);
             e = clampi(ends[k], 0, n);
-            out[a] = e > b ? (e - b + step - 1) / step : 0;
+            out[a] = e > b ? 1 + (e - b - 1) / mag : 0;
         } else {
             b = clampi(starts[k], 0, n - 1);
             e = clampi(ends[k], -1, n - 1);
-            out[a] = b > e ? (b - e - step - 1) / (-step) : 0;
+            out[a] = b > e ? 1 + (b - e - 1) / mag : 0;
         }
         st[a] = b;
-        sp[a] = step;
+        sp[a] = step > 0 ? mag : -mag;
     }
     const int64_t total = count(out, s);
     const std::vector<int64_t> ost = strides_of(out), ist = strides_of(data.dims);
@@ -207,7 +208,8 @@ Tensor slice(const Tensor& data, const std::vector<int64_t>& starts, const std::
 
 // DequantizeLinear of a constant: the float values and where they came from.
 Tensor dequantize(const Tensor& x, const Tensor& scale, const Tensor* zero, int64_t axis, const Site& s) {
-    if (x.i.empty() && x.size() > 0) fail(s, "DequantizeLinear of a non-integer tensor");
+    if (!is_small_int(x.dtype)) fail(s, fmt::format("DequantizeLinear of a {} tensor is not supported", dtype_name(x.dtype)));
+    if (zero && !is_small_int(zero->dtype)) fail(s, "the zero point must be an 8-, 16- or 32-bit integer");
     auto q = std::make_shared<QuantOrigin>();
     q->q = x.i;
     q->dims = x.dims;

@@ -18,8 +18,12 @@ namespace qcert::onnxio {
 template <class T>
 using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-inline void check_matrix_size(int64_t rows, int64_t cols, const std::string& file, const std::string& where) {
-    if (rows > 0 && cols > kMaxElements / rows)
+// A matrix may have as many entries as the stored constant it comes from
+// (`backing`), or kMaxExpanded when it repeats fewer stored values.
+inline void check_matrix_size(int64_t rows, int64_t cols, int64_t backing, const std::string& file,
+                              const std::string& where) {
+    const int64_t limit = std::min(kMaxElements, std::max(kMaxExpanded, backing));
+    if (rows > 0 && cols > limit / rows)
         throw InputError(file, fmt::format("{}: the layer's {}x{} matrix is too large", where, rows, cols));
 }
 
@@ -53,6 +57,7 @@ inline GemmShape gemm_shape(const Shape& act, const Shape& cst, bool act_is_a, b
                                            ta ? "^T" : "", shape_str(ta ? Shape{a[1], a[0]} : a), tb ? "^T" : "",
                                            shape_str(tb ? Shape{b[1], b[0]} : b)));
     g.K = ka;
+    checked_count({g.M, g.N}, file, where + ": Gemm output");
     return g;
 }
 
@@ -62,7 +67,7 @@ RowMat<T> gemm_matrix(const GemmShape& g, Coef coef, const std::string& file, co
     const Shape& a = g.act_is_a ? g.act : g.cst;
     const Shape& b = g.act_is_a ? g.cst : g.act;
     const int64_t cols = g.act[0] * g.act[1];
-    check_matrix_size(g.M * g.N, cols, file, where);
+    check_matrix_size(g.M * g.N, cols, g.cst[0] * g.cst[1], file, where);
     RowMat<T> W = RowMat<T>::Zero(g.M * g.N, cols);
     for (int64_t m = 0; m < g.M; ++m)
         for (int64_t k = 0; k < g.K; ++k) {
@@ -108,6 +113,7 @@ inline MatMulShape matmul_shape(const Shape& act, const Shape& cst, bool act_is_
     s.out = s.batch;
     if (s.a.size() > 1) s.out.push_back(s.M);
     if (s.b.size() > 1) s.out.push_back(s.N);
+    checked_count(s.out, file, where + ": MatMul output");  // bounds batch * M * N
     return s;
 }
 
@@ -115,9 +121,10 @@ template <class T, class Coef>
 RowMat<T> matmul_matrix(const MatMulShape& s, Coef coef, const std::string& file, const std::string& where) {
     int64_t nb = 1;
     for (int64_t d : s.batch) nb *= d;
-    int64_t cols = 1;
+    int64_t cols = 1, backing = 1;
     for (int64_t d : (s.act_is_a ? s.a : s.b)) cols *= d;
-    check_matrix_size(nb * s.M * s.N, cols, file, where);
+    for (int64_t d : (s.act_is_a ? s.b : s.a)) backing *= d;
+    check_matrix_size(nb * s.M * s.N, cols, backing, file, where);
     RowMat<T> W = RowMat<T>::Zero(nb * s.M * s.N, cols);
     const Shape ba(s.pa.begin(), s.pa.end() - 2), bb(s.pb.begin(), s.pb.end() - 2);
     const std::vector<int64_t> bst = strides_of(s.batch);
@@ -152,7 +159,7 @@ RowMat<T> matmul_matrix(const MatMulShape& s, Coef coef, const std::string& file
 template <class T, class Coef>
 RowMat<T> conv_matrix(const ConvGeometry& g, int64_t H, int64_t W, int64_t OH, int64_t OW, Coef coef,
                       const std::string& file, const std::string& where) {
-    check_matrix_size(g.out_channels * OH * OW, g.in_channels * H * W, file, where);
+    check_matrix_size(g.out_channels * OH * OW, g.in_channels * H * W, 0, file, where);
     RowMat<T> M = RowMat<T>::Zero(g.out_channels * OH * OW, g.in_channels * H * W);
     for (int64_t o = 0; o < g.out_channels; ++o)
         for (int64_t oh = 0; oh < OH; ++oh)

@@ -28,15 +28,20 @@ i128 gcd128(i128 a, i128 b) {
     throw InputError(file, "the quantization scales cannot be combined exactly in 128-bit integers");
 }
 
+// Checked arithmetic; the most negative value is refused too, so that negation
+// and absolute values never overflow.
+constexpr i128 kMax128 = ((i128(1) << 126) - 1) * 2 + 1;
+constexpr i128 kMin128 = -kMax128 - 1;
+
 i128 mul128(i128 a, i128 b, const std::string& file) {
     i128 r;
-    if (__builtin_mul_overflow(a, b, &r)) overflow(file);
+    if (__builtin_mul_overflow(a, b, &r) || r == kMin128) overflow(file);
     return r;
 }
 
 i128 add128(i128 a, i128 b, const std::string& file) {
     i128 r;
-    if (__builtin_add_overflow(a, b, &r)) overflow(file);
+    if (__builtin_add_overflow(a, b, &r) || r == kMin128) overflow(file);
     return r;
 }
 
@@ -401,6 +406,16 @@ IntLayer QdqPath::finalize(const std::string& where, const QParams* out) {
     }
     (void)unit;
     L.in_zero = P.in_zero;
+    // The integer network computes acc * num in 128 bits: make sure it cannot overflow
+    // over the input's integer range.
+    const long double xmax = std::max(std::fabs((long double)(cur_.lo - P.in_zero)),
+                                      std::fabs((long double)(cur_.hi - P.in_zero)));
+    long double worst = 0;
+    for (int64_t i = 0; i < m; ++i) {
+        long double s = std::fabs((long double)L.b[size_t(i)]);
+        for (int64_t j = 0; j < L.W.cols(); ++j) s += std::fabs((long double)L.W(i, j)) * xmax;
+        worst = std::max(worst, s);
+    }
     L.rounding = Rounding::HalfEven;
     L.accumulator_bits = 0;
     L.overflow = Overflow::Detect;
@@ -408,6 +423,8 @@ IntLayer QdqPath::finalize(const std::string& where, const QParams* out) {
         const Rat r = rat_div(G, out->scale_r, file_);
         L.num = to64(r.n, file_, fmt::format("{}: the rescale factor's numerator", where));
         L.den = to64(r.d, file_, fmt::format("{}: the rescale factor's denominator", where));
+        if (worst * (long double)L.num >= 0x1p120L)
+            fail(where, "the integer layer's accumulator times its rescale factor can exceed 120 bits");
         L.out_zero = out->zero;
         L.lo = out->lo;
         L.hi = out->hi;
@@ -415,7 +432,8 @@ IntLayer QdqPath::finalize(const std::string& where, const QParams* out) {
         // QuantizeLinear is monotone, so Q(clip(y, a, b)) = clamp(Q(y), Q(a), Q(b)).
         auto q_of = [&](const Rat& v) {
             const Rat t = rat_div(v, out->scale_r, file_);
-            const i128 q = round_div(t.n, t.d, Rounding::HalfEven) + out->zero;
+            i128 q = round_div(t.n, t.d, Rounding::HalfEven);
+            q = std::clamp<i128>(q, -(i128(1) << 64), i128(1) << 64) + out->zero;  // then saturate
             return int64_t(std::clamp<i128>(q, out->lo, out->hi));
         };
         if (P.relu) L.lo = std::max(L.lo, out->zero);
@@ -427,6 +445,7 @@ IntLayer QdqPath::finalize(const std::string& where, const QParams* out) {
         L.num = L.den = 1;
         L.out_zero = 0;
         L.out_scale = G.to_double();
+        if (worst >= 0x1p62L) fail(where, "the integer accumulator can exceed 64 bits");
         if (P.relu) L.lo = 0;
         if (P.lo || P.hi) fail(where, "a Clip at the end of a quantized model without QuantizeLinear is not supported");
     }

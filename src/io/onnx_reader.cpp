@@ -707,7 +707,7 @@ void Walker::op_transpose(const onnx::NodeProto& n, const std::string& w) {
     // Otherwise a permutation matrix.
     qdq_.other(w, "Transpose");
     const int64_t total = checked_count(full_, file_, w);
-    check_matrix_size(total, total, file_, w);
+    check_matrix_size(total, total, 0, file_, w);
     const std::vector<int64_t> ist = strides_of(full_), ost = strides_of(out);
     Mat P = Mat::Zero(total, total);
     for (int64_t k = 0; k < total; ++k) {
@@ -762,7 +762,7 @@ void Walker::op_qlinear_matmul(const onnx::NodeProto& n, const std::string& w) {
     const Tensor& bs = need_const(n, 4, w, "b_scale");
     const Tensor& bz = need_const(n, 5, w, "b_zero_point");
     const QParams y = qparams(need_const(n, 6, w, "y_scale"), &need_const(n, 7, w, "y_zero_point"), w);
-    if (b.i.empty() && b.size() > 0) fail(w, "QLinearMatMul's b must be an integer tensor");
+    if (!is_small_int(b.dtype) || !is_small_int(bz.dtype)) fail(w, "QLinearMatMul's b must be an 8-bit integer tensor");
     // b's scale and zero point: one, or one per output column (the last axis).
     if (bs.size() != bz.size() || (bs.size() != 1 && (b.dims.size() != 2 || bs.size() != b.dims[1])))
         fail(w, "QLinearMatMul's b_scale / b_zero_point must be scalars or one per column");
@@ -789,12 +789,13 @@ void Walker::op_matmul_integer(const onnx::NodeProto& n, const std::string& w) {
     if (n.input(0) != cur_) fail(w, "MatMulInteger's second operand must be a constant");
     if (qdq_.kind() != Kind::Quantized) fail(w, "MatMulInteger needs a quantized integer input");
     const Tensor& b = need_const(n, 1, w, "MatMulInteger's B");
-    if (b.i.empty() && b.size() > 0) fail(w, "MatMulInteger's B must be an integer tensor");
+    if (!is_small_int(b.dtype)) fail(w, "MatMulInteger's B must be an 8-bit integer tensor");
     const Tensor* az = input_const(n, 2);
     const Tensor* bz = input_const(n, 3);
     if ((az && az->size() != 1) || (bz && bz->size() != 1))
         fail(w, "per-channel zero points of MatMulInteger are not supported");
-    if ((az && az->i.empty()) || (bz && bz->i.empty())) fail(w, "MatMulInteger zero points must be integers");
+    if ((az && !is_small_int(az->dtype)) || (bz && !is_small_int(bz->dtype)))
+        fail(w, "MatMulInteger zero points must be 8-bit integers");
     const int64_t a0 = az ? az->i[0] : 0, b0 = bz ? bz->i[0] : 0;
     const MatMulShape ms = matmul_shape(full_, b.dims, true, file_, w);
     const auto place = [&]<class T>(auto coef) { return matmul_matrix<T>(ms, coef, file_, w); };

@@ -63,16 +63,20 @@ void int_type_range(int32_t t, int64_t& lo, int64_t& hi) {
     }
 }
 
-int64_t checked_count(const Shape& s, const std::string& file, const std::string& what) {
+int64_t checked_count(const Shape& s, const std::string& file, const std::string& what, int64_t limit) {
     int64_t n = 1;
     for (int64_t d : s) {
         if (d < 0) throw InputError(file, fmt::format("{} has a negative dimension {}", what, d));
-        if (d != 0 && n > kMaxElements / d)
+        if (d != 0 && n > limit / d)
             throw InputError(file, fmt::format("{} is too large (shape {})", what, shape_str(s)));
         n *= d;
     }
-    if (n > kMaxElements) throw InputError(file, fmt::format("{} is too large (shape {})", what, shape_str(s)));
+    if (n > limit) throw InputError(file, fmt::format("{} is too large (shape {})", what, shape_str(s)));
     return n;
+}
+
+bool is_small_int(int32_t t) {
+    return t == TP::UINT8 || t == TP::INT8 || t == TP::UINT16 || t == TP::INT16 || t == TP::INT32;
 }
 
 namespace {
@@ -122,7 +126,7 @@ Tensor tensor_from_proto(const TP& t, const std::string& file) {
     Tensor r;
     r.dtype = t.data_type();
     r.dims.assign(t.dims().begin(), t.dims().end());
-    const int64_t n = checked_count(r.dims, file, "tensor " + name);
+    const int64_t n = checked_count(r.dims, file, "tensor " + name, kMaxElements);
     const size_t eb = elem_bytes(r.dtype);
     if (eb == 0)
         throw InputError(file, fmt::format("tensor {} has unsupported element type {} ({})", name, dtype_name(r.dtype),

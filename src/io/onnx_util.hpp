@@ -13,9 +13,15 @@
 
 namespace qcert::onnxio {
 
-// No tensor, activation or constructed matrix may exceed this many elements: a
-// corrupt or hostile file must not make us allocate unbounded memory.
+// Size limits, so that a corrupt or hostile file cannot make the reader allocate
+// far more memory than the file itself holds:
+//  - a tensor stored in the file, or a matrix with one entry per stored weight;
 constexpr int64_t kMaxElements = int64_t(1) << 27;
+//  - a tensor the reader derives: activations, folded and broadcast constants;
+constexpr int64_t kMaxDerived = int64_t(1) << 24;
+//  - a matrix expanded from fewer stored values (a convolution lowered to a dense
+//    integer layer, a permutation, a MatMul repeated over leading dimensions).
+constexpr int64_t kMaxExpanded = int64_t(1) << 25;
 
 // How a constant came out of a DequantizeLinear (or a folded QuantizeLinear):
 // element k is (q[k] - zero_at(k)) * scale_at(k). Shape operations on the
@@ -49,8 +55,11 @@ struct Tensor {
 };
 
 // Element count of a shape (1 for a scalar); InputError when a dim is negative
-// or the count exceeds kMaxElements.
-int64_t checked_count(const Shape& s, const std::string& file, const std::string& what);
+// or the count exceeds `limit`.
+int64_t checked_count(const Shape& s, const std::string& file, const std::string& what,
+                      int64_t limit = kMaxDerived);
+// 8-, 16- and 32-bit integer types: the ones quantized values and zero points may have.
+bool is_small_int(int32_t dtype);
 
 // The constant held by a TensorProto (raw_data or the typed fields).
 Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& file);
