@@ -92,4 +92,5 @@ INSTANTIATE_TEST_SUITE_P(
                       BadInput{"eval @MODEL --inputs @DIR/short.csv", "short.csv"},
                       BadInput{"eval @MODEL --inputs @DIR/ok.csv --prune 2", "ratio"},
                       BadInput{"inspect", "model"},
-                      BadInput{"frobnicate", "frobnicate"}));
+                      BadInput{"frobnicate", "frobnicate"}),
+    [](const ::testing::TestParamInfo<BadInput>& info) { return "case" + std::to_string(info.index); });
