@@ -7,7 +7,7 @@ PKGS=(
   libcvc5-dev cvc5 libz3-dev z3 coinor-libcbc-dev coinor-cbc libsdpa-dev sdpa boolector
   libhdf5-dev libeigen3-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libopenmpi-dev openmpi-bin libmpfr-dev zlib1g-dev
-  dataset-fashion-mnist clang libclang-rt-14-dev
+  dataset-fashion-mnist clang libclang-rt-14-dev python3
 )
 missing=()
 for p in "${PKGS[@]}"; do
