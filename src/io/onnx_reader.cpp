@@ -100,11 +100,14 @@ private:
 // ---- the walk ---------------------------------------------------------------------
 
 LoadedModel Walker::run(const onnx::ModelProto& m) {
+    bool declared = false;
     for (const auto& op : m.opset_import())
-        if (op.domain().empty() || op.domain() == "ai.onnx") opset_ = int(op.version());
-    if (m.opset_import_size() == 0 && m.ir_version() >= 3)
-        throw InputError(file_, "the model declares no opset (not a complete ONNX model?)");
-    if (opset_ == 0 && m.opset_import_size() == 0) opset_ = 1;
+        if (op.domain().empty() || op.domain() == "ai.onnx") {
+            opset_ = int(std::clamp<int64_t>(op.version(), 0, 1000));
+            declared = true;
+        }
+    if (!declared)
+        throw InputError(file_, "the model imports no opset of the default domain (not a complete ONNX model?)");
     if (opset_ < kMinOpset || opset_ > kMaxOpset)
         throw InputError(file_, fmt::format("opset {} is not supported (opsets {} to {} are)", opset_, kMinOpset,
                                             kMaxOpset));

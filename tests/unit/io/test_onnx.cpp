@@ -1193,6 +1193,103 @@ TEST(OnnxQdq, MatMulIntegerWithFloatRescaleMatchesOnnxFormulas) {
     }
 }
 
+// QDQ convolution (per-channel weights) -> Relu -> Flatten -> Gemm, and the ORT
+// form of a quantized Add: both operands dequantized, the constant from uint8.
+TEST(OnnxQdq, ConvAndQuantizedAddMatchOnnxFormulas) {
+    test::TempDir dir;
+    for (uint64_t seed : {21u, 22u, 23u}) {
+        Rng r(seed);
+        const int64_t C = 2, H = 5, W = 4, O = 3, K = 3, OH = 3, OW = 2;  // pads 1, strides (2, 2)
+        const int64_t n2 = 2;
+        const float s0 = float(r.uni(0.005, 0.05)), s1 = float(r.uni(0.02, 0.2)), s2 = float(r.uni(0.02, 0.2));
+        const float s3 = float(r.uni(0.02, 0.2)), sc = float(r.uni(0.002, 0.05)), sw2 = float(r.uni(0.002, 0.02));
+        std::vector<float> sw(static_cast<size_t>(O)), sb(static_cast<size_t>(O));
+        for (int64_t o = 0; o < O; ++o) {
+            sw[size_t(o)] = float(r.uni(0.002, 0.02));
+            sb[size_t(o)] = s0 * sw[size_t(o)];
+        }
+        const int64_t z0 = r.integer(0, 255), z1 = r.integer(0, 50), z2 = r.integer(0, 255), z3 = r.integer(0, 255),
+                      zc = r.integer(0, 255);
+        std::vector<int64_t> Wq, bq, W2, cq;
+        for (int64_t k = 0; k < O * C * K * K; ++k) Wq.push_back(r.integer(-127, 127));
+        for (int64_t k = 0; k < O; ++k) bq.push_back(r.integer(-2000, 2000));
+        for (int64_t k = 0; k < n2 * O * OH * OW; ++k) W2.push_back(r.integer(-127, 127));
+        for (int64_t k = 0; k < n2; ++k) cq.push_back(r.integer(0, 255));
+        GraphBuilder b(13);
+        b.input("x", {1, C, H, W}, TP::FLOAT, true);
+        auto qdq = [&](const std::string& in, const std::string& out, const char* s, const char* z) {
+            b.node("QuantizeLinear", {in, s, z}, out + "_q");
+            b.node("DequantizeLinear", {out + "_q", s, z}, out);
+        };
+        for (auto [sn, sv, zn, zv] : {std::tuple{"s0", s0, "z0", z0}, std::tuple{"s1", s1, "z1", z1},
+                                      std::tuple{"s2", s2, "z2", z2}, std::tuple{"s3", s3, "z3", z3}}) {
+            b.init_f(sn, {}, {sv});
+            b.init_i(zn, {}, {zv}, TP::UINT8);
+        }
+        qdq("x", "xd", "s0", "z0");
+        b.init_i("Wq", {O, C, K, K}, Wq, TP::INT8);
+        b.init_f("sw", {O}, sw);
+        b.init_i("zw", {O}, std::vector<int64_t>(static_cast<size_t>(O), 0), TP::INT8);
+        GraphBuilder::attr_i(b.node("DequantizeLinear", {"Wq", "sw", "zw"}, "Wd"), "axis", 0);  // per output channel
+        b.init_i("bq", {O}, bq, TP::INT32);
+        b.init_f("sb", {O}, sb);
+        b.init_i("zb", {O}, std::vector<int64_t>(static_cast<size_t>(O), 0), TP::INT32);
+        GraphBuilder::attr_i(b.node("DequantizeLinear", {"bq", "sb", "zb"}, "bd"), "axis", 0);
+        auto* cv = b.node("Conv", {"xd", "Wd", "bd"}, "c");
+        GraphBuilder::attr_ints(cv, "pads", {1, 1, 1, 1});
+        GraphBuilder::attr_ints(cv, "strides", {2, 2});
+        qdq("c", "cd", "s1", "z1");
+        b.node("Relu", {"cd"}, "rl");
+        qdq("rl", "rd", "s1", "z1");
+        b.node("Flatten", {"rd"}, "fl");
+        b.init_i("W2", {O * OH * OW, n2}, W2, TP::INT8);
+        b.init_f("sw2", {}, {sw2});
+        b.node("DequantizeLinear", {"W2", "sw2"}, "W2d");
+        b.node("MatMul", {"fl", "W2d"}, "mm");
+        qdq("mm", "mmd", "s2", "z2");
+        b.init_i("cq", {n2}, cq, TP::UINT8);
+        b.init_f("sc", {}, {sc});
+        b.init_i("zc", {}, {zc}, TP::UINT8);
+        b.node("DequantizeLinear", {"cq", "sc", "zc"}, "cd2");
+        b.node("Add", {"mmd", "cd2"}, "sum");
+        qdq("sum", "y", "s3", "z3");
+        b.output("y");
+        const LoadedModel lm = read_onnx(b.save_to(dir, "qconv" + std::to_string(seed) + ".onnx"));
+        ASSERT_TRUE(lm.qdq.has_value());
+        for (const auto& x : random_inputs(r, C * H * W, 0, 255, 200)) {
+            std::vector<int64_t> h;  // conv output, CHW
+            for (int64_t o = 0; o < O; ++o)
+                for (int64_t i = 0; i < OH; ++i)
+                    for (int64_t j = 0; j < OW; ++j) {
+                        i128 acc = bq[size_t(o)];
+                        for (int64_t c = 0; c < C; ++c)
+                            for (int64_t ki = 0; ki < K; ++ki)
+                                for (int64_t kj = 0; kj < K; ++kj) {
+                                    const int64_t y = i * 2 - 1 + ki, xx = j * 2 - 1 + kj;
+                                    if (y < 0 || y >= H || xx < 0 || xx >= W) continue;
+                                    acc += i128(Wq[size_t(((o * C + c) * K + ki) * K + kj)]) *
+                                           (x[size_t((c * H + y) * W + xx)] - z0);
+                                }
+                        const Q v = div(mul(Q{acc, 1}, mul(of_float(s0), of_float(sw[size_t(o)]))), of_float(s1));
+                        h.push_back(std::max(sat(round_half_even(v) + z1, 0, 255), z1));
+                    }
+            std::vector<int64_t> out;
+            for (int64_t k = 0; k < n2; ++k) {
+                i128 acc = 0;
+                for (size_t i = 0; i < h.size(); ++i) acc += i128(W2[i * size_t(n2) + size_t(k)]) * (h[i] - z1);
+                const Q v = div(mul(Q{acc, 1}, mul(of_float(s1), of_float(sw2))), of_float(s2));
+                const int64_t m = sat(round_half_even(v) + z2, 0, 255);
+                // Add: dequantize both, add exactly, quantize.
+                const Q real = add(mul(Q{m - z2, 1}, of_float(s2)), mul(Q{cq[size_t(k)] - zc, 1}, of_float(sc)));
+                out.push_back(sat(round_half_even(div(real, of_float(s3))) + z3, 0, 255));
+            }
+            const IntEval ev = lm.qdq->eval(x);
+            EXPECT_FALSE(ev.overflow);
+            EXPECT_EQ(ev.out, out);
+        }
+    }
+}
+
 // =========================================================================================
 // 5. Bad input
 // =========================================================================================
