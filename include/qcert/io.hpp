@@ -3,6 +3,7 @@
 #pragma once
 
 #include "qcert/network.hpp"
+#include "qcert/property.hpp"
 #include "qcert/quant.hpp"
 
 #include <optional>
@@ -68,5 +69,48 @@ void write_idx_labels(const std::vector<int>& labels, const std::string& path);
 // CSV: one sample per row, numbers separated by commas (or whitespace); '#' comments
 // and an optional non-numeric header row are skipped. All rows must have the same length.
 Dataset read_csv(const std::string& path);           // src/io/csv_reader.cpp
+
+// ---- properties (VNN-LIB) and VNN-COMP results -------------------------------
+
+// A VNN-LIB property: the region of inputs and the UNSAFE outputs (the file asserts
+// the counterexample region; the property holds, "unsat", when no input of the
+// region reaches it). The unsafe region is the union over boxes b of
+//   { x in input_boxes[b] and y = f(x) in unsafe_for(b) }.
+// Usually there is one box and `unsafe` applies to it (per_box_unsafe empty).
+// Files written as an OR of (input box AND output constraints) pairs give several
+// boxes: then per_box_unsafe[b] belongs to input_boxes[b], and `unsafe` is the union
+// of all of them (checking every box against `unsafe` is sound but may find
+// spurious counterexamples: re-check them with is_unsafe).
+struct VnnlibProperty {
+    std::vector<std::vector<std::pair<double, double>>> input_boxes;  // [box][X_i] = {lo, hi}, closed, finite
+    OutputProperty unsafe;                                           // over Y_0 .. Y_{outputs-1}
+    int64_t inputs = 0, outputs = 0;
+    std::vector<OutputProperty> per_box_unsafe;  // empty, or one per input box
+
+    const OutputProperty& unsafe_for(size_t box) const {
+        return per_box_unsafe.empty() ? unsafe : per_box_unsafe.at(box);
+    }
+    // x in some input box b and y in unsafe_for(b): x and y are a counterexample.
+    bool is_unsafe(const std::vector<double>& x, const Vec& y) const;
+};
+
+// The SMT-LIB subset used by VNN-COMP 2021-2024 (see src/io/vnnlib_reader.cpp).
+VnnlibProperty read_vnnlib(const std::string& path);  // src/io/vnnlib_reader.cpp
+
+// The first line of a VNN-COMP result file.
+enum class VnncompStatus { Sat, Unsat, Unknown, Timeout, Error };
+const char* vnncomp_status_name(VnncompStatus s);  // "sat", "unsat", ...
+// Holds -> unsat, Violated -> sat, Unknown -> timeout when the reason starts with
+// "timeout", else unknown. Misclassified is no VNN-LIB answer: unknown.
+VnncompStatus vnncomp_status(Verdict v, const std::string& reason = "");
+
+// The result file text as the VNN-COMP 2022+ scripts read it: the status on the first
+// line; for sat, the counterexample after it,
+//   ((X_0 0.1)\n (X_1 0.2)\n (Y_0 1.5)\n (Y_1 -3))\n
+// with numbers printed to round-trip exactly. Sat needs a non-empty, finite x and y.
+std::string vnncomp_result(VnncompStatus s, const std::vector<double>& x = {}, const Vec& y = Vec());
+// Writes that text through a temporary file (no partial file on failure).
+void write_vnncomp_result(const std::string& path, VnncompStatus s, const std::vector<double>& x = {},
+                          const Vec& y = Vec());  // src/io/vnnlib_writer.cpp
 
 }  // namespace qcert
