@@ -1,0 +1,182 @@
+// The counterexample search: seeds, PGD on the proxy, local search on the integers.
+#include "attack/search.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace qcert::attack {
+
+Search::Search(const IntQuery& q, const Budget& budget, const AttackOptions& opt)
+    : q_(q), budget_(budget), opt_(opt), n_(int64_t(q.lo.size())), rng_{opt.seed}, proxy_(*q.net) {
+    own_deadline_ = opt.max_seconds > 0
+                        ? std::chrono::steady_clock::now() + std::chrono::microseconds(int64_t(opt.max_seconds * 1e6))
+                        : std::chrono::steady_clock::time_point::max();
+    centre_.resize(size_t(n_));
+    for (int64_t j = 0; j < n_; ++j) centre_[j] = q.lo[j] + (q.hi[j] - q.lo[j]) / 2;
+}
+
+bool Search::stop() {
+    if (found_ || out_of_budget_) return true;
+    if (stats_.evals >= opt_.max_evals) return out_of_budget_ = true;
+    // The clock is cheap but not free: look at it every few evaluations.
+    if (stats_.evals % 16 == 0 && (budget_.expired() || std::chrono::steady_clock::now() >= own_deadline_))
+        return out_of_budget_ = true;
+    return false;
+}
+
+void Search::note_margin(i128 m, const std::vector<int64_t>& x, const char* phase) {
+    if (m < best_) {
+        best_ = m;
+        best_x_ = x;
+    }
+    // The margin is computed from our own evaluation; only the exact re-check counts.
+    if (m <= 0 && confirms(q_, x)) {
+        found_ = true;
+        cex_ = x;
+        stats_.phase = phase;
+    }
+}
+
+bool Search::consider(const std::vector<int64_t>& x, const char* phase) {
+    ++stats_.evals;
+    note_margin(violation_margin(q_.unsafe, q_.net->eval(x).out), x, phase);
+    return found_;
+}
+
+Eigen::VectorXd Search::to_real(const std::vector<int64_t>& x) const {
+    Eigen::VectorXd v(n_);
+    for (int64_t j = 0; j < n_; ++j) v[j] = double(x[j]);
+    return v;
+}
+
+Eigen::VectorXd Search::margin_gradient(const Eigen::VectorXd& x, int only) {
+    const Eigen::VectorXd& y = proxy_.forward(x);
+    const RealMargin m = real_margin(q_.unsafe, y.data(), only);
+    Eigen::VectorXd c = Eigen::VectorXd::Zero(y.size());
+    if (m.constraint >= 0)
+        for (const auto& [i, a] : q_.unsafe[m.disjunct][m.constraint].terms) c[i] += double(a);
+    return proxy_.gradient(c);
+}
+
+std::vector<int64_t> Search::corner(const Eigen::VectorXd& g) const {
+    std::vector<int64_t> x(static_cast<size_t>(n_));
+    for (int64_t j = 0; j < n_; ++j) x[j] = g[j] > 0 ? q_.lo[j] : g[j] < 0 ? q_.hi[j] : centre_[j];
+    return x;
+}
+
+std::vector<int64_t> Search::random_corner() {
+    std::vector<int64_t> x(static_cast<size_t>(n_));
+    for (int64_t j = 0; j < n_; ++j) x[j] = (rng_.next() >> 63) ? q_.hi[j] : q_.lo[j];
+    return x;
+}
+
+// Phase 1: the centre, the corner the gradient suggests for each target disjunct, random corners.
+void Search::seeds() {
+    if (consider(centre_, "seed")) return;
+    const Eigen::VectorXd c = to_real(centre_);
+    const Eigen::VectorXd& y = proxy_.forward(c);
+    std::vector<double> value(q_.unsafe.size());
+    for (size_t d = 0; d < q_.unsafe.size(); ++d) value[d] = real_margin(q_.unsafe, y.data(), int(d)).value;
+    targets_.resize(q_.unsafe.size());
+    std::iota(targets_.begin(), targets_.end(), 0);
+    std::stable_sort(targets_.begin(), targets_.end(), [&](int a, int b) { return value[a] < value[b]; });
+    if (int(targets_.size()) > opt_.restarts) targets_.resize(size_t(std::max(opt_.restarts, 0)));
+    for (int t : targets_) {
+        target_grad_.push_back(margin_gradient(c, t));
+        if (stop() || consider(corner(target_grad_.back()), "seed")) return;
+    }
+    for (int r = 0; r < opt_.random_points; ++r)
+        if (stop() || consider(random_corner(), "seed")) return;
+}
+
+// Phase 2: signed-gradient steps on the proxy from each target's corner, with a
+// step that shrinks from the box width, so that later iterates also visit the
+// inside of the box; every iterate is rounded and evaluated exactly.
+void Search::pgd() {
+    for (int r = 0; r < opt_.restarts; ++r) {
+        const bool aimed = r < int(targets_.size());
+        const int only = aimed ? targets_[r] : -1;
+        Eigen::VectorXd x = to_real(aimed ? corner(target_grad_[r]) : random_corner());
+        std::vector<int64_t> last;
+        for (int s = 0; s < opt_.pgd_steps; ++s) {
+            if (stop()) return;
+            const Eigen::VectorXd g = margin_gradient(x, only);
+            const double frac = 1.0 - double(s) / double(opt_.pgd_steps);
+            std::vector<int64_t> xi(static_cast<size_t>(n_));
+            for (int64_t j = 0; j < n_; ++j) {
+                const double lo = double(q_.lo[j]), hi = double(q_.hi[j]);
+                const double step = std::max(0.5, frac * (hi - lo));
+                x[j] = std::clamp(x[j] - step * ((g[j] > 0) - (g[j] < 0)), lo, hi);
+                xi[j] = std::clamp(int64_t(std::llround(x[j])), q_.lo[j], q_.hi[j]);
+            }
+            if (xi != last && consider(xi, "pgd")) return;
+            last = std::move(xi);
+        }
+    }
+}
+
+// Phase 3: single-coordinate moves from the best point. The exact margin is a
+// staircase (every value is rounded), so most moves leave it unchanged; the
+// proxy margin breaks those ties, and a small temperature lets the walk cross
+// proxy ridges, which changes which way the hidden neurons round.
+void Search::local_search() {
+    std::vector<int64_t> free;  // coordinates that can move
+    for (int64_t j = 0; j < n_; ++j)
+        if (q_.lo[j] < q_.hi[j]) free.push_back(j);
+    if (free.empty() || best_x_.empty()) return;
+
+    IncrementalNet inc(*q_.net);
+    inc.reset(best_x_);
+    const Eigen::VectorXd& y0 = proxy_.forward(to_real(best_x_));
+    i128 cur = best_;
+    double cur_p = real_margin(q_.unsafe, y0.data()).value;
+    Eigen::VectorXd g = margin_gradient(to_real(best_x_), -1);
+    const int64_t refresh = std::max<int64_t>(32, int64_t(free.size()) / 4);
+    const double T = std::max(opt_.temperature, 1e-12);
+
+    for (int64_t move = 1; !stop(); ++move) {
+        const int64_t j = free[rng_.below(free.size())];
+        const int64_t old = inc.input()[j], lo = q_.lo[j], hi = q_.hi[j];
+        int64_t v = g[j] > 0 ? lo : hi;  // half the moves follow the gradient to a bound
+        if (v == old || (rng_.next() >> 63)) {
+            v = lo + int64_t(rng_.below(uint64_t(hi - lo)));  // uniform over the other values
+            if (v >= old) ++v;
+        }
+        inc.set(j, v);
+        ++stats_.evals;
+        const i128 m = violation_margin(q_.unsafe, inc.output());
+        bool accept = m < cur;
+        double p = cur_p;
+        if (m == cur) {
+            p = real_margin(q_.unsafe, proxy_.try_move(j, double(v - old)).data()).value;
+            accept = p <= cur_p || rng_.unit() < std::exp(-(p - cur_p) / T);
+        } else if (accept) {
+            p = real_margin(q_.unsafe, proxy_.try_move(j, double(v - old)).data()).value;
+        }
+        if (accept) {
+            proxy_.commit();
+            cur = m;
+            cur_p = p;
+            note_margin(m, inc.input(), "local");
+        } else {
+            inc.set(j, old);
+        }
+        if (move % refresh == 0) {
+            // Re-synchronise the proxy (its first layer drifts by rounding) and take a fresh gradient.
+            g = margin_gradient(to_real(inc.input()), -1);
+            cur_p = real_margin(q_.unsafe, proxy_.forward(to_real(inc.input())).data()).value;
+        }
+    }
+}
+
+bool Search::run() {
+    if (q_.unsafe.empty() || n_ == 0) return false;  // nothing can be unsafe / nothing to search
+    seeds();
+    if (!stop()) pgd();
+    if (!stop()) local_search();
+    stats_.best_margin = double(best_);
+    return found_;
+}
+
+}  // namespace qcert::attack
