@@ -1,0 +1,168 @@
+// The MILP method: encode (milp_encoding), solve (milp_cbc), re-check.
+//
+// A robustness query's unsafe set is one disjunct per competing class. By default
+// each disjunct gets its own MILP in which only the two outputs it reads (and the
+// neurons they depend on) are encoded; disjuncts that the bounds rule out are never
+// solved, and the one closest to violation at the box centre is tried first.
+#include "backends/milp.hpp"
+
+#include "backends/milp_cbc.hpp"
+#include "backends/milp_encoding.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <fmt/format.h>
+#include <numeric>
+#include <stdexcept>
+
+namespace qcert {
+
+namespace {
+
+using milp::i128;
+
+// Above this magnitude, double arithmetic on row activities is no longer exact
+// enough to trust "infeasible" (see milp_cbc.cpp).
+constexpr i128 kExactLimit = i128(1) << 40;
+
+class Milp : public Method {
+public:
+    explicit Milp(const MilpOptions& o) : options_(o) {}
+    std::string name() const override { return "milp"; }
+    bool complete() const override { return true; }
+    Outcome run(const IntQuery& q, const Budget& budget) override {
+        return run_milp(q, budget, interval_bounds(*q.net, q.lo, q.hi), options_);
+    }
+
+private:
+    MilpOptions options_;
+};
+
+// What one MILP said about a part of the unsafe set.
+struct PartResult {
+    enum Kind { Empty, Found, Unknown } kind = Unknown;
+    std::vector<int64_t> x;  // Found: re-checked
+    std::string reason;      // Unknown
+};
+
+PartResult solve_part(const IntQuery& q, milp::NetworkEncoding enc, const Budget& budget, const MilpOptions& o) {
+    PartResult out;
+    const bool exact = enc.model.max_magnitude() < kExactLimit;
+    milp::SolveOptions so;
+    so.full_solver = o.full_solver;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        const milp::SolveResult r = milp::solve_with_cbc(enc.model, budget, so);
+        switch (r.status) {
+            case milp::SolveStatus::Infeasible:
+                if (exact) out.kind = PartResult::Empty;
+                else out.reason = "milp model numbers too large to trust an infeasible answer";
+                return out;
+            case milp::SolveStatus::Stopped:
+                out.reason = "timeout";
+                return out;
+            case milp::SolveStatus::Failed:
+                out.reason = "milp solver failed: " + r.detail;
+                return out;
+            case milp::SolveStatus::Feasible: {
+                std::vector<int64_t> x = enc.input_from(r.values);
+                if (confirms(q, x)) {
+                    out.kind = PartResult::Found;
+                    out.x = std::move(x);
+                    return out;
+                }
+                // Tolerances let a slightly fractional point through: once more, stricter, with the bare solver.
+                so.integer_tolerance = 1e-12;
+                so.primal_tolerance = 1e-10;
+                so.full_solver = false;
+                out.reason = "solver solution did not re-check";
+                break;
+            }
+        }
+    }
+    return out;
+}
+
+// The query's box centre, for ordering disjuncts.
+std::vector<int64_t> centre(const IntQuery& q) {
+    std::vector<int64_t> c(q.lo.size());
+    for (size_t i = 0; i < c.size(); ++i) c[i] = q.lo[i] + (q.hi[i] - q.lo[i]) / 2;
+    return c;
+}
+
+// How far the centre's outputs are from meeting a disjunct (<= 0: met).
+i128 distance(const std::vector<IntConstraint>& conj, const std::vector<int64_t>& y) {
+    i128 worst = std::numeric_limits<int64_t>::min();
+    for (const IntConstraint& c : conj) {
+        i128 s = -i128(c.rhs);
+        for (const auto& [i, a] : c.terms) s += i128(a) * y[i];
+        worst = std::max(worst, s);
+    }
+    return worst;
+}
+
+Outcome decide(const IntQuery& q, const Budget& budget, const IntBounds& B, const MilpOptions& o) {
+    Outcome res;
+    const int64_t outs = q.net->output_size();
+    if (q.unsafe.empty()) { res.verdict = Verdict::Holds; return res; }
+    for (const auto& conj : q.unsafe)
+        if (conj.empty() && confirms(q, q.lo)) {  // the whole box is unsafe
+            res.verdict = Verdict::Violated;
+            res.counterexample = q.lo;
+            return res;
+        }
+
+    std::vector<std::string> unknown;
+    auto conclude = [&](const PartResult& p) {
+        if (p.kind == PartResult::Found) {
+            res.verdict = Verdict::Violated;
+            res.counterexample = p.x;
+            return true;
+        }
+        if (p.kind == PartResult::Unknown) unknown.push_back(p.reason);
+        return false;
+    };
+
+    if (!o.per_disjunct) {
+        milp::NetworkEncoding enc = milp::encode_network(q, B, milp::outputs_read(q.unsafe, outs));
+        if (!enc.unsupported.empty()) { res.reason = enc.unsupported; return res; }
+        if (milp::add_disjunction(enc, q.unsafe) && conclude(solve_part(q, std::move(enc), budget, o))) return res;
+    } else {
+        const std::vector<int64_t> y = q.net->eval(centre(q)).out;
+        std::vector<size_t> order(q.unsafe.size());
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(),
+                         [&](size_t a, size_t b) { return distance(q.unsafe[a], y) < distance(q.unsafe[b], y); });
+        for (size_t k : order) {
+            const auto& conj = q.unsafe[k];
+            milp::NetworkEncoding enc = milp::encode_network(q, B, milp::outputs_read({conj}, outs));
+            if (!enc.unsupported.empty()) { res.reason = enc.unsupported; return res; }
+            if (!milp::add_conjunction(enc, conj)) continue;  // the bounds rule this disjunct out
+            if (conclude(solve_part(q, std::move(enc), budget, o))) return res;
+            if (!unknown.empty() && unknown.back() == "timeout") break;
+        }
+    }
+    if (unknown.empty()) res.verdict = Verdict::Holds;
+    else res.reason = unknown.back();
+    return res;
+}
+
+}  // namespace
+
+std::unique_ptr<Method> make_milp_method(const MilpOptions& options) { return std::make_unique<Milp>(options); }
+
+Outcome run_milp(const IntQuery& q, const Budget& budget, const IntBounds& bounds, const MilpOptions& options) {
+    const auto t0 = std::chrono::steady_clock::now();
+    Outcome res;
+    try {
+        res = decide(q, budget, bounds, options);
+    } catch (const std::overflow_error& e) {
+        res = Outcome{};
+        res.reason = std::string("numbers too large for milp: ") + e.what();
+    }
+    if (res.verdict == Verdict::Unknown && res.reason.empty()) res.reason = "unknown";
+    res.method = "milp";
+    res.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return res;
+}
+
+}  // namespace qcert

@@ -1,0 +1,27 @@
+// The MILP back end: decides an IntQuery exactly with CBC (see milp_encoding.hpp
+// for the encoding, milp_cbc.cpp for why CBC's answers can be trusted).
+#pragma once
+
+#include "qcert/bounds.hpp"
+#include "qcert/method.hpp"
+
+#include <memory>
+
+namespace qcert {
+
+struct MilpOptions {
+    // One MILP per disjunct of the unsafe set (only the outputs it reads encoded),
+    // instead of one MILP with a binary per disjunct.
+    bool per_disjunct = true;
+    // CbcMain1 with presolve, cuts and heuristics, instead of a bare CbcModel.
+    bool full_solver = true;
+};
+
+// Method "milp": complete; Violated only with a re-checked counterexample.
+std::unique_ptr<Method> make_milp_method(const MilpOptions& options = {});
+
+// The same with caller-supplied sound bounds over the query box (e.g. symbolic
+// bounds, tighter than interval_bounds): fewer unstable neurons, smaller big-M.
+Outcome run_milp(const IntQuery& q, const Budget& budget, const IntBounds& bounds, const MilpOptions& options = {});
+
+}  // namespace qcert

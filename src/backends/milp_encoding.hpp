@@ -1,0 +1,61 @@
+// The exact MILP encoding of an integer network over an input box.
+//
+// Every value of the integer semantics is an affine expression over integer
+// variables; nothing is relaxed. Per neuron (IntLayer, bounds from IntBounds):
+//
+//   acc = b + sum_j W_j (x_j - in_zero)        affine, no variable
+//   N   = acc * num'   (num'/d = num/den reduced)
+//   r   = round(N / d) an integer variable with  s = N - d r  in a band [smin, smax]
+//                      that depends on the rounding mode (milp_encoding.cpp derives
+//                      each band; modes that depend on the sign of N or on the parity
+//                      of r add one binary)
+//   u   = r + out_zero
+//   out = clamp(u, lo, hi)   a binary only for a bound the range of u straddles.
+//
+// Only neurons that influence a requested output are encoded, and a neuron whose
+// bounds make it constant is a constant: stable neurons cost nothing.
+#pragma once
+
+#include "backends/milp_model.hpp"
+#include "qcert/bounds.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace qcert::milp {
+
+struct NetworkEncoding {
+    Model model;
+    // Per network input: its variable, or -1 when its value is fixed by the box or
+    // influences no requested output (then input_value is used).
+    std::vector<int> input_var;
+    std::vector<int64_t> input_value;
+    // Per network output: its exact affine form, present for requested outputs.
+    std::vector<std::optional<Affine>> outputs;
+    // Why the network cannot be encoded exactly (empty: it can).
+    std::string unsupported;
+    int encoded_neurons = 0;
+
+    // The integer input a solver's values describe (inputs rounded to the nearest integer).
+    std::vector<int64_t> input_from(const std::vector<double>& values) const;
+};
+
+// Encodes q.net over the box [q.lo, q.hi] with the given sound bounds (interval_bounds
+// or tighter). `wanted[i]` says whether output i must be encoded.
+NetworkEncoding encode_network(const IntQuery& q, const IntBounds& bounds, const std::vector<bool>& wanted);
+
+// The outputs a set of integer constraints reads.
+std::vector<bool> outputs_read(const IntUnsafe& unsafe, int64_t outputs);
+
+// The affine form of a constraint's left side over the encoded outputs.
+Affine constraint_lhs(const NetworkEncoding& e, const IntConstraint& c);
+
+// Adds a conjunction as hard rows; false when some row can never hold.
+bool add_conjunction(NetworkEncoding& e, const std::vector<IntConstraint>& conj);
+
+// Adds OR of ANDs with one binary per disjunct (big-M from the variable bounds) and
+// "at least one disjunct holds"; false when no disjunct can hold.
+bool add_disjunction(NetworkEncoding& e, const IntUnsafe& unsafe);
+
+}  // namespace qcert::milp

@@ -1,0 +1,356 @@
+// The MILP back end against brute-force enumeration of the whole input box, on
+// small random integer networks under every rounding mode, and on the AAAI 2021
+// Fashion-MNIST network.
+#include "backends/milp.hpp"
+#include "backends/milp_cbc.hpp"
+#include "backends/milp_encoding.hpp"
+
+#include "qcert/bounds.hpp"
+#include "qcert/model.hpp"
+#include "test_util.hpp"
+
+#include <chrono>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <random>
+
+using namespace qcert;
+
+namespace {
+
+const Rounding kModes[] = {Rounding::HalfUp, Rounding::HalfAway, Rounding::HalfEven, Rounding::HalfDown,
+                           Rounding::Floor,  Rounding::Ceil,     Rounding::TowardZero};
+
+BlockNet random_net(std::mt19937_64& rng, int in, std::vector<int> widths) {
+    std::normal_distribution<double> N(0, 0.7);
+    BlockNet n;
+    n.input_shape = {in};
+    int prev = in;
+    for (size_t k = 0; k < widths.size(); ++k) {
+        Block b;
+        b.W = Mat::NullaryExpr(widths[k], prev, [&] { return N(rng); });
+        b.b = Vec::NullaryExpr(widths[k], [&] { return N(rng); });
+        b.act = k + 1 < widths.size() ? Act::ReLU : Act::None;
+        n.blocks.push_back(b);
+        prev = widths[k];
+    }
+    return n;
+}
+
+std::string random_fixed_scheme(std::mt19937_64& rng) {
+    auto fmt_of = [&](bool is_signed, int min_bits) {
+        const int bits = min_bits + int(rng() % 5);
+        return fmt::format("{}{}.{}", is_signed ? 's' : 'u', bits, int(rng() % (bits + 1)));
+    };
+    return fmt::format("fixed:w={},b={},a={},o={},i=u3.{},raw,round={}", fmt_of(true, 3), fmt_of(true, 3),
+                       fmt_of(rng() % 2 == 0, 3), fmt_of(true, 4), int(rng() % 4), rounding_name(kModes[rng() % 7]));
+}
+
+// A random integer network in the general form: zero points, rescale num/den not a
+// power of two, clamp ranges that cut on both sides, any rounding mode per layer.
+IntNetwork random_int_network(std::mt19937_64& rng, int in, std::vector<int> widths) {
+    IntNetwork net;
+    net.source = "random";
+    net.input = IntInput{-4, 6, 1, 1.0, true, Rounding::HalfEven};
+    int prev = in;
+    std::uniform_int_distribution<int64_t> W(-7, 7);
+    for (size_t k = 0; k < widths.size(); ++k) {
+        IntLayer L;
+        L.W.resize(widths[k], prev);
+        for (int64_t i = 0; i < L.W.size(); ++i) L.W.data()[i] = W(rng);
+        for (int i = 0; i < widths[k]; ++i) L.b.push_back(W(rng) * 3);
+        L.in_zero = int64_t(rng() % 5) - 2;
+        L.num = 1 + int64_t(rng() % 5);
+        L.den = 1 + int64_t(rng() % 12);
+        L.rounding = kModes[rng() % 7];
+        L.out_zero = int64_t(rng() % 5) - 2;
+        L.lo = -int64_t(rng() % 6);
+        L.hi = L.lo + 2 + int64_t(rng() % 8);
+        L.out_scale = 0.5;
+        net.layers.push_back(L);
+        prev = widths[k];
+    }
+    net.prepare();
+    return net;
+}
+
+// A random box inside the network's input range, at most `width` values per input.
+void random_box(std::mt19937_64& rng, const IntNetwork& net, int width, std::vector<int64_t>& lo, std::vector<int64_t>& hi) {
+    lo.clear();
+    hi.clear();
+    for (int64_t j = 0; j < net.input_size(); ++j) {
+        const int64_t span = net.input.hi - net.input.lo;
+        const int64_t a = net.input.lo + int64_t(rng() % uint64_t(span + 1));
+        lo.push_back(a);
+        hi.push_back(std::min(net.input.hi, a + int64_t(rng() % uint64_t(width))));
+    }
+}
+
+// Every point of the box, in order; calls f until it returns true.
+bool any_point(const std::vector<int64_t>& lo, const std::vector<int64_t>& hi,
+               const std::function<bool(const std::vector<int64_t>&)>& f) {
+    std::vector<int64_t> x = lo;
+    while (true) {
+        if (f(x)) return true;
+        size_t j = 0;
+        for (; j < x.size() && x[j] == hi[j]; ++j) x[j] = lo[j];
+        if (j == x.size()) return false;
+        ++x[j];
+    }
+}
+
+IntUnsafe random_linear_unsafe(std::mt19937_64& rng, const IntNetwork& net, const std::vector<int64_t>& at) {
+    const std::vector<int64_t> y = net.eval(at).out;
+    IntUnsafe u;
+    const int disjuncts = 1 + int(rng() % 3);
+    for (int d = 0; d < disjuncts; ++d) {
+        std::vector<IntConstraint> conj;
+        const int n = 1 + int(rng() % 2);
+        for (int c = 0; c < n; ++c) {
+            IntConstraint k;
+            __int128 s = 0;
+            for (int64_t i = 0; i < net.output_size(); ++i) {
+                const int64_t a = int64_t(rng() % 7) - 3;
+                if (a == 0) continue;
+                k.terms.push_back({i, a});
+                s += __int128(a) * y[i];
+            }
+            k.rhs = int64_t(s) + int64_t(rng() % 7) - 4;  // near the value at `at`: sometimes met, sometimes not
+            conj.push_back(k);
+        }
+        u.push_back(conj);
+    }
+    return u;
+}
+
+// Checks milp's verdict on q against enumeration; returns the verdict.
+Verdict check_against_brute_force(const IntQuery& q, const MilpOptions& o, const std::string& what) {
+    const bool unsafe_exists = any_point(q.lo, q.hi, [&](const std::vector<int64_t>& x) { return confirms(q, x); });
+    const Outcome r = make_milp_method(o)->run(q, Budget::seconds(60));
+    EXPECT_EQ(r.method, "milp");
+    if (r.verdict == Verdict::Violated) {
+        EXPECT_TRUE(confirms(q, r.counterexample)) << what;
+    }
+    EXPECT_EQ(r.verdict, unsafe_exists ? Verdict::Violated : Verdict::Holds) << what << " reason: " << r.reason;
+    return r.verdict;
+}
+
+struct Tally {
+    int holds = 0, violated = 0;
+    void add(Verdict v) { (v == Verdict::Holds ? holds : violated) += 1; }
+};
+
+void run_queries(std::mt19937_64& rng, const IntNetwork& net, const MilpOptions& o, const std::string& what, Tally& t) {
+    std::vector<int64_t> lo, hi;
+    random_box(rng, net, 4, lo, hi);
+    const std::vector<int64_t> c = net.eval(lo).out;
+    const int64_t label = int64_t(std::max_element(c.begin(), c.end()) - c.begin());
+    const IntUnsafe robust = to_integer(OutputProperty::misclassified(net.output_size(), label), net);
+    IntQuery q;
+    q.net = &net;
+    q.lo = lo;
+    q.hi = hi;
+    q.unsafe = robust;
+    t.add(check_against_brute_force(q, o, what + " robustness"));
+    q.unsafe = random_linear_unsafe(rng, net, hi);
+    t.add(check_against_brute_force(q, o, what + " linear"));
+}
+
+}  // namespace
+
+TEST(Milp, MatchesBruteForceOnRandomFixedSchemes) {
+    std::mt19937_64 rng(7);
+    Tally t;
+    for (int trial = 0; trial < 60; ++trial) {
+        const BlockNet net = random_net(rng, 2 + int(rng() % 3), {2 + int(rng() % 4), 3});
+        const std::string spec = random_fixed_scheme(rng);
+        const QuantizedNet qn = quantize(net, parse_scheme(spec, net));
+        ASSERT_TRUE(qn.integer) << spec;
+        run_queries(rng, *qn.integer, {}, fmt::format("trial {} {}", trial, spec), t);
+    }
+    EXPECT_GT(t.holds, 10);
+    EXPECT_GT(t.violated, 10);
+}
+
+TEST(Milp, MatchesBruteForceOnAaaiSchemes) {
+    std::mt19937_64 rng(11);
+    Tally t;
+    for (int trial = 0; trial < 30; ++trial) {
+        const BlockNet net = random_net(rng, 3, {4, 3, 3});
+        const std::string spec = fmt::format("aaai2021:{}", 3 + trial % 6);
+        const QuantizedNet qn = quantize(net, parse_scheme(spec, net));
+        ASSERT_TRUE(qn.integer) << spec;
+        // Pixels 0..255: keep boxes small but let them sit anywhere.
+        run_queries(rng, *qn.integer, {}, fmt::format("trial {} {}", trial, spec), t);
+    }
+    EXPECT_GT(t.holds, 5);
+    EXPECT_GT(t.violated, 5);
+}
+
+TEST(Milp, MatchesBruteForceOnGeneralRescalesAndEveryMode) {
+    std::mt19937_64 rng(3);
+    Tally t;
+    for (int trial = 0; trial < 140; ++trial) {
+        const IntNetwork net = random_int_network(rng, 2 + int(rng() % 3), {3 + int(rng() % 3), 3});
+        const MilpOptions o{trial % 3 != 1, trial % 4 != 3};  // also the joint model and the bare solver
+        run_queries(rng, net, o, fmt::format("trial {} modes {} {}", trial, rounding_name(net.layers[0].rounding),
+                                             rounding_name(net.layers[1].rounding)), t);
+    }
+    EXPECT_GT(t.holds, 20);
+    EXPECT_GT(t.violated, 20);
+}
+
+TEST(Milp, ExactAccumulatorOutputAndTrivialSets) {
+    std::mt19937_64 rng(5);
+    const BlockNet net = random_net(rng, 3, {4, 2});
+    Scheme s = parse_scheme("fixed:w=s5.3,b=s5.3,a=u5.2,i=u3.0,raw,round=half_even", net);
+    s.layers.back().activation.reset();  // the exact accumulator is the output
+    const QuantizedNet qn = quantize(net, s);
+    ASSERT_TRUE(qn.integer);
+    Tally t;
+    for (int i = 0; i < 10; ++i) run_queries(rng, *qn.integer, {}, "exact output", t);
+
+    IntQuery q;
+    q.net = &*qn.integer;
+    q.lo = {0, 1, 2};
+    q.hi = {3, 1, 5};
+    q.unsafe = {};  // nothing is unsafe
+    EXPECT_EQ(make_milp_method()->run(q, Budget::seconds(10)).verdict, Verdict::Holds);
+    q.unsafe = {{}};  // everything is unsafe
+    const Outcome r = make_milp_method()->run(q, Budget::seconds(10));
+    EXPECT_EQ(r.verdict, Verdict::Violated);
+    EXPECT_TRUE(confirms(q, r.counterexample));
+}
+
+TEST(Milp, UnsupportedWrappingAccumulatorIsUnknown) {
+    std::mt19937_64 rng(2);
+    IntNetwork net = random_int_network(rng, 3, {3, 2});
+    net.layers[0].accumulator_bits = 3;
+    net.layers[0].overflow = Overflow::Wrap;
+    IntQuery q;
+    q.net = &net;
+    q.lo = {-4, -4, -4};
+    q.hi = {6, 6, 6};
+    q.unsafe = to_integer(OutputProperty::misclassified(2, 0), net);
+    const Outcome r = make_milp_method()->run(q, Budget::seconds(10));
+    EXPECT_EQ(r.verdict, Verdict::Unknown);
+    EXPECT_NE(r.reason.find("not supported by milp"), std::string::npos) << r.reason;
+}
+
+namespace {
+
+struct FashionCase {
+    Subject subject;
+    Dataset data;
+};
+
+const std::string kFashionDir = "/usr/share/datasets/fashion-mnist/";
+
+Outcome fashion_query(const FashionCase& f, int64_t sample, int64_t eps, double seconds, const MilpOptions& o = {}) {
+    const IntNetwork& net = *f.subject.quant->integer;
+    const int64_t n = net.input_size();
+    Vec raw(n), real(n);
+    for (int64_t j = 0; j < n; ++j) {
+        raw[j] = f.data.raw[sample * n + j];
+        real[j] = raw[j] * f.data.float_scale;
+    }
+    const std::vector<int64_t> x = net.input_from(raw, real);
+    const IntUnsafe u = to_integer(OutputProperty::misclassified(net.output_size(), f.data.labels[sample]), net);
+    const IntQuery q = IntQuery::linf_ball(net, x, eps, u);
+    return make_milp_method(o)->run(q, Budget::seconds(seconds));
+}
+
+}  // namespace
+
+TEST(Milp, FashionAaaiKnownAnswers) {
+    const std::string model = test::shared_benchmarks() + "/aaai2021/fashion-mnist_mlp.h5";
+    QCERT_REQUIRE_FILE(model);
+    QCERT_REQUIRE_FILE(kFashionDir + "t10k-images-idx3-ubyte.gz");
+    const FashionCase f{load_subject(model, "aaai2021:6"),
+                        read_idx(kFashionDir + "t10k-images-idx3-ubyte.gz", kFashionDir + "t10k-labels-idx1-ubyte.gz")};
+    ASSERT_TRUE(f.subject.quant && f.subject.quant->integer);
+    const Outcome nonrobust = fashion_query(f, 4, 1, 120);
+    EXPECT_EQ(nonrobust.verdict, Verdict::Violated) << nonrobust.reason;
+    const Outcome robust = fashion_query(f, 0, 1, 120);
+    EXPECT_EQ(robust.verdict, Verdict::Holds) << robust.reason;
+}
+
+// Timings for the report: --gtest_also_run_disabled_tests --gtest_filter='*MilpTiming*'
+// QCERT_MILP_QUERIES="0-20:1,219:3,311:4" picks samples:eps; QCERT_MILP_JOINT / QCERT_MILP_BARE pick the variant.
+TEST(MilpTiming, DISABLED_Fashion) {
+    const std::string model = test::shared_benchmarks() + "/aaai2021/fashion-mnist_mlp.h5";
+    QCERT_REQUIRE_FILE(model);
+    const FashionCase f{load_subject(model, "aaai2021:6"),
+                        read_idx(kFashionDir + "t10k-images-idx3-ubyte.gz", kFashionDir + "t10k-labels-idx1-ubyte.gz")};
+    const char* spec = std::getenv("QCERT_MILP_QUERIES");
+    std::string s = spec ? spec : "0-20:1";
+    MilpOptions o;
+    o.per_disjunct = std::getenv("QCERT_MILP_JOINT") == nullptr;
+    o.full_solver = std::getenv("QCERT_MILP_BARE") == nullptr;
+    for (const std::string& item : [&] {
+             std::vector<std::string> v;
+             size_t p = 0;
+             while (p <= s.size()) {
+                 size_t c = s.find(',', p);
+                 if (c == std::string::npos) c = s.size();
+                 v.push_back(s.substr(p, c - p));
+                 p = c + 1;
+             }
+             return v;
+         }()) {
+        const size_t colon = item.find(':'), dash = item.find('-');
+        const int64_t eps = std::stoll(item.substr(colon + 1));
+        const int64_t a = std::stoll(item.substr(0, std::min(dash, colon)));
+        const int64_t b = dash < colon ? std::stoll(item.substr(dash + 1, colon - dash - 1)) : a;
+        for (int64_t i = a; i <= b; ++i) {
+            const Outcome r = fashion_query(f, i, eps, 60, o);
+            std::printf("sample %3lld eps %lld  %-9s %7.3f s  %s\n", (long long)i, (long long)eps, verdict_name(r.verdict),
+                        r.time_s, r.reason.c_str());
+            std::fflush(stdout);
+        }
+    }
+}
+
+// The encoding over a box, with its input variables then fixed to one point of the
+// box, must be feasible and give exactly the outputs of IntNetwork::eval there.
+TEST(Milp, EncodingReproducesEvalAtEveryPoint) {
+    std::mt19937_64 rng(17);
+    int points = 0;
+    for (int trial = 0; trial < 80; ++trial) {
+        IntNetwork owned;
+        QuantizedNet qn;
+        if (trial % 2 == 0) {
+            owned = random_int_network(rng, 2 + int(rng() % 2), {3 + int(rng() % 3), 3});
+        } else {
+            const BlockNet bn = random_net(rng, 2 + int(rng() % 2), {2 + int(rng() % 4), 3});
+            qn = quantize(bn, parse_scheme(random_fixed_scheme(rng), bn));
+            owned = *qn.integer;
+        }
+        const IntNetwork& net = owned;
+        IntQuery q;
+        q.net = &net;
+        random_box(rng, net, 4, q.lo, q.hi);
+        const milp::NetworkEncoding enc =
+            milp::encode_network(q, interval_bounds(net, q.lo, q.hi), std::vector<bool>(net.output_size(), true));
+        ASSERT_TRUE(enc.unsupported.empty());
+        for (int t = 0; t < 4; ++t) {
+            std::vector<int64_t> x(q.lo.size());
+            for (size_t j = 0; j < x.size(); ++j) x[j] = q.lo[j] + int64_t(rng() % uint64_t(q.hi[j] - q.lo[j] + 1));
+            milp::Model m = enc.model;
+            for (size_t j = 0; j < x.size(); ++j)
+                if (enc.input_var[j] >= 0) m.vars[enc.input_var[j]].lo = m.vars[enc.input_var[j]].hi = x[j];
+            const milp::SolveResult r = milp::solve_with_cbc(m, Budget::seconds(20));
+            ASSERT_EQ(int(r.status), int(milp::SolveStatus::Feasible)) << "trial " << trial << " " << r.detail;
+            const std::vector<int64_t> y = net.eval(x).out;
+            for (int64_t i = 0; i < net.output_size(); ++i) {
+                const milp::Affine& a = *enc.outputs[i];
+                double v = double(a.constant);
+                for (const milp::Term& term : a.terms) v += double(term.coef) * r.values[term.var];
+                EXPECT_NEAR(v, double(y[i]), 1e-6) << "trial " << trial << " output " << i << " layer0 mode "
+                                                   << rounding_name(net.layers[0].rounding);
+            }
+            ++points;
+        }
+    }
+    EXPECT_EQ(points, 320);
+}
