@@ -1,0 +1,15 @@
+// The "z3" method: the bit-vector encoding (bv_encoding.hpp) decided by Z3
+// through its C++ API.
+#pragma once
+
+#include "qcert/method.hpp"
+
+#include <memory>
+
+namespace qcert {
+
+// Complete. The deadline becomes Z3's timeout; a watcher thread interrupts the
+// context when the budget's cancel flag is raised.
+std::unique_ptr<Method> make_z3_method();
+
+}  // namespace qcert
