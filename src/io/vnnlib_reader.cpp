@@ -23,18 +23,20 @@
 // strict. Also accepted and ignored: set-logic, set-info, set-option, check-sat,
 // get-model, exit; (declare-fun X_0 () Real) as a synonym of declare-const.
 //
-// Bad input throws InputError("<file>", "line N: what is wrong").
+// The file may be gzip-compressed. Bad input throws InputError("<file>", "line N: what is wrong").
 #include "qcert/error.hpp"
 #include "qcert/io.hpp"
 
 #include <fmt/format.h>
 
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <fstream>
-#include <limits>
+#include <cstring>
 #include <map>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -46,7 +48,8 @@ namespace {
 
 constexpr size_t kMaxDepth = 200;          // parenthesis nesting
 constexpr size_t kMaxDisjuncts = 100000;   // after distributing and over or
-constexpr size_t kMaxAtoms = 20000000;     // atoms summed over all disjuncts
+constexpr size_t kMaxAtoms = 5000000;      // constraints summed over the disjuncts of one expansion
+constexpr size_t kMaxBytes = size_t(1) << 30;  // file contents, after gzip decompression
 constexpr int64_t kMaxIndex = 100000000;   // X_i / Y_i
 
 // One s-expression: a leaf (symbol or number) or a list.
@@ -148,7 +151,6 @@ private:
     std::map<int64_t, int> x_lines_, y_lines_;  // declared index -> line
     Conj global_;                                // top-level atoms
     std::vector<Dnf> ors_;                       // top-level disjunctions
-    size_t atom_count_ = 0;
 
     [[noreturn]] void fail(int line, const std::string& what) const {
         throw InputError(path_, fmt::format("line {}: {}", line, what));
@@ -261,7 +263,9 @@ private:
         if (h == "and") {
             for (size_t k = 1; k < f.kids.size(); ++k) top_level(f.kids[k]);
         } else if (h == "or") {
-            ors_.push_back(dnf(f));
+            Dnf d = dnf(f);
+            if (d.size() == 1) merge(global_, d[0]);  // a one-way 'or' is a conjunction
+            else ors_.push_back(std::move(d));
         } else if (is_comparison(h)) {
             atom(f, global_);
         } else {
@@ -307,20 +311,26 @@ private:
         fail(line, fmt::format("more than {} disjuncts after distributing 'and' over 'or'", kMaxDisjuncts));
     }
 
+    static void merge(Conj& into, const Conj& c) {
+        into.bounds.insert(into.bounds.end(), c.bounds.begin(), c.bounds.end());
+        into.outputs.insert(into.outputs.end(), c.outputs.begin(), c.outputs.end());
+        into.infeasible = into.infeasible || c.infeasible;
+    }
+
     // Every conjunction of a with every conjunction of b; infeasible ones dropped.
     Dnf product(const Dnf& a, const Dnf& b, int line) {
         if (a.size() * b.size() > kMaxDisjuncts && !a.empty() && !b.empty()) too_many(line);
         Dnf out;
+        size_t atoms = 0;
         for (const Conj& p : a) {
             for (const Conj& q : b) {
                 if (p.infeasible || q.infeasible) continue;
-                atom_count_ += p.atoms() + q.atoms();
-                if (atom_count_ > kMaxAtoms)
+                atoms += p.atoms() + q.atoms();
+                if (atoms > kMaxAtoms)
                     fail(line, fmt::format("more than {} constraints after distributing 'and' over 'or'", kMaxAtoms));
                 Conj c = p;
                 if (c.line == 0) c.line = q.line;
-                c.bounds.insert(c.bounds.end(), q.bounds.begin(), q.bounds.end());
-                c.outputs.insert(c.outputs.end(), q.outputs.begin(), q.outputs.end());
+                merge(c, q);
                 out.push_back(std::move(c));
             }
         }
@@ -418,7 +428,6 @@ private:
         for (const auto& [i, a] : xs) finite = finite && std::isfinite(a);
         for (const auto& [j, b] : ys) finite = finite && std::isfinite(b);
         if (!finite) fail(line, "a coefficient or constant overflows the double range");
-        ++atom_count_;
         if (!xs.empty() && !ys.empty())
             fail(line, "a constraint mixes input (X) and output (Y) variables; not supported");
         if (!ys.empty()) {
@@ -485,6 +494,13 @@ private:
         return b;
     }
 
+    // The output constraints of a disjunct, with the global ones first.
+    std::vector<LinearConstraint> conjunction(const Conj& c) const {
+        std::vector<LinearConstraint> conj = global_.outputs;
+        conj.insert(conj.end(), c.outputs.begin(), c.outputs.end());
+        return conj;
+    }
+
     VnnlibProperty result() {
         VnnlibProperty p;
         p.inputs = count_vars(x_lines_, 'X');
@@ -494,31 +510,29 @@ private:
         Dnf all{Conj{}};
         for (const Dnf& d : ors_) all = product(all, d, d.empty() ? last_line_ : d.front().line);
         if (global_.infeasible) all.clear();
-        const bool disjuncts_have_bounds = [&] {
-            for (const Conj& c : all) if (!c.bounds.empty()) return true;
-            return false;
-        }();
+        std::erase_if(all, [](const Conj& c) { return c.infeasible; });
+        const bool disjuncts_have_bounds = std::any_of(all.begin(), all.end(), [](const Conj& c) { return !c.bounds.empty(); });
 
+        // The usual file: every disjunct has the global box. Also when nothing is unsafe.
+        if (!disjuncts_have_bounds || all.empty()) {
+            p.input_boxes.push_back(box(Conj{}, p.inputs, false));
+            for (const Conj& c : all) p.unsafe.unsafe.push_back(conjunction(c));
+            return p;
+        }
+        // Disjuncts with their own bounds: those with equal boxes share one.
         std::map<std::vector<std::pair<double, double>>, size_t> box_index;
         std::vector<OutputProperty> per_box;
         for (const Conj& c : all) {
-            if (c.infeasible) continue;
-            auto b = box(c, p.inputs, disjuncts_have_bounds);
+            auto b = box(c, p.inputs, true);
             auto [it, fresh] = box_index.emplace(b, p.input_boxes.size());
             if (fresh) {
                 p.input_boxes.push_back(std::move(b));
                 per_box.emplace_back();
             }
-            std::vector<LinearConstraint> conj = global_.outputs;
-            conj.insert(conj.end(), c.outputs.begin(), c.outputs.end());
-            per_box[it->second].unsafe.push_back(conj);
-            p.unsafe.unsafe.push_back(std::move(conj));
+            per_box[it->second].unsafe.push_back(conjunction(c));
+            p.unsafe.unsafe.push_back(conjunction(c));
         }
-        if (p.input_boxes.empty()) {  // every disjunct is false: nothing is unsafe
-            p.input_boxes.push_back(box(Conj{}, p.inputs, false));
-        } else if (p.input_boxes.size() > 1) {
-            p.per_box_unsafe = std::move(per_box);
-        }
+        if (p.input_boxes.size() > 1) p.per_box_unsafe = std::move(per_box);
         return p;
     }
 };
@@ -526,12 +540,24 @@ private:
 }  // namespace
 
 VnnlibProperty read_vnnlib(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InputError(path, "cannot open file");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) throw InputError(path, "cannot read file");
-    return Reader(path, ss.str()).read();
+    // zlib reads plain files as they are and gzip files (.vnnlib.gz, as some VNN-COMP
+    // benchmarks ship them) decompressed.
+    gzFile f = gzopen(path.c_str(), "rb");
+    if (!f) throw InputError(path, std::string("cannot open file: ") + std::strerror(errno));
+    std::string text;
+    char buf[1 << 16];
+    int n = 0;
+    while ((n = gzread(f, buf, sizeof buf)) > 0) {
+        text.append(buf, size_t(n));
+        if (text.size() > kMaxBytes) {
+            gzclose(f);
+            throw InputError(path, fmt::format("larger than {} MiB", kMaxBytes >> 20));
+        }
+    }
+    const bool failed = n < 0;
+    gzclose(f);
+    if (failed) throw InputError(path, "cannot read file (corrupt gzip data?)");
+    return Reader(path, std::move(text)).read();
 }
 
 bool VnnlibProperty::is_unsafe(const std::vector<double>& x, const Vec& y) const {

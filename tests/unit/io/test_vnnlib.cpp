@@ -5,6 +5,8 @@
 #include "qcert/io.hpp"
 #include "test_util.hpp"
 
+#include <zlib.h>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -264,6 +266,44 @@ TEST(Vnnlib, ConstantFalseComparisonLeavesNothingUnsafe) {
     EXPECT_FALSE(v.unsafe.is_unsafe(vec({-5.0})));
 }
 
+TEST(Vnnlib, GzipCompressedFile) {
+    test::TempDir t;
+    const std::string text = declare(1, 2) + "(assert (<= -1 X_0 1))\n(assert (> Y_1 Y_0))\n";
+    const std::string p = t.file("prop.vnnlib.gz");
+    gzFile f = gzopen(p.c_str(), "wb");
+    ASSERT_TRUE(f);
+    gzwrite(f, text.data(), unsigned(text.size()));
+    gzclose(f);
+    VnnlibProperty v = read_vnnlib(p);
+    EXPECT_EQ(v.input_boxes[0], (Box{{-1, 1}}));
+    EXPECT_TRUE(v.unsafe.is_unsafe(vec({0, 1})));
+    EXPECT_FALSE(v.unsafe.is_unsafe(vec({1, 1})));
+}
+
+// An image-sized box (3072 inputs, one assert per bound) with a 9-way disjunction,
+// and 2000 one-way 'or' asserts: both read quickly and in the expected shape.
+TEST(Vnnlib, LargeFilesKeepTheirShape) {
+    test::TempDir t;
+    std::string text = declare(3072, 10);
+    for (int i = 0; i < 3072; ++i)
+        text += "(assert (<= X_" + std::to_string(i) + " 0.75))\n(assert (>= X_" + std::to_string(i) + " -0.25))\n";
+    text += "(assert (or\n";
+    for (int j = 1; j < 10; ++j) text += "  (and (>= Y_" + std::to_string(j) + " Y_0))\n";
+    text += "))\n";
+    for (int k = 0; k < 2000; ++k) text += "(assert (or (and (<= Y_0 " + std::to_string(k + 100) + "))))\n";
+    VnnlibProperty v = read_vnnlib(write_text(t, "big.vnnlib", text));
+    ASSERT_EQ(v.input_boxes.size(), 1u);
+    EXPECT_EQ(v.input_boxes[0].size(), 3072u);
+    EXPECT_EQ(v.input_boxes[0][3071], std::make_pair(-0.25, 0.75));
+    ASSERT_EQ(v.unsafe.unsafe.size(), 9u);
+    EXPECT_EQ(v.unsafe.unsafe[0].size(), 2001u);  // the global Y_0 bounds and its own constraint
+    Vec y = Vec::Zero(10);
+    y[5] = 1;
+    EXPECT_TRUE(v.unsafe.is_unsafe(y));
+    y[0] = 2;
+    EXPECT_FALSE(v.unsafe.is_unsafe(y));
+}
+
 // ---- bad input ----------------------------------------------------------------------
 
 // read_vnnlib(text) throws an InputError naming the file, "line <line>:" and `part`.
@@ -338,6 +378,13 @@ TEST(Vnnlib, BadInputNumbers) {
     }
     expect_error(kDecl11 + "(assert (<= X_0 1e999))\n", 3, "out of the double range");
     expect_error(kDecl11 + "(assert (<= 0 X_0 1))\n(assert (<= (* 1e300 1e300 Y_0) 1))\n", 4, "overflows the double range");
+}
+
+TEST(Vnnlib, BadInputTooManyDisjuncts) {
+    std::string orx = "(assert (or";
+    for (int k = 0; k < 100; ++k) orx += " (<= Y_0 " + std::to_string(k) + ")";
+    orx += "))\n";
+    expect_error(kDecl11 + "(assert (<= 0 X_0 1))\n" + orx + orx + orx, 6, "more than 100000 disjuncts");
 }
 
 TEST(Vnnlib, BadInputMissingFile) {
