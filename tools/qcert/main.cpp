@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
     };
     add(qcert::cli::add_inspect);
     add(qcert::cli::add_eval);
+    add(qcert::cli::add_params);
     std::string names;
     bool known = false;
     for (const CLI::App* sub : app.get_subcommands({})) {

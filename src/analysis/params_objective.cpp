@@ -1,0 +1,223 @@
+// Bounds, monotonicity test and candidate points for the parameter-robustness
+// objectives (see the header).
+#include "params_objective.hpp"
+
+#include "params_mpfr.hpp"
+
+namespace qcert::params_detail {
+
+namespace {
+
+// The confidence of the margins u and its gradient enclosure with respect to them.
+Interval confidence(const Setup& s, const std::vector<Interval>& u, std::vector<Interval>& du) {
+    du.assign(u.size(), Interval::point(0.0));
+    if (s.conf == Confidence::Margin) {
+        // min_i u_i: gradient 1 on the certain minimum, [0, 1] on each possible one.
+        Interval m = u[0];
+        for (size_t i = 1; i < u.size(); ++i) m = min(m, u[i]);
+        for (size_t i = 0; i < u.size(); ++i) {
+            if (u[i].lo > m.hi) continue;  // certainly not the minimum
+            bool sure = true;
+            for (size_t k = 0; k < u.size() && sure; ++k) sure = k == i || u[i].hi < u[k].lo;
+            du[i] = sure ? Interval::point(1.0) : Interval{0.0, 1.0};
+        }
+        return m;
+    }
+    if (u.size() == 1) {  // softmax of two classes, or sigmoid: sigma(u)
+        du[0] = sigmoid_derivative(u[0]);
+        return sigmoid(u[0]);
+    }
+    // softmax: c = 1 / (1 + sum_i exp(-u_i)), dc/du_i = exp(-u_i) c^2.
+    std::vector<Interval> e(u.size());
+    Interval sum = Interval::point(1.0);
+    for (size_t i = 0; i < u.size(); ++i) {
+        e[i] = exp(-u[i]);
+        sum += e[i];
+    }
+    const Interval c = clamp(1.0 / sum, 0.0, 1.0);
+    const Interval c2 = sqr(c);
+    for (size_t i = 0; i < u.size(); ++i) du[i] = e[i] * c2;
+    return c;
+}
+
+// sup over d in (b - m) of g * d, rounded up: the mean-value form's term for one variable.
+double mvf_term(Interval g, Interval b, double m) {
+    if (b.is_point()) return 0.0;
+    return (g * (b - m)).hi;
+}
+
+Box point_box(const std::vector<double>& p) {
+    Box b(p.size());
+    for (size_t i = 0; i < p.size(); ++i) b[i] = Interval::point(p[i]);
+    return b;
+}
+
+}  // namespace
+
+ParamsBounder::ParamsBounder(const Setup& s) : s_(s), pert_(s), nom_(s) {
+    if (s.local) {
+        std::vector<Interval> du;
+        nom_.forward(s.root, true);
+        c0_ = confidence(s, nom_.margins(s.local_class), du);
+    }
+}
+
+void ParamsBounder::evaluate(const Box& box, int tag, int j, Eval& out) {
+    const size_t n = s_.vars.size();
+    std::vector<Interval> du;
+    pert_.forward(box, false);
+    const std::vector<Interval> u1 = pert_.margins(j);
+    if (tag == ClassChange) {
+        // -min_i u_i: the margin rule of confidence(), negated.
+        Interval m = u1[0];
+        for (size_t i = 1; i < u1.size(); ++i) m = min(m, u1[i]);
+        du.assign(u1.size(), Interval::point(0.0));
+        for (size_t i = 0; i < u1.size(); ++i) {
+            if (u1[i].lo > m.hi) continue;
+            bool sure = true;
+            for (size_t k = 0; k < u1.size() && sure; ++k) sure = k == i || u1[i].hi < u1[k].lo;
+            du[i] = sure ? Interval::point(-1.0) : Interval{-1.0, 0.0};
+        }
+        out.g = -m;
+        out.grad = pert_.backward(du);
+        return;
+    }
+    const Interval c1 = confidence(s_, u1, du);
+    const std::vector<Interval>& g1 = pert_.backward(du);
+    out.grad.resize(n);
+    if (s_.local) {
+        out.g = tag == Up ? c1 - c0_ : c0_ - c1;
+        for (size_t i = 0; i < n; ++i) out.grad[i] = tag == Up ? g1[i] : -g1[i];
+        return;
+    }
+    nom_.forward(box, true);
+    const Interval c0 = confidence(s_, nom_.margins(j), du);
+    const std::vector<Interval>& g0 = nom_.backward(du);
+    out.g = tag == Up ? c1 - c0 : c0 - c1;
+    for (size_t i = 0; i < n; ++i) out.grad[i] = tag == Up ? g1[i] - g0[i] : g0[i] - g1[i];
+}
+
+std::vector<int> ParamsBounder::references(const Box& box, int tag) {
+    const int fixed = tag == ClassChange ? s_.local_class : s_.conf_reference;
+    if (fixed >= 0) return {fixed};
+    nom_.forward(box, true);
+    std::vector<int> refs;
+    if (s_.outputs == 1) {
+        const Interval y = nom_.logits()[0];
+        if (y.lo <= 0) refs.push_back(0);  // class 0 when y <= 0
+        if (y.hi > 0) refs.push_back(1);
+        return refs;
+    }
+    for (int j = 0; j < s_.outputs; ++j) {
+        const std::vector<Interval>& u = nom_.margins(j);
+        bool possible = true;
+        for (const Interval& ui : u) possible = possible && ui.hi >= 0;
+        if (possible) refs.push_back(j);
+    }
+    return refs;
+}
+
+int ParamsBounder::point_reference(const std::vector<double>& p, int tag) {
+    const int fixed = tag == ClassChange ? s_.local_class : s_.conf_reference;
+    if (fixed >= 0) return fixed;
+    nom_.forward(point_box(p), true);
+    const std::vector<Interval> y = nom_.logits();
+    if (y.size() == 1) return y[0].mid() > 0 ? 1 : 0;
+    int best = 0;
+    for (size_t i = 1; i < y.size(); ++i)
+        if (y[i].mid() > y[size_t(best)].mid()) best = int(i);
+    return best;
+}
+
+double ParamsBounder::estimate(const std::vector<double>& p, int tag, std::vector<double>* grad) {
+    const int j = point_reference(p, tag);
+    evaluate(point_box(p), tag, j, scratch_);
+    if (grad) {
+        grad->resize(p.size());
+        for (size_t i = 0; i < p.size(); ++i) (*grad)[i] = scratch_.grad[i].mid();
+    }
+    return scratch_.g.mid();
+}
+
+void ParamsBounder::candidate(const Box& box, int tag, double lower, Bounded& out) {
+    const size_t n = box.size();
+    // Witnesses come from the inner set: clamp there (any member of the set will do,
+    // even one outside this box, since it bounds the maximum from below all the same).
+    auto inside = [&](std::vector<double>& p) {
+        for (size_t i = 0; i < n; ++i) p[i] = std::clamp(p[i], s_.inner_lo[i], s_.inner_hi[i]);
+    };
+    std::vector<double> p(n), grad, q(n);
+    for (size_t i = 0; i < n; ++i) p[i] = box[i].mid();
+    inside(p);
+    double best = estimate(p, tag, &grad);
+    std::vector<double> best_p = p;
+    // Sign-vertex ascent: move to the vertex the gradient points to while it helps.
+    for (int round = 0; round < 4; ++round) {
+        for (size_t i = 0; i < n; ++i) q[i] = grad[i] > 0 ? box[i].hi : grad[i] < 0 ? box[i].lo : best_p[i];
+        inside(q);
+        if (q == best_p) break;
+        std::vector<double> qgrad;
+        const double v = estimate(q, tag, &qgrad);
+        if (!(v > best)) break;
+        best = v;
+        best_p = q;
+        grad = std::move(qgrad);
+    }
+    // Certify only what may improve the best value (a margin for the estimate's error).
+    if (!(best > lower - 1e-9)) return;
+    const std::optional<PointValue> pv = mp_objective(s_, best_p, Tag(tag));
+    if (!pv) return;
+    out.point = std::move(best_p);
+    out.value = pv->value.lo;
+}
+
+Bounded ParamsBounder::bound(Box box, int tag, double lower) {
+    const size_t n = box.size();
+    Bounded out;
+    const std::vector<int> refs = references(box, tag);
+    std::vector<Eval> ev(refs.size());
+    // The input variables may be fixed at a face only when the reference class does
+    // not change inside the box (otherwise the objective jumps where it changes).
+    const bool inputs_movable = refs.size() == 1;
+    for (int round = 0; round < 3; ++round) {
+        for (size_t r = 0; r < refs.size(); ++r) evaluate(box, tag, refs[r], ev[r]);
+        bool moved = false;
+        for (size_t i = 0; i < n; ++i) {
+            if (box[i].is_point() || (s_.vars[i].is_input() && !inputs_movable)) continue;
+            bool up = true, down = true;
+            for (const Eval& e : ev) {
+                up = up && e.grad[i].lo >= 0;
+                down = down && e.grad[i].hi <= 0;
+            }
+            if (up) box[i] = Interval::point(box[i].hi);
+            else if (down) box[i] = Interval::point(box[i].lo);
+            moved = moved || up || down;
+        }
+        if (!moved) break;
+        if (round == 2) for (size_t r = 0; r < refs.size(); ++r) evaluate(box, tag, refs[r], ev[r]);
+    }
+    // Upper bound: min(natural, mean-value form), per reference; the largest over references.
+    std::vector<double> m(n);
+    for (size_t i = 0; i < n; ++i) m[i] = box[i].mid();
+    const Box mbox = point_box(m);
+    out.ub = -kInf;  // no reference class at all: nothing to maximise here
+    out.score.assign(n, 0.0);
+    Eval at_mid;
+    for (size_t r = 0; r < refs.size(); ++r) {
+        evaluate(mbox, tag, refs[r], at_mid);
+        double mvf = at_mid.g.hi;
+        for (size_t i = 0; i < n; ++i) mvf = add_up(mvf, mvf_term(ev[r].grad[i], box[i], m[i]));
+        out.ub = std::max(out.ub, std::min(ev[r].g.hi, mvf));
+        for (size_t i = 0; i < n; ++i)
+            if (!box[i].is_point()) out.score[i] = std::max(out.score[i], box[i].width() * ev[r].grad[i].mag());
+    }
+    if (std::isnan(out.ub)) out.ub = kInf;
+    // A box whose gradient is not finite still splits: by width.
+    for (size_t i = 0; i < n; ++i)
+        if (!box[i].is_point() && !std::isfinite(out.score[i])) out.score[i] = std::numeric_limits<double>::max();
+    candidate(box, tag, lower, out);
+    out.box = std::move(box);
+    return out;
+}
+
+}  // namespace qcert::params_detail
