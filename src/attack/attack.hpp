@@ -31,7 +31,13 @@ struct AttackOptions {
     int restarts = 3;            // gradient restarts, aimed at the disjuncts closest to being met
     int pgd_steps = 8;           // signed-gradient steps per restart
     int random_points = 4;       // random corners evaluated among the seeds
-    double temperature = 0.05;   // local search: accept a proxy loss d with probability exp(-d / T)
+    double temperature = 0.001;  // local search: accept an energy loss d (in output steps) with probability exp(-d / T)
+    // Local search energy (energy.hpp): soft margin - rounding_weight * rounding
+    // potential (closeness to helpful rounding steps, to the power rounding_power)
+    // + proxy_weight * proxy margin.
+    double rounding_weight = 0.8;
+    double rounding_power = 4.0;
+    double proxy_weight = 0.1;
     uint64_t seed = 0x5eed;
     double max_seconds = 0;      // wall-clock cap on top of the caller's Budget; 0: none
 };

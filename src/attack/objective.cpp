@@ -19,7 +19,7 @@ i128 violation_margin(const IntUnsafe& u, const std::vector<int64_t>& q) {
     return best;
 }
 
-RealMargin real_margin(const IntUnsafe& u, const double* y, int only) {
+RealMargin real_margin(const IntUnsafe& u, const double* z, const OutputClamp& clamp, int only) {
     RealMargin best;
     for (int d = 0; d < int(u.size()); ++d) {
         if (only >= 0 && d != only) continue;
@@ -28,7 +28,7 @@ RealMargin real_margin(const IntUnsafe& u, const double* y, int only) {
         for (int k = 0; k < int(u[d].size()); ++k) {
             const IntConstraint& c = u[d][k];
             double s = -double(c.rhs);
-            for (const auto& [i, a] : c.terms) s += double(a) * y[i];
+            for (const auto& [i, a] : c.terms) s += double(a) * clamp.value(size_t(i), z[i], a > 0);
             if (s > worst) { worst = s; arg = k; }
         }
         if (worst < best.value) best = RealMargin{worst, d, arg};

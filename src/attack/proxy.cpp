@@ -5,7 +5,7 @@
 
 namespace qcert::attack {
 
-RealProxy::RealProxy(const IntNetwork& net) : in_size_(net.input_size()) {
+RealProxy::RealProxy(const IntNetwork& net) {
     for (const IntLayer& L : net.layers) {
         const double s = double(L.num) / double(L.den);
         Layer l;
@@ -27,23 +27,27 @@ void RealProxy::run(std::vector<Eigen::VectorXd>& pre, std::vector<Eigen::Vector
     for (size_t k = 0; k < layers_.size(); ++k) {
         const Layer& l = layers_[k];
         if (k > 0) pre[k].noalias() = l.W * post[k - 1] + l.c;
-        post[k] = pre[k].cwiseMax(l.lo).cwiseMin(l.hi);
+        if (k + 1 < layers_.size()) post[k] = pre[k].cwiseMax(l.lo).cwiseMin(l.hi);
     }
 }
 
 const Eigen::VectorXd& RealProxy::forward(const Eigen::VectorXd& x) {
     pre_[0].noalias() = layers_[0].W * x + layers_[0].c;
     run(pre_, post_);
-    return post_.back();
+    return pre_.back();
 }
 
-Eigen::VectorXd RealProxy::gradient(const Eigen::VectorXd& c) const {
+Eigen::VectorXd RealProxy::gradient(const Eigen::VectorXd& c, const OutputClamp& clamp) const {
     // Back-propagate through the neurons strictly inside their clamp range.
     Eigen::VectorXd g = c;
     for (size_t k = layers_.size(); k-- > 0;) {
         const Layer& l = layers_[k];
-        for (int64_t i = 0; i < g.size(); ++i)
-            if (!(pre_[k][i] > l.lo && pre_[k][i] < l.hi)) g[i] = 0;
+        const bool last = k + 1 == layers_.size();
+        for (int64_t i = 0; i < g.size(); ++i) {
+            const double z = pre_[k][i];
+            const bool passes = last ? clamp.passes(size_t(i), z, g[i] > 0) : (z > l.lo && z < l.hi);
+            if (!passes) g[i] = 0;
+        }
         g = l.W.transpose() * g;
     }
     return g;
@@ -52,7 +56,7 @@ Eigen::VectorXd RealProxy::gradient(const Eigen::VectorXd& c) const {
 const Eigen::VectorXd& RealProxy::try_move(int64_t j, double delta) {
     trial_pre_[0] = pre_[0] + layers_[0].W.col(j) * delta;
     run(trial_pre_, trial_post_);
-    return trial_post_.back();
+    return trial_pre_.back();
 }
 
 void RealProxy::commit() {

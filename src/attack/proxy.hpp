@@ -1,12 +1,16 @@
 // A real-valued stand-in for the integer network, to take gradients on.
 //
-// Each layer is computed in doubles without rounding:
+// Each hidden layer is computed in doubles without rounding:
 //   y = clamp((W (x - in_zero) + b) * num / den + out_zero, lo, hi),
-// a piecewise-linear function of the input whose (sub)gradient is the product of
-// the weights of the neurons that are strictly inside their clamp range. It is
-// only a guide for the search: every candidate is judged on the exact integers.
+// a piecewise-linear function whose (sub)gradient is the product of the weights
+// of the neurons strictly inside their clamp range. The last layer is given
+// before its clamp: a saturated output (the label's score stuck at the top of its
+// range, say) would otherwise have no gradient at all, although it is exactly the
+// value that must come down; the objective decides how to clamp it
+// (OutputClamp in objective.hpp). The proxy is only a guide: candidates are judged on the integers.
 #pragma once
 
+#include "attack/objective.hpp"
 #include "qcert/quant.hpp"
 
 #include <Eigen/Dense>
@@ -18,17 +22,17 @@ class RealProxy {
 public:
     explicit RealProxy(const IntNetwork& net);
 
-    // Outputs at x; keeps what gradient() needs.
+    // Last-layer values before the clamp at x; keeps what gradient() needs.
     const Eigen::VectorXd& forward(const Eigen::VectorXd& x);
-    // d(c . y)/dx at the last forward point, for output coefficients c.
-    Eigen::VectorXd gradient(const Eigen::VectorXd& c) const;
+    // d(sum_i c_i clamp.value(i, z_i))/dx at the last forward point, for
+    // last-layer coefficients c (the objective's clamp, objective.hpp).
+    Eigen::VectorXd gradient(const Eigen::VectorXd& c, const OutputClamp& clamp) const;
 
-    // Outputs after x_j += delta, from the kept first-layer pre-activations (for
-    // local search); commit() makes it the new point, otherwise it is discarded.
+    // Last-layer values after x_j += delta, from the kept first-layer
+    // pre-activations (for local search); commit() makes it the new point,
+    // otherwise it is discarded.
     const Eigen::VectorXd& try_move(int64_t j, double delta);
     void commit();
-
-    int64_t input_size() const { return in_size_; }
 
 private:
     struct Layer {
@@ -36,11 +40,10 @@ private:
         Eigen::VectorXd c;  // (b - W in_zero) * num / den + out_zero
         double lo, hi;
     };
-    // Layers after the first, from the first layer's pre-activations.
+    // Every layer from the first layer's pre-activations pre[0].
     void run(std::vector<Eigen::VectorXd>& pre, std::vector<Eigen::VectorXd>& post) const;
 
     std::vector<Layer> layers_;
-    int64_t in_size_ = 0;
     std::vector<Eigen::VectorXd> pre_, post_;              // per layer, at the current point
     std::vector<Eigen::VectorXd> trial_pre_, trial_post_;  // at the last try_move
 };

@@ -1,6 +1,10 @@
 // The counterexample search: seeds, PGD on the proxy, local search on the integers.
 #include "attack/search.hpp"
 
+#include "attack/energy.hpp"
+
+#include "qcert/bounds.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -12,6 +16,14 @@ Search::Search(const IntQuery& q, const Budget& budget, const AttackOptions& opt
     own_deadline_ = opt.max_seconds > 0
                         ? std::chrono::steady_clock::now() + std::chrono::microseconds(int64_t(opt.max_seconds * 1e6))
                         : std::chrono::steady_clock::time_point::max();
+    // Outputs that cannot leave saturation anywhere in the box (interval bounds,
+    // about the cost of one evaluation) must not attract the search.
+    const IntLayer& last = q.net->layers.back();
+    clamp_.lo = double(last.lo);
+    clamp_.hi = double(last.hi);
+    const IntBounds b = interval_bounds(*q.net, q.lo, q.hi);
+    for (size_t i = 0; i < b.out_lo.back().size(); ++i)
+        clamp_.pinned.push_back(b.out_lo.back()[i] >= last.hi || b.out_hi.back()[i] <= last.lo);
     centre_.resize(size_t(n_));
     for (int64_t j = 0; j < n_; ++j) centre_[j] = q.lo[j] + (q.hi[j] - q.lo[j]) / 2;
 }
@@ -50,13 +62,17 @@ Eigen::VectorXd Search::to_real(const std::vector<int64_t>& x) const {
     return v;
 }
 
+double Search::proxy_margin(const Eigen::VectorXd& z, int only) const {
+    return real_margin(q_.unsafe, z.data(), clamp_, only).value;
+}
+
 Eigen::VectorXd Search::margin_gradient(const Eigen::VectorXd& x, int only) {
     const Eigen::VectorXd& y = proxy_.forward(x);
-    const RealMargin m = real_margin(q_.unsafe, y.data(), only);
+    const RealMargin m = real_margin(q_.unsafe, y.data(), clamp_, only);
     Eigen::VectorXd c = Eigen::VectorXd::Zero(y.size());
     if (m.constraint >= 0)
         for (const auto& [i, a] : q_.unsafe[m.disjunct][m.constraint].terms) c[i] += double(a);
-    return proxy_.gradient(c);
+    return proxy_.gradient(c, clamp_);
 }
 
 std::vector<int64_t> Search::corner(const Eigen::VectorXd& g) const {
@@ -77,7 +93,7 @@ void Search::seeds() {
     const Eigen::VectorXd c = to_real(centre_);
     const Eigen::VectorXd& y = proxy_.forward(c);
     std::vector<double> value(q_.unsafe.size());
-    for (size_t d = 0; d < q_.unsafe.size(); ++d) value[d] = real_margin(q_.unsafe, y.data(), int(d)).value;
+    for (size_t d = 0; d < q_.unsafe.size(); ++d) value[d] = proxy_margin(y, int(d));
     targets_.resize(q_.unsafe.size());
     std::iota(targets_.begin(), targets_.end(), 0);
     std::stable_sort(targets_.begin(), targets_.end(), [&](int a, int b) { return value[a] < value[b]; });
@@ -116,10 +132,10 @@ void Search::pgd() {
     }
 }
 
-// Phase 3: single-coordinate moves from the best point. The exact margin is a
-// staircase (every value is rounded), so most moves leave it unchanged; the
-// proxy margin breaks those ties, and a small temperature lets the walk cross
-// proxy ridges, which changes which way the hidden neurons round.
+// Phase 3: single-coordinate moves from the best point, accepted when the exact
+// margin drops, or stays and the energy (energy.hpp) drops, or rises by d with
+// probability exp(-d / T): crossing such ridges changes which way the hidden
+// neurons round.
 void Search::local_search() {
     std::vector<int64_t> free;  // coordinates that can move
     for (int64_t j = 0; j < n_; ++j)
@@ -128,9 +144,9 @@ void Search::local_search() {
 
     IncrementalNet inc(*q_.net);
     inc.reset(best_x_);
-    const Eigen::VectorXd& y0 = proxy_.forward(to_real(best_x_));
+    Energy energy(q_, clamp_, opt_);
     i128 cur = best_;
-    double cur_p = real_margin(q_.unsafe, y0.data()).value;
+    double cur_e = energy(inc, proxy_margin(proxy_.forward(to_real(best_x_))));
     Eigen::VectorXd g = margin_gradient(to_real(best_x_), -1);
     const int64_t refresh = std::max<int64_t>(32, int64_t(free.size()) / 4);
     const double T = std::max(opt_.temperature, 1e-12);
@@ -146,18 +162,16 @@ void Search::local_search() {
         inc.set(j, v);
         ++stats_.evals;
         const i128 m = violation_margin(q_.unsafe, inc.output());
-        bool accept = m < cur;
-        double p = cur_p;
-        if (m == cur) {
-            p = real_margin(q_.unsafe, proxy_.try_move(j, double(v - old)).data()).value;
-            accept = p <= cur_p || rng_.unit() < std::exp(-(p - cur_p) / T);
-        } else if (accept) {
-            p = real_margin(q_.unsafe, proxy_.try_move(j, double(v - old)).data()).value;
+        bool accept = false;
+        double e = cur_e;
+        if (m <= cur) {
+            e = energy(inc, proxy_margin(proxy_.try_move(j, double(v - old))));
+            accept = m < cur || e <= cur_e || rng_.unit() < std::exp(-(e - cur_e) / T);
         }
         if (accept) {
             proxy_.commit();
             cur = m;
-            cur_p = p;
+            cur_e = e;
             note_margin(m, inc.input(), "local");
         } else {
             inc.set(j, old);
@@ -165,7 +179,7 @@ void Search::local_search() {
         if (move % refresh == 0) {
             // Re-synchronise the proxy (its first layer drifts by rounding) and take a fresh gradient.
             g = margin_gradient(to_real(inc.input()), -1);
-            cur_p = real_margin(q_.unsafe, proxy_.forward(to_real(inc.input())).data()).value;
+            cur_e = energy(inc, proxy_margin(proxy_.forward(to_real(inc.input()))));
         }
     }
 }

@@ -45,6 +45,7 @@ private:
     void pgd();
     void local_search();
 
+    double proxy_margin(const Eigen::VectorXd& z, int only = -1) const;
     // Gradient of the proxy margin (of disjunct `only`, or of the smallest) at x.
     Eigen::VectorXd margin_gradient(const Eigen::VectorXd& x, int only);
     // The box corner that a step against gradient g leads to (the centre where g is 0).
@@ -67,6 +68,7 @@ private:
     i128 best_ = kMarginNever;
     bool found_ = false, out_of_budget_ = false;
     AttackStats stats_;
+    OutputClamp clamp_;                   // how the real-valued margins read the last layer
 };
 
 }  // namespace qcert::attack
