@@ -38,6 +38,8 @@ struct AttackOptions {
     double rounding_weight = 0.8;
     double rounding_power = 4.0;
     double proxy_weight = 0.1;
+    // Weight of a saturated output's excess beyond its range (OutputClamp in objective.hpp).
+    double saturation_weight = 0.5;
     uint64_t seed = 0x5eed;
     double max_seconds = 0;      // wall-clock cap on top of the caller's Budget; 0: none
 };

@@ -30,8 +30,8 @@ double Energy::potential(const IncrementalNet& inc, const RealMargin& m) {
     sens_.assign(size_t(H.out_size()), 0.0);
     const double s = double(out.num) / double(out.den);
     for (const auto& [i, a] : q_.unsafe[m.disjunct][m.constraint].terms)
-        if (clamp_.passes(size_t(i), z_[i], a > 0))
-            for (int64_t k = 0; k < H.out_size(); ++k) sens_[k] += double(a) * double(out.W(i, k)) * s;
+        if (const double d = clamp_.slope(size_t(i), z_[i], a > 0); d != 0)
+            for (int64_t k = 0; k < H.out_size(); ++k) sens_[k] += double(a) * d * double(out.W(i, k)) * s;
 
     const double width = double(H.den) / double(H.num);  // accumulator units per output step
     const std::vector<__int128>& acc = inc.accumulators(hid);

@@ -26,24 +26,31 @@ i128 violation_margin(const IntUnsafe& u, const std::vector<int64_t>& q);
 
 // How the real-valued objective reads the last layer's values z, given before
 // the layer's clamp to [lo, hi] (the proxy network, or the exact last-layer
-// accumulators not rounded). A term that wants y_i smaller sees max(z_i, lo):
-// below lo it cannot gain, but the whole excess above hi counts, because it must
-// come down before the output moves at all (a saturated label score would
-// otherwise show no gradient). Symmetrically for terms that want y_i larger. An
-// output that the interval bounds pin to one end of its range for every input of
-// the box is clamped on both sides: its excess is no progress.
+// accumulators not rounded). The clamped value alone hides a saturated score
+// that has to leave saturation (the label's score stuck at the top, say: no
+// gradient at all), so the excess beyond the range on the side where the term
+// wants to go counts too, with a weight `excess` < 1: a term that wants y_i
+// smaller reads clamp(z_i) + excess * max(z_i - hi, 0). Weighted less than the
+// clamped value, the excess does not hide that the other output may reach the
+// same bound instead (y3 - y0 <= 0 holds once y0 saturates too, whatever z3).
+// Below lo (for a term that wants y_i smaller) nothing is gained. An output that
+// the interval bounds pin to one end of its range for every input of the box has
+// no excess either: it cannot leave.
 struct OutputClamp {
     double lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
+    double excess = 0.5;
     std::vector<char> pinned;  // per output; empty: none
 
     double value(size_t i, double z, bool wants_smaller) const {
-        if (!pinned.empty() && pinned[i]) return std::clamp(z, lo, hi);
-        return wants_smaller ? std::max(z, lo) : std::min(z, hi);
+        const double c = std::clamp(z, lo, hi);
+        if (!pinned.empty() && pinned[i]) return c;
+        return c + excess * (wants_smaller ? std::max(z - hi, 0.0) : std::min(z - lo, 0.0));
     }
-    // Whether d value / dz is 1 (else 0).
-    bool passes(size_t i, double z, bool wants_smaller) const {
-        if (!pinned.empty() && pinned[i]) return z > lo && z < hi;
-        return wants_smaller ? z > lo : z < hi;
+    // d value / dz.
+    double slope(size_t i, double z, bool wants_smaller) const {
+        if (z > lo && z < hi) return 1;
+        if (!pinned.empty() && pinned[i]) return 0;
+        return (wants_smaller ? z >= hi : z <= lo) ? excess : 0;
     }
 };
 

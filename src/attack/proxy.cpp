@@ -45,8 +45,7 @@ Eigen::VectorXd RealProxy::gradient(const Eigen::VectorXd& c, const OutputClamp&
         const bool last = k + 1 == layers_.size();
         for (int64_t i = 0; i < g.size(); ++i) {
             const double z = pre_[k][i];
-            const bool passes = last ? clamp.passes(size_t(i), z, g[i] > 0) : (z > l.lo && z < l.hi);
-            if (!passes) g[i] = 0;
+            g[i] *= last ? clamp.slope(size_t(i), z, g[i] > 0) : double(z > l.lo && z < l.hi);
         }
         g = l.W.transpose() * g;
     }

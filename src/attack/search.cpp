@@ -21,6 +21,7 @@ Search::Search(const IntQuery& q, const Budget& budget, const AttackOptions& opt
     const IntLayer& last = q.net->layers.back();
     clamp_.lo = double(last.lo);
     clamp_.hi = double(last.hi);
+    clamp_.excess = opt.saturation_weight;
     const IntBounds b = interval_bounds(*q.net, q.lo, q.hi);
     for (size_t i = 0; i < b.out_lo.back().size(); ++i)
         clamp_.pinned.push_back(b.out_lo.back()[i] >= last.hi || b.out_hi.back()[i] <= last.lo);
@@ -132,26 +133,44 @@ void Search::pgd() {
     }
 }
 
-// Phase 3: single-coordinate moves from the best point, accepted when the exact
-// margin drops, or stays and the energy (energy.hpp) drops, or rises by d with
-// probability exp(-d / T): crossing such ridges changes which way the hidden
-// neurons round.
+// Phase 3: local search in episodes. The first starts from the best point found
+// so far, later ones from that point with a random part of the coordinates
+// redrawn, or from a uniform random point: with a low temperature one walk can
+// settle in a basin of the exact margin that has no counterexample. An episode
+// ends when its energy has not improved for `patience` moves.
 void Search::local_search() {
     std::vector<int64_t> free;  // coordinates that can move
     for (int64_t j = 0; j < n_; ++j)
         if (q_.lo[j] < q_.hi[j]) free.push_back(j);
     if (free.empty() || best_x_.empty()) return;
+    const int64_t patience = std::max<int64_t>(40, 2 * int64_t(free.size()));
+    for (int e = 0; !stop(); ++e) {
+        std::vector<int64_t> start = best_x_;
+        const uint64_t redraw = e == 0 ? 0 : e % 2 ? 4 : 1;  // none, a quarter, all
+        for (int64_t j : free)
+            if (redraw && rng_.below(redraw) == 0) start[j] = q_.lo[j] + int64_t(rng_.below(uint64_t(q_.hi[j] - q_.lo[j] + 1)));
+        walk(free, start, patience);
+    }
+}
 
+// One walk of single-coordinate moves, accepted when the exact margin drops, or
+// stays and the energy (energy.hpp) drops, or rises by d with probability
+// exp(-d / T): crossing such ridges changes which way the hidden neurons round.
+void Search::walk(const std::vector<int64_t>& free, const std::vector<int64_t>& start, int64_t patience) {
     IncrementalNet inc(*q_.net);
-    inc.reset(best_x_);
+    inc.reset(start);
+    ++stats_.evals;
+    i128 cur = violation_margin(q_.unsafe, inc.output());
+    note_margin(cur, start, "local");
     Energy energy(q_, clamp_, opt_);
-    i128 cur = best_;
-    double cur_e = energy(inc, proxy_margin(proxy_.forward(to_real(best_x_))));
-    Eigen::VectorXd g = margin_gradient(to_real(best_x_), -1);
+    double cur_e = energy(inc, proxy_margin(proxy_.forward(to_real(start))));
+    Eigen::VectorXd g = margin_gradient(to_real(start), -1);
     const int64_t refresh = std::max<int64_t>(32, int64_t(free.size()) / 4);
     const double T = std::max(opt_.temperature, 1e-12);
+    double walk_best = cur_e;
+    int64_t since_best = 0;
 
-    for (int64_t move = 1; !stop(); ++move) {
+    for (int64_t move = 1; since_best < patience && !stop(); ++move) {
         const int64_t j = free[rng_.below(free.size())];
         const int64_t old = inc.input()[j], lo = q_.lo[j], hi = q_.hi[j];
         int64_t v = g[j] > 0 ? lo : hi;  // half the moves follow the gradient to a bound
@@ -168,8 +187,13 @@ void Search::local_search() {
             e = energy(inc, proxy_margin(proxy_.try_move(j, double(v - old))));
             accept = m < cur || e <= cur_e || rng_.unit() < std::exp(-(e - cur_e) / T);
         }
+        ++since_best;
         if (accept) {
             proxy_.commit();
+            if (m < cur || e < walk_best - 1e-9) {
+                walk_best = e;
+                since_best = 0;
+            }
             cur = m;
             cur_e = e;
             note_margin(m, inc.input(), "local");
