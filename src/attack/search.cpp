@@ -1,8 +1,6 @@
 // The counterexample search: seeds, PGD on the proxy, local search on the integers.
 #include "attack/search.hpp"
 
-#include "attack/energy.hpp"
-
 #include "qcert/bounds.hpp"
 
 #include <algorithm>
@@ -144,25 +142,26 @@ void Search::local_search() {
         if (q_.lo[j] < q_.hi[j]) free.push_back(j);
     if (free.empty() || best_x_.empty()) return;
     const int64_t patience = std::max<int64_t>(40, 2 * int64_t(free.size()));
+    IncrementalNet inc(*q_.net);
+    Energy energy(q_, clamp_, opt_);
     for (int e = 0; !stop(); ++e) {
         std::vector<int64_t> start = best_x_;
         const uint64_t redraw = e == 0 ? 0 : e % 2 ? 4 : 1;  // none, a quarter, all
         for (int64_t j : free)
             if (redraw && rng_.below(redraw) == 0) start[j] = q_.lo[j] + int64_t(rng_.below(uint64_t(q_.hi[j] - q_.lo[j] + 1)));
-        walk(free, start, patience);
+        walk(inc, energy, free, start, patience);
     }
 }
 
 // One walk of single-coordinate moves, accepted when the exact margin drops, or
 // stays and the energy (energy.hpp) drops, or rises by d with probability
 // exp(-d / T): crossing such ridges changes which way the hidden neurons round.
-void Search::walk(const std::vector<int64_t>& free, const std::vector<int64_t>& start, int64_t patience) {
-    IncrementalNet inc(*q_.net);
+void Search::walk(IncrementalNet& inc, Energy& energy, const std::vector<int64_t>& free, const std::vector<int64_t>& start,
+                  int64_t patience) {
     inc.reset(start);
     ++stats_.evals;
     i128 cur = violation_margin(q_.unsafe, inc.output());
     note_margin(cur, start, "local");
-    Energy energy(q_, clamp_, opt_);
     double cur_e = energy(inc, proxy_margin(proxy_.forward(to_real(start))));
     Eigen::VectorXd g = margin_gradient(to_real(start), -1);
     const int64_t refresh = std::max<int64_t>(32, int64_t(free.size()) / 4);

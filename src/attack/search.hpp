@@ -2,6 +2,7 @@
 #pragma once
 
 #include "attack/attack.hpp"
+#include "attack/energy.hpp"
 #include "attack/incremental.hpp"
 #include "attack/objective.hpp"
 #include "attack/proxy.hpp"
@@ -44,7 +45,8 @@ private:
     void seeds();
     void pgd();
     void local_search();
-    void walk(const std::vector<int64_t>& free, const std::vector<int64_t>& start, int64_t patience);
+    void walk(IncrementalNet& inc, Energy& energy, const std::vector<int64_t>& free, const std::vector<int64_t>& start,
+              int64_t patience);
 
     double proxy_margin(const Eigen::VectorXd& z, int only = -1) const;
     // Gradient of the proxy margin (of disjunct `only`, or of the smallest) at x.

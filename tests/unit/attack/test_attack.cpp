@@ -9,6 +9,7 @@
 #include "qcert/model.hpp"
 #include "test_util.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -177,6 +178,27 @@ TEST(Attack, GivesUpWithinItsEvaluationBudget) {
     q.unsafe.clear();  // an empty unsafe set: nothing to find, answered at once
     EXPECT_EQ(run_attack(q, Budget{}, opt, &st).verdict, Verdict::Unknown);
     EXPECT_EQ(st.evals, 0);
+}
+
+TEST(Attack, StopsWhenCancelledAndIsNamedIncomplete) {
+    std::mt19937_64 rng(11);
+    const BlockNet net = random_net(rng, 8, {6, 3});
+    const QuantizedNet qn = quantize(net, parse_scheme("aaai2021:6", net));
+    const std::vector<int64_t> centre(8, 100);
+    const IntQuery q = IntQuery::linf_ball(*qn.integer, centre, 3, {{{{{0, 0}}, -1}}});  // never met
+    std::atomic<bool> cancel{true};
+    AttackStats st;
+    EXPECT_EQ(run_attack(q, Budget::seconds(100, &cancel), AttackOptions{}, &st).verdict, Verdict::Unknown);
+    EXPECT_LE(st.evals, 16);  // the clock and the flag are read every 16 evaluations
+    const auto m = make_attack_method();
+    EXPECT_EQ(m->name(), "attack");
+    EXPECT_FALSE(m->complete());
+    // A disjunct without constraints is always met: the first point is a counterexample.
+    IntQuery always = q;
+    always.unsafe.push_back({});
+    const Outcome o = m->run(always, Budget::seconds(10));
+    EXPECT_EQ(o.verdict, Verdict::Violated);
+    EXPECT_TRUE(confirms(always, o.counterexample));
 }
 
 // The published non-robust queries of the AAAI 2021 Fashion benchmark
