@@ -1290,6 +1290,47 @@ TEST(OnnxQdq, ConvAndQuantizedAddMatchOnnxFormulas) {
     }
 }
 
+// The last layer without QuantizeLinear (float logits, then Softmax): the integer
+// network ends with the exact accumulator, whose real value is acc * s_in * s_w.
+TEST(OnnxQdq, UnquantizedLastLayerGivesTheExactAccumulator) {
+    Rng r(31);
+    const int64_t n0 = 4, n1 = 3;
+    const float s0 = 0.02f, sw = 0.005f;
+    const int64_t z0 = 7;
+    std::vector<int64_t> W, bq;
+    for (int64_t k = 0; k < n0 * n1; ++k) W.push_back(r.integer(-127, 127));
+    for (int64_t k = 0; k < n1; ++k) bq.push_back(r.integer(-500, 500));
+    GraphBuilder b(13);
+    b.input("x", {1, n0}, TP::FLOAT, true);
+    b.init_f("s0", {}, {s0});
+    b.init_i("z0", {}, {z0}, TP::UINT8);
+    b.node("QuantizeLinear", {"x", "s0", "z0"}, "xq");
+    b.node("DequantizeLinear", {"xq", "s0", "z0"}, "xd");
+    b.init_i("W", {n0, n1}, W, TP::INT8);
+    b.init_f("sw", {}, {sw});
+    b.node("DequantizeLinear", {"W", "sw"}, "Wd");
+    b.node("MatMul", {"xd", "Wd"}, "mm");
+    b.init_i("bq", {n1}, bq, TP::INT32);
+    b.init_f("sb", {}, {s0 * sw});
+    b.node("DequantizeLinear", {"bq", "sb"}, "bd");
+    b.node("Add", {"mm", "bd"}, "logits");
+    b.node("Softmax", {"logits"}, "y");
+    b.output("y");
+    test::TempDir dir;
+    const LoadedModel lm = read_onnx(b.save_to(dir, "acc.onnx"));
+    ASSERT_TRUE(lm.qdq.has_value());
+    ASSERT_EQ(lm.qdq->layers.size(), 1u);
+    EXPECT_EQ(lm.qdq->layers[0].out_scale, double(s0) * double(sw));
+    for (const auto& x : random_inputs(r, n0, 0, 255, 100)) {
+        std::vector<int64_t> acc(static_cast<size_t>(n1));
+        for (int64_t i = 0; i < n1; ++i) {
+            acc[size_t(i)] = bq[size_t(i)];
+            for (int64_t j = 0; j < n0; ++j) acc[size_t(i)] += W[size_t(j * n1 + i)] * (x[size_t(j)] - z0);
+        }
+        EXPECT_EQ(lm.qdq->eval(x).out, acc);
+    }
+}
+
 // =========================================================================================
 // 5. Bad input
 // =========================================================================================
