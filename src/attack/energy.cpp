@@ -44,7 +44,7 @@ double Energy::potential(const IncrementalNet& inc, const RealMargin& m) {
         if (up ? h[k] >= H.hi : h[k] <= H.lo) continue;  // already at the helpful end
         const double dist = up ? double(khi[k] + 1 - acc[k]) : double(acc[k] - klo[k] + 1);
         const double pos = std::max(0.0, 1.0 - (dist - 1.0) / width);
-        p += std::fabs(sens_[k]) * std::pow(pos, power_);
+        p += std::fabs(sens_[k]) * (power_ == 4 ? (pos * pos) * (pos * pos) : std::pow(pos, power_));
     }
     return p;
 }

@@ -166,6 +166,7 @@ void Search::walk(IncrementalNet& inc, Energy& energy, const std::vector<int64_t
     Eigen::VectorXd g = margin_gradient(to_real(start), -1);
     const int64_t refresh = std::max<int64_t>(32, int64_t(free.size()) / 4);
     const double T = std::max(opt_.temperature, 1e-12);
+    const bool use_proxy = opt_.proxy_weight != 0;  // it costs as much as the exact move
     double walk_best = cur_e;
     int64_t since_best = 0;
 
@@ -183,12 +184,12 @@ void Search::walk(IncrementalNet& inc, Energy& energy, const std::vector<int64_t
         bool accept = false;
         double e = cur_e;
         if (m <= cur) {
-            e = energy(inc, proxy_margin(proxy_.try_move(j, double(v - old))));
+            e = energy(inc, use_proxy ? proxy_margin(proxy_.try_move(j, double(v - old))) : 0.0);
             accept = m < cur || e <= cur_e || rng_.unit() < std::exp(-(e - cur_e) / T);
         }
         ++since_best;
         if (accept) {
-            proxy_.commit();
+            if (use_proxy) proxy_.commit();
             if (m < cur || e < walk_best - 1e-9) {
                 walk_best = e;
                 since_best = 0;
