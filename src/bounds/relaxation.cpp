@@ -34,11 +34,14 @@
 #include "qcert/bounds.hpp"
 
 #include "bounds/outward.hpp"
+#include "bounds/relaxation.hpp"
 
 #include <algorithm>
 #include <array>
 
 namespace qcert {
+
+namespace detail {
 
 namespace {
 
@@ -64,87 +67,6 @@ i128 gcd(i128 a, i128 b) {
     return a;
 }
 
-// out(a) = clamp(round(a n / d) + z, lo, hi), n / d reduced.
-struct Staircase {
-    i128 n = 1, d = 1;
-    Rounding mode = Rounding::HalfEven;
-    i128 z = 0, lo = 0, hi = 0;
-
-    i128 rounded(i128 a) const { return round_div(a * n, d, mode) + z; }
-    i128 operator()(i128 a) const { return std::clamp(rounded(a), lo, hi); }
-
-    // The smallest integer N with round(N / d) >= w. It lies in ((w-1) d, w d]; the
-    // guess below is exact for each mode, and the two loops only guard that claim.
-    i128 threshold(i128 w) const {
-        i128 g;
-        switch (mode) {
-            case Rounding::Floor: g = w * d; break;
-            case Rounding::Ceil: g = (w - 1) * d + 1; break;
-            case Rounding::TowardZero: g = w >= 1 ? w * d : (w - 1) * d + 1; break;
-            default: g = ceil_div((2 * w - 1) * d, 2); break;  // the half-way point
-        }
-        while (round_div(g - 1, d, mode) >= w) --g;
-        while (round_div(g, d, mode) < w) ++g;
-        return g;
-    }
-
-    // The smallest a in [from, to] with out(a) >= v, or to + 1 when there is none.
-    i128 first_at_least(i128 v, i128 from, i128 to) const {
-        if (v <= lo) return from;
-        if (v > hi) return to + 1;
-        // lo < v <= hi: out(a) >= v iff round(a n / d) + z >= v iff a n >= threshold(v - z).
-        const i128 a = ceil_div(threshold(v - z), n);
-        return std::clamp(a, from, to + 1);
-    }
-
-    // The rounding error bounds eL, eU (see the top of the file), in units of 1/d.
-    std::array<i128, 2> error_numerators() const {
-        const i128 half_dn = d / 2, half_up = (d + 1) / 2;
-        switch (mode) {
-            case Rounding::Floor: return {d - 1, 0};
-            case Rounding::Ceil: return {0, d - 1};
-            case Rounding::TowardZero: return {d - 1, d - 1};
-            case Rounding::HalfUp: return {half_up - 1, half_dn};
-            case Rounding::HalfDown: return {half_dn, half_up - 1};
-            case Rounding::HalfEven:
-            case Rounding::HalfAway: return {half_dn, half_dn};
-        }
-        return {d - 1, d - 1};
-    }
-};
-
-// A piece of the staircase over [a0, a1]: either constant `value`, or (`rescaled`) the
-// unclamped rounding, bounded by the sandwich a n / d + z + [-eL, eU] / d.
-struct Piece {
-    i128 a0, a1;
-    bool rescaled = false;
-    i128 value = 0;
-};
-
-struct Offsets {
-    double upper, lower;  // out(a) - s a lies in [lower, upper] on the whole range
-};
-
-Offsets offsets_for_slope(const Staircase& f, const std::vector<Piece>& pieces, double s) {
-    Offsets o{-kInf, kInf};
-    const auto [eL, eU] = f.error_numerators();
-    const Iv el = divide(bracket(eL), f.d), eu = divide(bracket(eU), f.d), z = bracket(f.z);
-    for (const Piece& p : pieces) {
-        if (!p.rescaled) {
-            const Iv v = bracket(p.value);
-            o.upper = std::max(o.upper, sub(v, scale(bracket(p.a0), s)).hi);
-            o.lower = std::min(o.lower, sub(v, scale(bracket(p.a1), s)).lo);
-            continue;
-        }
-        for (const i128 a : {p.a0, p.a1}) {  // linear in a: the extremes are at the ends
-            const Iv t = add(sub(divide(bracket(a * f.n), f.d), scale(bracket(a), s)), z);
-            o.upper = std::max(o.upper, add(t, eu).hi);
-            o.lower = std::min(o.lower, sub(t, el).lo);
-        }
-    }
-    return o;
-}
-
 // The staircase over [alo, ahi] as constant steps (few values) or three regions.
 std::vector<Piece> pieces_of(const Staircase& f, i128 alo, i128 ahi, i128 glo, i128 ghi) {
     std::vector<Piece> pieces;
@@ -158,7 +80,7 @@ std::vector<Piece> pieces_of(const Staircase& f, i128 alo, i128 ahi, i128 glo, i
         }
         return pieces;
     }
-    const i128 m1 = f.first_at_least(f.lo + 1, alo, ahi);                   // first a above the lower clamp
+    const i128 m1 = f.first_at_least(f.lo + 1, alo, ahi);                      // first a above the lower clamp
     const i128 m2 = ghi == f.hi ? f.first_at_least(f.hi, alo, ahi) : ahi + 1;  // first a at the upper clamp
     if (m1 > alo) pieces.push_back({alo, m1 - 1, false, f.lo});
     if (m2 - 1 >= m1) pieces.push_back({m1, m2 - 1, true, 0});
@@ -166,60 +88,165 @@ std::vector<Piece> pieces_of(const Staircase& f, i128 alo, i128 ahi, i128 glo, i
     return pieces;
 }
 
-NeuronRelaxation constant(i128 lo, i128 hi) {
-    return {0.0, bracket(lo).lo, 0.0, bracket(hi).hi};
-}
-
 }  // namespace
 
-NeuronRelaxation relax_neuron(const IntLayer& L, i128 alo, i128 ahi) {
+i128 Staircase::rounded(i128 a) const { return round_div(a * n, d, mode) + z; }
+i128 Staircase::operator()(i128 a) const { return std::clamp(rounded(a), lo, hi); }
+
+// The smallest integer N with round(N / d) >= w. It lies in ((w-1) d, w d]; the
+// guess below is exact for each mode, and the two loops only guard that claim.
+i128 Staircase::threshold(i128 w) const {
+    i128 g;
+    switch (mode) {
+        case Rounding::Floor: g = w * d; break;
+        case Rounding::Ceil: g = (w - 1) * d + 1; break;
+        case Rounding::TowardZero: g = w >= 1 ? w * d : (w - 1) * d + 1; break;
+        default: g = ceil_div((2 * w - 1) * d, 2); break;  // the half-way point
+    }
+    while (round_div(g - 1, d, mode) >= w) --g;
+    while (round_div(g, d, mode) < w) ++g;
+    return g;
+}
+
+// The smallest a in [from, to] with out(a) >= v, or to + 1 when there is none.
+i128 Staircase::first_at_least(i128 v, i128 from, i128 to) const {
+    if (v <= lo) return from;
+    if (v > hi) return to + 1;
+    // lo < v <= hi: out(a) >= v iff round(a n / d) + z >= v iff a n >= threshold(v - z).
+    const i128 a = ceil_div(threshold(v - z), n);
+    return std::clamp(a, from, to + 1);
+}
+
+// The rounding error bounds eL, eU (see the top of the file), in units of 1/d.
+void Staircase::error_numerators(i128& eL, i128& eU) const {
+    const i128 half_dn = d / 2, half_up = (d + 1) / 2;
+    switch (mode) {
+        case Rounding::Floor: eL = d - 1; eU = 0; return;
+        case Rounding::Ceil: eL = 0; eU = d - 1; return;
+        case Rounding::TowardZero: eL = d - 1; eU = d - 1; return;
+        case Rounding::HalfUp: eL = half_up - 1; eU = half_dn; return;
+        case Rounding::HalfDown: eL = half_dn; eU = half_up - 1; return;
+        case Rounding::HalfEven:
+        case Rounding::HalfAway: eL = half_dn; eU = half_dn; return;
+    }
+    eL = eU = d - 1;
+}
+
+SlopeFamily::SlopeFamily(const IntLayer& L, i128 alo, i128 ahi) : alo_(alo), ahi_(ahi) {
     const int bits = L.accumulator_bits > 0 ? L.accumulator_bits : 64;
     const i128 amin = -(i128(1) << (bits - 1)), amax = (i128(1) << (bits - 1)) - 1;
     // Wrapping is not monotone: only the range of wrapped accumulators bounds the output.
-    if (L.overflow == Overflow::Wrap && (alo < amin || ahi > amax))
-        return constant(neuron_output(L, amin), neuron_output(L, amax));
-
-    Staircase f;
+    if (L.overflow == Overflow::Wrap && (alo < amin || ahi > amax)) {
+        constant_ = true;
+        glo_ = neuron_output(L, amin);
+        ghi_ = neuron_output(L, amax);
+        return;
+    }
     const i128 g = gcd(i128(L.num), i128(L.den));
-    f.n = L.num / g;
-    f.d = L.den / g;
-    f.mode = L.rounding;
-    f.z = L.out_zero;
-    f.lo = L.lo;
-    f.hi = L.hi;
+    f_.n = L.num / g;
+    f_.d = L.den / g;
+    f_.mode = L.rounding;
+    f_.z = L.out_zero;
+    f_.lo = L.lo;
+    f_.hi = L.hi;
     if (L.overflow == Overflow::Saturate) {
         // Rounding is monotone, so saturating the accumulator to [amin, amax] before it
         // equals clamping the output to [out(amin), out(amax)] after it.
-        f.lo = neuron_output(L, amin);
-        f.hi = neuron_output(L, amax);
+        f_.lo = neuron_output(L, amin);
+        f_.hi = neuron_output(L, amax);
     }
-    const i128 glo = f(alo), ghi = f(ahi);
-    if (glo == ghi) return constant(glo, ghi);  // stable: exact
+    glo_ = f_(alo);
+    ghi_ = f_(ahi);
+    if (glo_ == ghi_) {  // stable: exact
+        constant_ = true;
+        return;
+    }
+    pieces_ = pieces_of(f_, alo, ahi, glo_, ghi_);
+    alpha_ = double(f_.n) / double(f_.d);
+    chord_ = double(ghi_ - glo_) / (double(ahi) - double(alo));
+}
 
-    const std::vector<Piece> pieces = pieces_of(f, alo, ahi, glo, ghi);
-    const double alpha = double(f.n) / double(f.d);
-    const double chord = double(ghi - glo) / (double(ahi) - double(alo));
-    const double mid = 0.5 * (double(alo) + double(ahi));
+void SlopeFamily::offsets(double s, double& lower, double& upper) const {
+    if (constant_ || s == 0) {  // the end values are the exact extremes
+        lower = bracket(glo_).lo;
+        upper = bracket(ghi_).hi;
+        return;
+    }
+    lower = kInf;
+    upper = -kInf;
+    i128 eL, eU;
+    f_.error_numerators(eL, eU);
+    const Iv el = divide(bracket(eL), f_.d), eu = divide(bracket(eU), f_.d), z = bracket(f_.z);
+    for (const Piece& p : pieces_) {
+        if (!p.rescaled) {  // out - s a is largest at the first point of a step, smallest at the last
+            const Iv v = bracket(p.value);
+            upper = std::max(upper, sub(v, scale(bracket(p.a0), s)).hi);
+            lower = std::min(lower, sub(v, scale(bracket(p.a1), s)).lo);
+            continue;
+        }
+        for (const i128 a : {p.a0, p.a1}) {  // linear in a: the extremes are at the ends
+            const Iv t = add(sub(divide(bracket(a * f_.n), f_.d), scale(bracket(a), s)), z);
+            upper = std::max(upper, add(t, eu).hi);
+            lower = std::min(lower, sub(t, el).lo);
+        }
+    }
+}
 
-    // Slope 0 is exact: the bounds are the end values.
-    NeuronRelaxation best = constant(glo, ghi);
+void SlopeFamily::estimate(double s, double& lower, double& upper, double& a_lower, double& a_upper) const {
+    if (constant_) {
+        lower = double(glo_);
+        upper = double(ghi_);
+        a_lower = a_upper = 0;
+        return;
+    }
+    lower = kInf;
+    upper = -kInf;
+    const double nd = double(f_.n) / double(f_.d), z = double(f_.z);
+    for (const Piece& p : pieces_) {
+        const double a0 = double(p.a0), a1 = double(p.a1);
+        double u0, l1;
+        if (p.rescaled) {
+            u0 = std::max((nd - s) * a0, (nd - s) * a1) + z + 0.5;
+            l1 = std::min((nd - s) * a0, (nd - s) * a1) + z - 0.5;
+        } else {
+            u0 = double(p.value) - s * a0;
+            l1 = double(p.value) - s * a1;
+        }
+        if (u0 > upper) { upper = u0; a_upper = a0; }
+        if (l1 < lower) { lower = l1; a_lower = a1; }
+    }
+}
+
+NeuronRelaxation SlopeFamily::choose() const {
+    NeuronRelaxation best;
+    best.mu_lo = bracket(glo_).lo;  // slope 0 is exact: the bounds are the end values
+    best.mu_hi = bracket(ghi_).hi;
+    if (constant_) return best;
+    const double mid = 0.5 * (double(alo_) + double(ahi_));
     double best_upper = best.mu_hi, best_lower = best.mu_lo;  // line values at `mid`
-    for (const double s : {alpha, chord}) {
+    for (const double s : {alpha_, chord_}) {
         if (!(s > 0) || !std::isfinite(s)) continue;
-        const Offsets o = offsets_for_slope(f, pieces, s);
-        const double at_mid_upper = s * mid + o.upper, at_mid_lower = s * mid + o.lower;
-        if (std::isfinite(o.upper) && at_mid_upper < best_upper) {
+        double lower, upper;
+        offsets(s, lower, upper);
+        const double at_mid_upper = s * mid + upper, at_mid_lower = s * mid + lower;
+        if (std::isfinite(upper) && at_mid_upper < best_upper) {
             best_upper = at_mid_upper;
             best.lam_hi = s;
-            best.mu_hi = o.upper;
+            best.mu_hi = upper;
         }
-        if (std::isfinite(o.lower) && at_mid_lower > best_lower) {
+        if (std::isfinite(lower) && at_mid_lower > best_lower) {
             best_lower = at_mid_lower;
             best.lam_lo = s;
-            best.mu_lo = o.lower;
+            best.mu_lo = lower;
         }
     }
     return best;
+}
+
+}  // namespace detail
+
+NeuronRelaxation relax_neuron(const IntLayer& L, __int128 alo, __int128 ahi) {
+    return detail::SlopeFamily(L, alo, ahi).choose();
 }
 
 }  // namespace qcert
