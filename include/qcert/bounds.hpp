@@ -69,8 +69,12 @@ struct ObjectiveBound {
 
 using LinearObjective = std::vector<std::pair<int64_t, int64_t>>;  // (output index, integer coefficient)
 
-std::vector<ObjectiveBound> objective_lower_bounds(const SymbolicBounds& sb, const std::vector<LinearObjective>& objectives);
-ObjectiveBound objective_lower_bound(const SymbolicBounds& sb, const LinearObjective& objective);
+// With optimize > 0, the slopes of the first layer's relaxations are tuned for each
+// objective by that many subgradient steps (alpha-CROWN style): tighter, and each step
+// costs about one product with the first layer's weights per objective.
+std::vector<ObjectiveBound> objective_lower_bounds(const SymbolicBounds& sb, const std::vector<LinearObjective>& objectives,
+                                                  int optimize = 0);
+ObjectiveBound objective_lower_bound(const SymbolicBounds& sb, const LinearObjective& objective, int optimize = 0);
 
 // True when no input of the box satisfies c (its objective's lower bound exceeds rhs).
 bool infeasible(const SymbolicBounds& sb, const IntConstraint& c);

@@ -28,6 +28,7 @@
 #include "qcert/bounds.hpp"
 
 #include "bounds/outward.hpp"
+#include "bounds/relaxation.hpp"
 #include "qcert/error.hpp"
 
 #include <Eigen/Dense>
@@ -113,8 +114,13 @@ void set_magnitudes(const IntLayer& L, LayerData& D, const std::vector<int64_t>&
     }
 }
 
+// The relaxations a substitution step uses (a layer's own, or slopes tuned for one row).
+struct Relaxations {
+    const DVec &lam_lo, &mu_lo, &lam_hi, &mu_hi;
+};
+
 // One back-substitution step through layer D: from its output level to its input level.
-void substitute(LinearForm& f, const LayerData& D) {
+void substitute(LinearForm& f, const LayerData& D, const Relaxations& R) {
     const int64_t rows = f.C.rows(), n = f.C.cols();
     RowMat Dm(rows, n);
     DVec s1 = DVec::Zero(rows), P = DVec::Zero(rows);
@@ -122,8 +128,8 @@ void substitute(LinearForm& f, const LayerData& D) {
         for (int64_t j = 0; j < n; ++j) {
             const double cj = f.C(r, j);
             const bool pos = cj >= 0;
-            Dm(r, j) = cj * (pos ? D.lam_hi[j] : D.lam_lo[j]);
-            const double prod = cj * (pos ? D.mu_hi[j] : D.mu_lo[j]);
+            Dm(r, j) = cj * (pos ? R.lam_hi[j] : R.lam_lo[j]);
+            const double prod = cj * (pos ? R.mu_hi[j] : R.mu_lo[j]);
             s1[r] += prod;
             P[r] += std::fabs(prod);
         }
@@ -138,6 +144,8 @@ void substitute(LinearForm& f, const LayerData& D) {
         f.e[r] = up(up(f.e[r] + err) + small);
     }
 }
+
+void substitute(LinearForm& f, const LayerData& D) { substitute(f, D, Relaxations{D.lam_lo, D.mu_lo, D.lam_hi, D.mu_hi}); }
 
 // Upper bounds of the rows at level 0, over the input box.
 DVec concretize(const LinearForm& f, const std::vector<int64_t>& lo, const std::vector<int64_t>& hi) {
@@ -170,6 +178,77 @@ DVec upper_bounds(LinearForm f, size_t level, const std::vector<LayerData>& data
     for (size_t k = level; k-- > 0;) substitute(f, data[k]);
     if (input_coef) *input_coef = f.C;
     return concretize(f, lo, hi);
+}
+
+// Per-objective slopes (alpha-CROWN style) for the last step, through layer 0 whose
+// accumulators are affine in the input. For one row C at level 1 the bound
+//     U(s) = max_x sum_j C_j (s_j a_j(x) + mu_j(s_j)),
+// with mu_j the upper offset where C_j >= 0 and the lower one where C_j < 0, is
+// convex in the slopes s (a maximum of sums of convex offset functions), and
+// dU/ds_j = C_j (a_j(x*) - a_j^touch) at the maximising vertex x*, where a_j^touch
+// is the accumulator that attains the offset. A few sign-subgradient steps with a
+// shrinking step find good slopes; the final bound is then computed soundly for
+// those slopes (exact offsets, outward rounding), and only kept when better.
+std::vector<double> tuned_slopes(const RowMat& C, int64_t r, const LayerData& D0, const std::vector<detail::SlopeFamily>& fam,
+                                 const std::vector<int64_t>& lo, const std::vector<int64_t>& hi, int iterations) {
+    const int64_t n1 = C.cols(), n0 = D0.W.cols();
+    std::vector<double> s(n1), best(n1), step(n1);
+    for (int64_t j = 0; j < n1; ++j) {
+        s[j] = C(r, j) >= 0 ? D0.lam_hi[j] : D0.lam_lo[j];
+        step[j] = 0.25 * fam[j].max_slope();
+    }
+    best = s;
+    double best_val = kInf;
+    DVec v(n1), x(n0);
+    for (int t = 0; t <= iterations; ++t) {
+        for (int64_t j = 0; j < n1; ++j) v[j] = C(r, j) * s[j];
+        const DVec coef = D0.W.transpose() * v;
+        for (int64_t i = 0; i < n0; ++i) x[i] = double(coef[i] >= 0 ? hi[i] : lo[i]);
+        const DVec a = D0.W * x + D0.bias;
+        double val = coef.dot(x);
+        std::vector<double> touch(n1);
+        for (int64_t j = 0; j < n1; ++j) {
+            if (C(r, j) == 0) continue;
+            double lower, upper, a_lower, a_upper;
+            fam[j].estimate(s[j], lower, upper, a_lower, a_upper);
+            const bool pos = C(r, j) >= 0;
+            val += C(r, j) * (s[j] * D0.bias[j] + (pos ? upper : lower));
+            touch[j] = pos ? a_upper : a_lower;
+        }
+        if (val < best_val) {
+            best_val = val;
+            best = s;
+        }
+        if (t == iterations) break;
+        for (int64_t j = 0; j < n1; ++j) {
+            if (C(r, j) == 0 || fam[j].constant()) continue;
+            const double g = C(r, j) * (a[j] - touch[j]);
+            if (g != 0) s[j] = std::clamp(s[j] - (g > 0 ? step[j] : -step[j]), 0.0, fam[j].max_slope());
+            step[j] *= 0.85;
+        }
+    }
+    return best;
+}
+
+// The sound upper bound of row r of a level-1 form with the given slopes for layer 0.
+double bound_with_slopes(const LinearForm& f, int64_t r, const LayerData& D0, const std::vector<detail::SlopeFamily>& fam,
+                         const std::vector<double>& s, const std::vector<int64_t>& lo, const std::vector<int64_t>& hi,
+                         RowMat* input_coef) {
+    DVec lam_lo = D0.lam_lo, mu_lo = D0.mu_lo, lam_hi = D0.lam_hi, mu_hi = D0.mu_hi;
+    for (size_t j = 0; j < s.size(); ++j) {
+        if (fam[j].constant()) continue;  // slope 0, already exact
+        double lower, upper;
+        fam[j].offsets(s[j], lower, upper);
+        if (f.C(r, j) >= 0) { lam_hi[j] = s[j]; mu_hi[j] = upper; }
+        else { lam_lo[j] = s[j]; mu_lo[j] = lower; }
+    }
+    LinearForm g;
+    g.C = f.C.row(r);
+    g.c = f.c.segment(r, 1);
+    g.e = f.e.segment(r, 1);
+    substitute(g, D0, Relaxations{lam_lo, mu_lo, lam_hi, mu_hi});
+    if (input_coef) *input_coef = g.C;
+    return concretize(g, lo, hi)[0];
 }
 
 // One step of exact interval propagation from the integer bounds of a layer's inputs.
@@ -282,7 +361,8 @@ SymbolicBounds symbolic_bounds(const IntNetwork& net, const std::vector<int64_t>
     return sb;
 }
 
-std::vector<ObjectiveBound> objective_lower_bounds(const SymbolicBounds& sb, const std::vector<LinearObjective>& objectives) {
+std::vector<ObjectiveBound> objective_lower_bounds(const SymbolicBounds& sb, const std::vector<LinearObjective>& objectives,
+                                                  int optimize) {
     const IntNetwork& net = *sb.net;
     const size_t L = net.layers.size();
     const int64_t nout = net.output_size();
@@ -313,8 +393,25 @@ std::vector<ObjectiveBound> objective_lower_bounds(const SymbolicBounds& sb, con
         for (const auto& [i, c] : objectives[r]) f.C(r, i) -= double(c);
     f.c = DVec::Zero(objectives.size());
     f.e = DVec::Zero(objectives.size());
-    RowMat coef;
-    const DVec ub = upper_bounds(std::move(f), L, data, sb.lo, sb.hi, &coef);
+    for (size_t k = L; k-- > 1;) substitute(f, data[k]);  // down to level 1
+    LinearForm last = f;
+    substitute(last, data[0]);
+    RowMat coef = last.C;
+    DVec ub = concretize(last, sb.lo, sb.hi);
+    if (optimize > 0) {
+        std::vector<detail::SlopeFamily> fam;
+        for (int64_t j = 0; j < net.layers[0].out_size(); ++j)
+            fam.emplace_back(net.layers[0], sb.bounds.acc_lo[0][j], sb.bounds.acc_hi[0][j]);
+        for (size_t r = 0; r < objectives.size(); ++r) {
+            const std::vector<double> slopes = tuned_slopes(f.C, int64_t(r), data[0], fam, sb.lo, sb.hi, optimize);
+            RowMat row;
+            const double u = bound_with_slopes(f, int64_t(r), data[0], fam, slopes, sb.lo, sb.hi, &row);
+            if (u < ub[r]) {
+                ub[r] = u;
+                coef.row(r) = row.row(0);
+            }
+        }
+    }
     for (size_t r = 0; r < objectives.size(); ++r) {
         res[r].lower = std::max(res[r].lower, int_lower(-ub[r]));
         res[r].input_coef.resize(coef.cols());
@@ -328,8 +425,8 @@ std::vector<ObjectiveBound> objective_lower_bounds(const SymbolicBounds& sb, con
     return res;
 }
 
-ObjectiveBound objective_lower_bound(const SymbolicBounds& sb, const LinearObjective& objective) {
-    return objective_lower_bounds(sb, {objective}).front();
+ObjectiveBound objective_lower_bound(const SymbolicBounds& sb, const LinearObjective& objective, int optimize) {
+    return objective_lower_bounds(sb, {objective}, optimize).front();
 }
 
 bool infeasible(const SymbolicBounds& sb, const IntConstraint& c) {

@@ -199,7 +199,7 @@ TEST(BoundsSymbolic, ContainEveryAccumulatorAndOutputOfRandomBoxes) {
 
 TEST(BoundsSymbolic, ObjectiveBoundIsSoundAndNeverBelowTheIntervalBound) {
     std::mt19937_64 rng(8);
-    int strictly_tighter = 0, exact = 0, objectives = 0;
+    int strictly_tighter = 0, exact = 0, objectives = 0, tuned_tighter = 0;
     for (int trial = 0; trial < 300; ++trial) {
         const RandomNet rn = random_int_net(rng);
         const IntNetwork& net = rn.net;
@@ -215,6 +215,7 @@ TEST(BoundsSymbolic, ObjectiveBoundIsSoundAndNeverBelowTheIntervalBound) {
             objs.push_back(obj);
         }
         const std::vector<ObjectiveBound> lb = objective_lower_bounds(S, objs);
+        const std::vector<ObjectiveBound> tuned = objective_lower_bounds(S, objs, 30);  // slopes tuned per objective
         std::vector<i128> truth(objs.size(), std::numeric_limits<int64_t>::max());
         for_each_point(lo, hi, [&](const std::vector<int64_t>& x) {
             const auto q = net.eval(x).out;
@@ -229,6 +230,9 @@ TEST(BoundsSymbolic, ObjectiveBoundIsSoundAndNeverBelowTheIntervalBound) {
             for (const auto& [i, c] : objs[o])
                 ilow += std::min(i128(c) * I.out_lo.back()[i], i128(c) * I.out_hi.back()[i]);
             ASSERT_LE(lb[o].lower, truth[o]) << rn.what << " objective " << o;
+            ASSERT_LE(tuned[o].lower, truth[o]) << rn.what << " objective " << o << " (tuned slopes)";
+            ASSERT_GE(tuned[o].lower, lb[o].lower) << rn.what;
+            tuned_tighter += tuned[o].lower > lb[o].lower;
             ASSERT_GE(lb[o].lower, ilow) << rn.what;
             ASSERT_EQ(lb[o].argmin.size(), lo.size());
             strictly_tighter += lb[o].lower > ilow;
@@ -236,7 +240,8 @@ TEST(BoundsSymbolic, ObjectiveBoundIsSoundAndNeverBelowTheIntervalBound) {
             ++objectives;
         }
     }
-    std::printf("[ info ] %d objectives: %d strictly tighter than intervals, %d exact\n", objectives, strictly_tighter, exact);
+    std::printf("[ info ] %d objectives: %d strictly tighter than intervals, %d exact; tuned slopes tighter on %d\n",
+                objectives, strictly_tighter, exact, tuned_tighter);
     EXPECT_GT(strictly_tighter, 0);
 }
 
