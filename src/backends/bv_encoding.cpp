@@ -223,50 +223,78 @@ private:
     std::vector<int> box_;
 };
 
-// round(t / den) under a rounding mode: floor and remainder, then an increment
-// of 0 or 1 chosen from the remainder as round_div does.
-Val rescale_round(Builder& B, const Val& t, int64_t den, Rounding mode) {
-    if (den == 1) return t;
-    const i128 rlo = round_div(t.lo, den, mode), rhi = round_div(t.hi, den, mode);
-    if (t.is_const() || rlo == rhi) return constant(rlo);
-    const i128 flo = floor_div(t.lo, den), fhi = floor_div(t.hi, den);
-    Val fl, rem;
-    int odd = -1;  // bit 0 of the floor, for half_even
-    if ((den & (den - 1)) == 0) {
-        // den = 2^k: the floor is the bits above k, the remainder the k bits below.
-        int k = 0;
-        while ((int64_t(1) << k) < den) ++k;
-        const int w = std::max(B.width(t), k + 1);
-        const int tw = B.at(t, w);
-        fl = B.make(B.node(Op::Extract, w - k, {tw}, w - 1, k), flo, fhi);
-        const int low = B.node(Op::Extract, k, {tw}, k - 1, 0);
-        rem = B.make(B.node(Op::ZeroExt, k + 1, {low}, 1), 0, den - 1);
-        if (mode == Rounding::HalfEven) odd = B.bit_set(Val{tw, t.lo, t.hi}, k);
-    } else {
-        // bvsdiv / bvsrem truncate toward zero; a negative remainder means the
-        // floor is one less and the remainder den more.
-        const int w = std::max(B.width(t), width_for(0, den));
-        const int tw = B.at(t, w), d = B.bv_const(den, w);
-        const Val q = B.make(B.node(Op::Sdiv, w, {tw, d}), t.lo / den, t.hi / den);  // truncation is monotone
-        const Val r = B.make(B.node(Op::Srem, w, {tw, d}), -(den - 1), den - 1);
-        const int neg = B.slt(r, constant(0));
-        fl = B.narrow(B.add(q, B.ite(neg, constant(-1), constant(0))), flo, fhi);
-        rem = B.narrow(B.add(r, B.ite(neg, constant(den), constant(0))), 0, den - 1);
-        if (mode == Rounding::HalfEven && !fl.is_const()) odd = B.bit_set(fl, 0);
-        if (mode == Rounding::HalfEven && fl.is_const()) odd = B.boolean(fl.lo % 2 != 0);
+// round(t / 2^k), t = s + c, as floor((t + offset) / 2^k): the high bits of one
+// sum. For floor, ceil, half_up and half_down the offset is a constant that joins
+// the bias, so rounding costs no adder at all (AAAI 2021); the other modes add a
+// term chosen by the sign of t or by bit k of t (the parity of the floor).
+Val round_pow2(Builder& B, const Val& s, i128 c, int k, Rounding mode) {
+    const i128 half = i128(1) << (k - 1), full = (i128(1) << k) - 1;
+    Val u;
+    switch (mode) {
+        case Rounding::Floor: u = B.add(s, constant(c)); break;
+        case Rounding::Ceil: u = B.add(s, constant(c + full)); break;
+        case Rounding::HalfUp: u = B.add(s, constant(c + half)); break;
+        case Rounding::HalfDown: u = B.add(s, constant(c + half - 1)); break;
+        case Rounding::HalfEven: {  // + half - 1, and + 1 more when the floor is odd
+            const Val t = B.add(s, constant(c));
+            const int w = std::max(B.width(t), k + 1);
+            const int odd = B.bit_set(Val{B.at(t, w), t.lo, t.hi}, k);
+            u = B.add(t, B.ite(odd, constant(half), constant(half - 1)));
+            break;
+        }
+        case Rounding::TowardZero: {  // floor for t >= 0, ceil below
+            const Val t = B.add(s, constant(c));
+            u = B.add(t, B.ite(B.slt(t, constant(0)), constant(full), constant(0)));
+            break;
+        }
+        case Rounding::HalfAway: {  // half_up for t >= 0, half_down below
+            const Val t = B.add(s, constant(c));
+            u = B.add(t, B.ite(B.slt(t, constant(0)), constant(half - 1), constant(half)));
+            break;
+        }
     }
+    const i128 lo = floor_div(u.lo, i128(1) << k), hi = floor_div(u.hi, i128(1) << k);
+    if (u.is_const() || lo == hi) return constant(lo);
+    const int w = std::max(B.width(u), k + 1);
+    return B.make(B.node(Op::Extract, w - k, {B.at(u, w)}, w - 1, k), lo, hi);
+}
+
+// round(t / den) for den not a power of two: bvsdiv and bvsrem truncate toward
+// zero, so a negative remainder means the floor is one less and the remainder den
+// more; then an increment of 0 or 1 from the remainder, as round_div does.
+Val round_general(Builder& B, const Val& t, i128 den, Rounding mode) {
+    const int w = std::max(B.width(t), width_for(0, den));
+    const int tw = B.at(t, w), d = B.bv_const(den, w);
+    const Val q = B.make(B.node(Op::Sdiv, w, {tw, d}), t.lo / den, t.hi / den);  // truncation is monotone
+    const Val r = B.make(B.node(Op::Srem, w, {tw, d}), -(den - 1), den - 1);
+    const int neg = B.slt(r, constant(0));
+    const Val fl = B.narrow(B.add(q, B.ite(neg, constant(-1), constant(0))), floor_div(t.lo, den), floor_div(t.hi, den));
+    const Val rem = B.narrow(B.add(r, B.ite(neg, constant(den), constant(0))), 0, den - 1);
     const Val twice = B.mul(rem, 2), D = constant(den);
+    const int nonzero = B.not_(B.eq(rem, constant(0)));
+    auto tie_and = [&](int cond) { return B.or_({B.slt(D, twice), B.and_({B.eq(twice, D), cond})}); };
     int inc = -1;
     switch (mode) {
         case Rounding::Floor: inc = B.boolean(false); break;
-        case Rounding::Ceil: inc = B.not_(B.eq(rem, constant(0))); break;
-        case Rounding::TowardZero: inc = B.and_({B.not_(B.eq(rem, constant(0))), B.slt(fl, constant(0))}); break;
+        case Rounding::Ceil: inc = nonzero; break;
+        case Rounding::TowardZero: inc = B.and_({nonzero, B.slt(fl, constant(0))}); break;
         case Rounding::HalfUp: inc = B.sle(D, twice); break;
         case Rounding::HalfDown: inc = B.slt(D, twice); break;
-        case Rounding::HalfEven: inc = B.or_({B.slt(D, twice), B.and_({B.eq(twice, D), odd})}); break;
-        case Rounding::HalfAway: inc = B.or_({B.slt(D, twice), B.and_({B.eq(twice, D), B.sle(constant(0), fl)})}); break;
+        case Rounding::HalfEven: inc = tie_and(fl.is_const() ? B.boolean(fl.lo % 2 != 0) : B.bit_set(fl, 0)); break;
+        case Rounding::HalfAway: inc = tie_and(B.sle(constant(0), fl)); break;
     }
-    return B.narrow(B.add(fl, B.ite(inc, constant(1), constant(0))), rlo, rhi);
+    return B.add(fl, B.ite(inc, constant(1), constant(0)));
+}
+
+// round((s + c) / den) under a rounding mode, exactly as round_div.
+Val rescale_round(Builder& B, const Val& s, i128 c, i128 den, Rounding mode) {
+    const i128 rlo = round_div(s.lo + c, den, mode), rhi = round_div(s.hi + c, den, mode);
+    if (rlo == rhi) return constant(rlo);
+    if (den == 1) return B.add(s, constant(c));
+    int k = 0;
+    while ((i128(1) << k) < den) ++k;
+    const Val r = (i128(1) << k) == den ? round_pow2(B, s, c, k, mode) : round_general(B, B.add(s, constant(c)), den, mode);
+    return B.narrow(r, rlo, rhi);
 }
 
 // x_j = base + v: the first layer's inputs are lo_j + d_j, later layers' base is 0.
@@ -286,38 +314,45 @@ struct LayerEncoder {
             return constant(bounds.out_lo[k][i]);
         }
         i128 bias = L.b[i];
-        std::vector<Val> terms;
+        std::map<i128, std::vector<Val>> by_weight;
         for (int64_t j = 0; j < L.in_size(); ++j) {
             const i128 w = L.W(i, j);
             if (w == 0) continue;  // pruned or quantized to zero: no term at all
             // Constant parts (box corner, zero point, stable neurons) go to the bias.
             bias += w * (in[j].base - L.in_zero);
             if (in[j].v.is_const()) bias += w * in[j].v.lo;
-            else terms.push_back(B.mul(in[j].v, w));
+            else by_weight[w].push_back(in[j].v);
         }
-        Val acc = B.narrow(B.add(B.sum(terms), constant(bias)), bounds.acc_lo[k][i], bounds.acc_hi[k][i]);
-        acc = fit_accumulator(L, acc);
-        Val v = B.add(rescale_round(B, B.mul(acc, L.num), L.den, L.rounding), constant(L.out_zero));
+        std::vector<Val> terms;
+        for (auto& [w, vs] : by_weight) terms.push_back(B.mul(B.sum(vs), w));
+        // The accumulator is sum + bias; the bias stays apart so that rounding can
+        // fold its offset into it.
+        Val sum = B.sum(terms);
+        sum = B.narrow(sum, bounds.acc_lo[k][i] - bias, bounds.acc_hi[k][i] - bias);
+        if (const std::optional<Val> acc = apply_overflow(L, sum, bias)) {
+            sum = *acc;
+            bias = 0;
+        }
+        Val v = B.add(rescale_round(B, B.mul(sum, L.num), bias * L.num, L.den, L.rounding), constant(L.out_zero));
         v = clamp(L, v);
         return B.narrow(v, bounds.out_lo[k][i], bounds.out_hi[k][i]);
     }
 
-    // The accumulator's width and overflow policy, as IntNetwork::eval applies it.
-    Val fit_accumulator(const IntLayer& L, const Val& acc) {
+    // The accumulator sum + bias after its width and overflow policy, as
+    // IntNetwork::eval applies it; nothing when the policy cannot act on this box
+    // (the exact sum always fits, or Detect, which goes on with the exact sum).
+    std::optional<Val> apply_overflow(const IntLayer& L, const Val& sum, i128 bias) {
         const int bits = L.accumulator_bits > 0 ? L.accumulator_bits : 64;
         const i128 amin = -(i128(1) << (bits - 1)), amax = (i128(1) << (bits - 1)) - 1;
-        if (acc.lo >= amin && acc.hi <= amax) return acc;
-        switch (L.overflow) {
-            case Overflow::Detect: return acc;  // eval goes on with the exact sum
-            case Overflow::Saturate: {
-                const Val low = B.ite(B.slt(acc, constant(amin)), constant(amin), acc);
-                return B.narrow(B.ite(B.slt(constant(amax), low), constant(amax), low), amin, amax);
-            }
-            case Overflow::Wrap:  // two's complement: keep the low `bits` bits
-                if (acc.is_const()) return constant(wrap(acc.lo, bits));
-                return B.make(B.at(acc, bits), amin, amax);
+        if ((sum.lo + bias >= amin && sum.hi + bias <= amax) || L.overflow == Overflow::Detect) return std::nullopt;
+        const Val acc = B.add(sum, constant(bias));
+        if (L.overflow == Overflow::Saturate) {
+            const Val low = B.ite(B.slt(acc, constant(amin)), constant(amin), acc);
+            return B.narrow(B.ite(B.slt(constant(amax), low), constant(amax), low), amin, amax);
         }
-        return acc;
+        // Wrap: two's complement, keep the low `bits` bits.
+        if (acc.is_const()) return constant(wrap(acc.lo, bits));
+        return B.make(B.at(acc, bits), amin, amax);
     }
 
     // Saturation (and ReLU): each side only where it can trigger.
@@ -500,7 +535,7 @@ std::string to_smtlib2(const Encoding& e) {
     return out;
 }
 
-Outcome run_smt(const std::string& method, const IntQuery& q, const Budget& budget,
+Outcome run_smt(const std::string& method, const IntQuery& q, const Budget& budget, const SmtOptions& options,
                 const std::function<SolverAnswer(const Encoding&, const Budget&)>& solve) {
     const auto start = std::chrono::steady_clock::now();
     Outcome out;
@@ -518,9 +553,22 @@ Outcome run_smt(const std::string& method, const IntQuery& q, const Budget& budg
         return finish(Verdict::Violated, "", std::move(x));
     };
     if (budget.expired()) return finish(Verdict::Unknown, "timeout");
+    for (size_t j = 0; j < q.lo.size(); ++j)
+        if (q.lo[j] > q.hi[j]) return finish(Verdict::Holds);  // an empty box
     Encoding e;
     try {
-        e = encode(q);
+        if (options.presolve) {
+            // Symbolic bounds fix more neurons than intervals do, and a disjunct
+            // they prove empty leaves the formula.
+            const SymbolicBounds sb = symbolic_bounds(*q.net, q.lo, q.hi, &budget);
+            IntQuery pruned = q;
+            std::erase_if(pruned.unsafe, [&](const std::vector<IntConstraint>& conj) {
+                return std::any_of(conj.begin(), conj.end(), [&](const IntConstraint& c) { return infeasible(sb, c); });
+            });
+            e = encode(pruned, &sb.bounds);
+        } else {
+            e = encode(q);
+        }
     } catch (const std::overflow_error& ex) {
         return finish(Verdict::Unknown, std::string("encoding: ") + ex.what());
     }

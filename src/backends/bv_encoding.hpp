@@ -106,10 +106,18 @@ struct SolverAnswer {
     std::string reason;          // for Unknown
 };
 
-// The part every SMT back end shares: encode, answer decided queries without a
-// solver, call `solve`, and re-check a model with confirms(). A model that does not
-// re-check is an encoding bug: Unknown with reason "model did not re-check".
-Outcome run_smt(const std::string& method, const IntQuery& q, const Budget& budget,
+struct SmtOptions {
+    // Symbolic bounds (symbolic_bounds) before encoding: more neurons fixed, and
+    // disjuncts they prove empty dropped. Off: interval bounds only, so that tests
+    // exercise the whole encoding.
+    bool presolve = true;
+};
+
+// The part every SMT back end shares: the presolve, encode, answer queries the
+// bounds decide without a solver, call `solve`, and re-check a model with
+// confirms(). A model that does not re-check is an encoding bug: Unknown with
+// reason "model did not re-check".
+Outcome run_smt(const std::string& method, const IntQuery& q, const Budget& budget, const SmtOptions& options,
                 const std::function<SolverAnswer(const Encoding&, const Budget&)>& solve);
 
 }  // namespace qcert::bv

@@ -135,15 +135,16 @@ bv::SolverAnswer parse_output(const bv::Encoding& e, const std::string& text) {
 
 class BoolectorMethod : public Method {
 public:
-    explicit BoolectorMethod(std::string binary) : binary_(std::move(binary)) {}
+    BoolectorMethod(std::string binary, bv::SmtOptions options) : binary_(std::move(binary)), options_(options) {}
     std::string name() const override { return "boolector"; }
     bool complete() const override { return true; }
     Outcome run(const IntQuery& q, const Budget& budget) override {
-        return bv::run_smt(name(), q, budget, [this](const bv::Encoding& e, const Budget& b) { return solve(e, b); });
+        return bv::run_smt(name(), q, budget, options_, [this](const bv::Encoding& e, const Budget& b) { return solve(e, b); });
     }
 
 private:
     std::string binary_;
+    bv::SmtOptions options_;
 
     bv::SolverAnswer solve(const bv::Encoding& e, const Budget& budget) const {
         bv::SolverAnswer ans;
@@ -185,8 +186,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Method> make_boolector_method(const std::string& binary) {
-    return std::make_unique<BoolectorMethod>(binary);
+std::unique_ptr<Method> make_boolector_method(const std::string& binary, const bv::SmtOptions& options) {
+    return std::make_unique<BoolectorMethod>(binary, options);
 }
 
 }  // namespace qcert

@@ -84,10 +84,11 @@ bv::SolverAnswer solve(const bv::Encoding& e, const Budget& budget) {
 
 class Cvc5Method : public Method {
 public:
+    explicit Cvc5Method(bv::SmtOptions options) : options_(options) {}
     std::string name() const override { return "cvc5"; }
     bool complete() const override { return true; }
     Outcome run(const IntQuery& q, const Budget& budget) override {
-        return bv::run_smt(name(), q, budget, [](const bv::Encoding& e, const Budget& b) {
+        return bv::run_smt(name(), q, budget, options_, [](const bv::Encoding& e, const Budget& b) {
             try {
                 return solve(e, b);
             } catch (const cvc5::CVC5ApiException& ex) {
@@ -97,10 +98,13 @@ public:
             }
         });
     }
+
+private:
+    bv::SmtOptions options_;
 };
 
 }  // namespace
 
-std::unique_ptr<Method> make_cvc5_method() { return std::make_unique<Cvc5Method>(); }
+std::unique_ptr<Method> make_cvc5_method(const bv::SmtOptions& options) { return std::make_unique<Cvc5Method>(options); }
 
 }  // namespace qcert

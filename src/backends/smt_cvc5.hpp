@@ -2,6 +2,7 @@
 // through its C++ API.
 #pragma once
 
+#include "backends/bv_encoding.hpp"
 #include "qcert/method.hpp"
 
 #include <memory>
@@ -10,6 +11,6 @@ namespace qcert {
 
 // Complete. The deadline becomes cvc5's per-check time limit (tlimit-per); cvc5
 // 1.0 has no interrupt, so a raised cancel flag is only seen before the check.
-std::unique_ptr<Method> make_cvc5_method();
+std::unique_ptr<Method> make_cvc5_method(const bv::SmtOptions& options = {});
 
 }  // namespace qcert

@@ -107,10 +107,11 @@ bv::SolverAnswer solve(const bv::Encoding& e, const Budget& budget) {
 
 class Z3Method : public Method {
 public:
+    explicit Z3Method(bv::SmtOptions options) : options_(options) {}
     std::string name() const override { return "z3"; }
     bool complete() const override { return true; }
     Outcome run(const IntQuery& q, const Budget& budget) override {
-        return bv::run_smt(name(), q, budget, [](const bv::Encoding& e, const Budget& b) {
+        return bv::run_smt(name(), q, budget, options_, [](const bv::Encoding& e, const Budget& b) {
             try {
                 return solve(e, b);
             } catch (const z3::exception& ex) {  // not a std::exception
@@ -120,10 +121,13 @@ public:
             }
         });
     }
+
+private:
+    bv::SmtOptions options_;
 };
 
 }  // namespace
 
-std::unique_ptr<Method> make_z3_method() { return std::make_unique<Z3Method>(); }
+std::unique_ptr<Method> make_z3_method(const bv::SmtOptions& options) { return std::make_unique<Z3Method>(options); }
 
 }  // namespace qcert

@@ -2,6 +2,7 @@
 // through its C++ API.
 #pragma once
 
+#include "backends/bv_encoding.hpp"
 #include "qcert/method.hpp"
 
 #include <memory>
@@ -10,6 +11,6 @@ namespace qcert {
 
 // Complete. The deadline becomes Z3's timeout; a watcher thread interrupts the
 // context when the budget's cancel flag is raised.
-std::unique_ptr<Method> make_z3_method();
+std::unique_ptr<Method> make_z3_method(const bv::SmtOptions& options = {});
 
 }  // namespace qcert
