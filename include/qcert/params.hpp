@@ -76,6 +76,10 @@ struct ParamsQuery {
     double timeout_s = 60;     // for the whole analysis (both questions)
     unsigned threads = 0;      // 0: all cores
     bool decide_class_change = true;
+    // Branch on the parameters themselves even where branching on hidden activations
+    // applies (two classes or one output; see docs/PARAMS.md). Slower at low bit-widths;
+    // the two methods cross-check each other in the tests.
+    bool branch_on_parameters = false;
     // Open nodes kept at most (memory guard); the search stops, reporting its gap, beyond.
     int64_t max_open_nodes = 500'000;
 

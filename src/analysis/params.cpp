@@ -4,6 +4,7 @@
 // confidence can move (an optimisation to `precision`).
 #include "qcert/params.hpp"
 
+#include "params_act_bounder.hpp"
 #include "params_mpfr.hpp"
 #include "params_objective.hpp"
 #include "params_search.hpp"
@@ -11,6 +12,7 @@
 #include "run/parallel.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <stdexcept>
 
 namespace qcert {
@@ -55,6 +57,32 @@ std::vector<double> nominal_point(const Setup& s) {
     return p;
 }
 
+// Starting points for local searches: theta (nearest member of the set) with the
+// input at the centres of a grid over the input box (about 64 cells, at most 256).
+std::vector<std::vector<double>> seed_points(const Setup& s) {
+    const std::vector<double> base = nominal_point(s);
+    std::vector<int> inputs;
+    for (size_t i = 0; i < s.vars.size(); ++i)
+        if (s.vars[i].is_input()) inputs.push_back(int(i));
+    if (inputs.empty()) return {base};
+    const int per = std::max(2, int(std::lround(std::pow(64.0, 1.0 / double(inputs.size())))));
+    std::vector<std::vector<double>> seeds;
+    std::vector<int> idx(inputs.size(), 0);
+    for (;;) {
+        std::vector<double> p = base;
+        for (size_t d = 0; d < inputs.size(); ++d) {
+            const Interval r = s.root[size_t(inputs[d])];
+            p[size_t(inputs[d])] = r.lo + (r.hi - r.lo) * (idx[d] + 0.5) / per;
+        }
+        seeds.push_back(std::move(p));
+        if (seeds.size() >= 256) break;
+        size_t d = 0;
+        while (d < idx.size() && ++idx[d] == per) idx[d++] = 0;
+        if (d == idx.size()) break;
+    }
+    return seeds;
+}
+
 int64_t predicted(const Setup& s, const BlockNet& net, const std::vector<double>& x) {
     const std::vector<Interval> y = mp_logits(s, net, x);
     const int c = certain_class(y);
@@ -92,7 +120,15 @@ ParamsResult analyse_params(const BlockNet& net, const Perturbation& p, const Pa
         r.nominal_class = s.local_class;
         r.nominal_confidence = s.nominal_confidence;
     }
-    const auto make = [&s]() -> std::unique_ptr<Bounder> { return std::make_unique<ParamsBounder>(s); };
+    // Candidate points only where the bound is a tenth of the precision above the best.
+    double skip = 0;
+    // Two classes (or one output): branch on activations; otherwise on parameters.
+    const bool act = ActBounder::applicable(s) && !q.branch_on_parameters;
+    const auto make = [&s, &skip, act]() -> std::unique_ptr<Bounder> {
+        if (act) return std::make_unique<ActBounder>(s, skip);
+        return std::make_unique<ParamsBounder>(s, skip);
+    };
+    const Box root = act ? ActBounder::root(s) : s.root;
     SearchOptions opt;
     opt.threads = q.threads ? q.threads : worker_count();
     opt.max_open = q.max_open_nodes;
@@ -103,7 +139,8 @@ ParamsResult analyse_params(const BlockNet& net, const Perturbation& p, const Pa
         o.target = 0;
         o.precision = 1e-12;  // a maximum pinned this close to 0 is left undecided
         o.deadline = start + (deadline - start) / 4;
-        const SearchResult cc = branch_and_bound({{s.root, ClassChange}}, make, o);
+        for (auto& p : seed_points(s)) o.seeds.emplace_back(std::move(p), ClassChange);
+        const SearchResult cc = branch_and_bound({{root, ClassChange}}, make, o);
         r.nodes += cc.nodes;
         if (cc.lower > 0) {
             r.class_can_change = true;
@@ -114,7 +151,13 @@ ParamsResult analyse_params(const BlockNet& net, const Perturbation& p, const Pa
     }
 
     opt.deadline = deadline;
-    const SearchResult cf = branch_and_bound({{s.root, Up}, {s.root, Down}}, make, opt);
+    opt.precision = q.precision;
+    skip = q.precision / 10;
+    for (const auto& p : seed_points(s)) {
+        opt.seeds.emplace_back(p, Up);
+        opt.seeds.emplace_back(p, Down);
+    }
+    const SearchResult cf = branch_and_bound({{root, Up}, {root, Down}}, make, opt);
     r.nodes += cf.nodes;
     r.stop_reason = cf.stop == "exhausted" ? "precision" : cf.stop;
     if (!cf.witness.empty() && cf.lower >= 0) {

@@ -34,6 +34,51 @@ Interval act_derivative(const Block& b, Interval z) {
 
 }  // namespace
 
+Interval block_output(const Block& b, Interval z) { return clamp(activate(b, z), b.lo, b.hi); }
+
+Interval block_derivative(const Block& b, Interval z) {
+    const Interval d = act_derivative(b, z);
+    if (!std::isfinite(b.lo) && !std::isfinite(b.hi)) return d;
+    // The clamp passes the derivative inside (lo, hi), blocks it outside, and at its
+    // kinks contributes [0, 1].
+    const Interval a = activate(b, z);
+    if (a.lo > b.lo && a.hi < b.hi) return d;
+    if (a.lo > b.hi || a.hi < b.lo) return Interval::point(0.0);
+    return Interval{0.0, 1.0} * d;
+}
+
+// The confidence of the margins u and its gradient enclosure with respect to them.
+Interval confidence(const Setup& s, const std::vector<Interval>& u, std::vector<Interval>& du) {
+    du.assign(u.size(), Interval::point(0.0));
+    if (s.conf == Confidence::Margin) {
+        // min_i u_i: gradient 1 on the certain minimum, [0, 1] on each possible one.
+        Interval m = u[0];
+        for (size_t i = 1; i < u.size(); ++i) m = min(m, u[i]);
+        for (size_t i = 0; i < u.size(); ++i) {
+            if (u[i].lo > m.hi) continue;  // certainly not the minimum
+            bool sure = true;
+            for (size_t k = 0; k < u.size() && sure; ++k) sure = k == i || u[i].hi < u[k].lo;
+            du[i] = sure ? Interval::point(1.0) : Interval{0.0, 1.0};
+        }
+        return m;
+    }
+    if (u.size() == 1) {  // softmax of two classes, or sigmoid: sigma(u)
+        du[0] = sigmoid_derivative(u[0]);
+        return sigmoid(u[0]);
+    }
+    // softmax: c = 1 / (1 + sum_i exp(-u_i)), dc/du_i = exp(-u_i) c^2.
+    std::vector<Interval> e(u.size());
+    Interval sum = Interval::point(1.0);
+    for (size_t i = 0; i < u.size(); ++i) {
+        e[i] = exp(-u[i]);
+        sum += e[i];
+    }
+    const Interval c = clamp(1.0 / sum, 0.0, 1.0);
+    const Interval c2 = sqr(c);
+    for (size_t i = 0; i < u.size(); ++i) du[i] = e[i] * c2;
+    return c;
+}
+
 IntervalNet::IntervalNet(const Setup& s) : s_(s), grad_(s.vars.size()) {
     const BlockNet& net = *s.net;
     const size_t L = net.blocks.size();
@@ -94,7 +139,7 @@ void IntervalNet::forward(const Box& box, bool nominal) {
             const Interval* w = &W[i * cols];
             for (size_t j = 0; j < cols; ++j) z += w[j] * in[j];
             z_[k][i] = z;
-            if (!(k + 1 == L && s_.direct_last)) x_[k + 1][i] = clamp(activate(b, z), b.lo, b.hi);
+            if (!(k + 1 == L && s_.direct_last)) x_[k + 1][i] = block_output(b, z);
         }
     }
 }
@@ -133,17 +178,7 @@ const std::vector<Interval>& IntervalNet::margins(int j) {
     return u_;
 }
 
-Interval IntervalNet::derivative(size_t k, size_t i) const {
-    const Block& b = s_.net->blocks[k];
-    const Interval d = act_derivative(b, z_[k][i]);
-    if (!std::isfinite(b.lo) && !std::isfinite(b.hi)) return d;
-    // The clamp passes the derivative inside (lo, hi), blocks it outside, and at its
-    // kinks contributes [0, 1].
-    const Interval a = activate(b, z_[k][i]);
-    if (a.lo > b.lo && a.hi < b.hi) return d;
-    if (a.lo > b.hi || a.hi < b.lo) return Interval::point(0.0);
-    return Interval{0.0, 1.0} * d;
-}
+Interval IntervalNet::derivative(size_t k, size_t i) const { return block_derivative(s_.net->blocks[k], z_[k][i]); }
 
 const std::vector<Interval>& IntervalNet::backward(const std::vector<Interval>& du) {
     const BlockNet& net = *s_.net;

@@ -15,6 +15,13 @@
 
 namespace qcert::params_detail {
 
+// A block's activation followed by its clamp, over an interval of pre-activations.
+Interval block_output(const Block& b, Interval z);
+// An enclosure of the derivative of block_output at every point of z (Clarke's at kinks).
+Interval block_derivative(const Block& b, Interval z);
+// The confidence of the margins u (Setup::conf) and its gradient enclosure du with respect to them.
+Interval confidence(const Setup& s, const std::vector<Interval>& u, std::vector<Interval>& du);
+
 class IntervalNet {
 public:
     explicit IntervalNet(const Setup& s);

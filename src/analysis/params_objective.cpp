@@ -8,53 +8,15 @@ namespace qcert::params_detail {
 
 namespace {
 
-// The confidence of the margins u and its gradient enclosure with respect to them.
-Interval confidence(const Setup& s, const std::vector<Interval>& u, std::vector<Interval>& du) {
-    du.assign(u.size(), Interval::point(0.0));
-    if (s.conf == Confidence::Margin) {
-        // min_i u_i: gradient 1 on the certain minimum, [0, 1] on each possible one.
-        Interval m = u[0];
-        for (size_t i = 1; i < u.size(); ++i) m = min(m, u[i]);
-        for (size_t i = 0; i < u.size(); ++i) {
-            if (u[i].lo > m.hi) continue;  // certainly not the minimum
-            bool sure = true;
-            for (size_t k = 0; k < u.size() && sure; ++k) sure = k == i || u[i].hi < u[k].lo;
-            du[i] = sure ? Interval::point(1.0) : Interval{0.0, 1.0};
-        }
-        return m;
-    }
-    if (u.size() == 1) {  // softmax of two classes, or sigmoid: sigma(u)
-        du[0] = sigmoid_derivative(u[0]);
-        return sigmoid(u[0]);
-    }
-    // softmax: c = 1 / (1 + sum_i exp(-u_i)), dc/du_i = exp(-u_i) c^2.
-    std::vector<Interval> e(u.size());
-    Interval sum = Interval::point(1.0);
-    for (size_t i = 0; i < u.size(); ++i) {
-        e[i] = exp(-u[i]);
-        sum += e[i];
-    }
-    const Interval c = clamp(1.0 / sum, 0.0, 1.0);
-    const Interval c2 = sqr(c);
-    for (size_t i = 0; i < u.size(); ++i) du[i] = e[i] * c2;
-    return c;
-}
-
 // sup over d in (b - m) of g * d, rounded up: the mean-value form's term for one variable.
 double mvf_term(Interval g, Interval b, double m) {
     if (b.is_point()) return 0.0;
     return (g * (b - m)).hi;
 }
 
-Box point_box(const std::vector<double>& p) {
-    Box b(p.size());
-    for (size_t i = 0; i < p.size(); ++i) b[i] = Interval::point(p[i]);
-    return b;
-}
-
 }  // namespace
 
-ParamsBounder::ParamsBounder(const Setup& s) : s_(s), pert_(s), nom_(s) {
+ParamsBounder::ParamsBounder(const Setup& s, double skip_margin) : s_(s), pert_(s), nom_(s), skip_margin_(skip_margin) {
     if (s.local) {
         std::vector<Interval> du;
         nom_.forward(s.root, true);
@@ -64,9 +26,9 @@ ParamsBounder::ParamsBounder(const Setup& s) : s_(s), pert_(s), nom_(s) {
 
 void ParamsBounder::evaluate(const Box& box, int tag, int j, Eval& out) {
     const size_t n = s_.vars.size();
-    std::vector<Interval> du;
+    std::vector<Interval>& du = du_;
     pert_.forward(box, false);
-    const std::vector<Interval> u1 = pert_.margins(j);
+    const std::vector<Interval>& u1 = pert_.margins(j);
     if (tag == ClassChange) {
         // -min_i u_i: the margin rule of confidence(), negated.
         Interval m = u1[0];
@@ -120,7 +82,9 @@ std::vector<int> ParamsBounder::references(const Box& box, int tag) {
 int ParamsBounder::point_reference(const std::vector<double>& p, int tag) {
     const int fixed = tag == ClassChange ? s_.local_class : s_.conf_reference;
     if (fixed >= 0) return fixed;
-    nom_.forward(point_box(p), true);
+    point_.resize(p.size());
+    for (size_t i = 0; i < p.size(); ++i) point_[i] = Interval::point(p[i]);
+    nom_.forward(point_, true);
     const std::vector<Interval> y = nom_.logits();
     if (y.size() == 1) return y[0].mid() > 0 ? 1 : 0;
     int best = 0;
@@ -131,7 +95,9 @@ int ParamsBounder::point_reference(const std::vector<double>& p, int tag) {
 
 double ParamsBounder::estimate(const std::vector<double>& p, int tag, std::vector<double>* grad) {
     const int j = point_reference(p, tag);
-    evaluate(point_box(p), tag, j, scratch_);
+    point_.resize(p.size());
+    for (size_t i = 0; i < p.size(); ++i) point_[i] = Interval::point(p[i]);
+    evaluate(point_, tag, j, scratch_);
     if (grad) {
         grad->resize(p.size());
         for (size_t i = 0; i < p.size(); ++i) (*grad)[i] = scratch_.grad[i].mid();
@@ -139,36 +105,77 @@ double ParamsBounder::estimate(const std::vector<double>& p, int tag, std::vecto
     return scratch_.g.mid();
 }
 
-void ParamsBounder::candidate(const Box& box, int tag, double lower, Bounded& out) {
+double ParamsBounder::ascent(const Box& box, int tag, std::vector<double>& p, double value, std::vector<double> grad,
+                             int evaluations) {
     const size_t n = box.size();
+    // Steps stay in the box and in the inner set (where witnesses must come from).
+    auto lo = [&](size_t i) { return std::max(box[i].lo, s_.inner_lo[i]); };
+    auto hi = [&](size_t i) { return std::min(box[i].hi, s_.inner_hi[i]); };
+    std::vector<double> q(n), qgrad;
+    double t = 0.5;  // the input step, as a fraction of the box's width
+    for (int e = 0; e < evaluations; ++e) {
+        // Parameters jump to the vertex the gradient points to (the objective is often
+        // monotone in each parameter); inputs move along the gradient by t of the width,
+        // scaled so that the steepest input moves the most.
+        double gmax = 0;
+        for (size_t i = 0; i < n; ++i)
+            if (s_.vars[i].is_input()) gmax = std::max(gmax, std::fabs(grad[i]) * box[i].width());
+        for (size_t i = 0; i < n; ++i) {
+            if (lo(i) > hi(i)) { q[i] = std::clamp(p[i], s_.inner_lo[i], s_.inner_hi[i]); continue; }
+            if (!s_.vars[i].is_input()) q[i] = grad[i] > 0 ? hi(i) : grad[i] < 0 ? lo(i) : p[i];
+            else if (gmax > 0) q[i] = std::clamp(p[i] + t * box[i].width() * grad[i] * box[i].width() / gmax, lo(i), hi(i));
+            else q[i] = p[i];
+        }
+        if (q == p) break;
+        const double v = estimate(q, tag, &qgrad);
+        if (v > value) {
+            value = v;
+            p = q;
+            grad = qgrad;
+            t = std::min(1.0, 2 * t);
+        } else {
+            t /= 4;
+            if (gmax == 0 || t < 1.0 / 256) break;
+        }
+    }
+    return value;
+}
+
+void ParamsBounder::certify(std::vector<double>&& p, double estimate_value, int tag, double lower, Bounded& out) {
+    // Certify only what may improve the best value (a margin for the estimate's error).
+    if (!(estimate_value > lower - 1e-9)) return;
+    const std::optional<PointValue> pv = mp_objective(s_, p, Tag(tag));
+    if (!pv) return;
+    out.point = std::move(p);
+    out.value = pv->value.lo;
+}
+
+void ParamsBounder::candidate(const Box& box, int tag, double lower, const std::vector<double>& m, const Eval* at_m,
+                              Bounded& out) {
+    const size_t n = box.size();
+    std::vector<double> p = m, grad(n);
     // Witnesses come from the inner set: clamp there (any member of the set will do,
     // even one outside this box, since it bounds the maximum from below all the same).
-    auto inside = [&](std::vector<double>& p) {
-        for (size_t i = 0; i < n; ++i) p[i] = std::clamp(p[i], s_.inner_lo[i], s_.inner_hi[i]);
-    };
-    std::vector<double> p(n), grad, q(n);
-    for (size_t i = 0; i < n; ++i) p[i] = box[i].mid();
-    inside(p);
-    double best = estimate(p, tag, &grad);
-    std::vector<double> best_p = p;
-    // Sign-vertex ascent: move to the vertex the gradient points to while it helps.
-    for (int round = 0; round < 4; ++round) {
-        for (size_t i = 0; i < n; ++i) q[i] = grad[i] > 0 ? box[i].hi : grad[i] < 0 ? box[i].lo : best_p[i];
-        inside(q);
-        if (q == best_p) break;
-        std::vector<double> qgrad;
-        const double v = estimate(q, tag, &qgrad);
-        if (!(v > best)) break;
-        best = v;
-        best_p = q;
-        grad = std::move(qgrad);
+    for (size_t i = 0; i < n; ++i) p[i] = std::clamp(p[i], s_.inner_lo[i], s_.inner_hi[i]);
+    double value;
+    if (at_m && p == m) {  // the bound's own evaluation at the midpoint
+        value = at_m->g.mid();
+        for (size_t i = 0; i < n; ++i) grad[i] = at_m->grad[i].mid();
+    } else {
+        value = estimate(p, tag, &grad);
     }
-    // Certify only what may improve the best value (a margin for the estimate's error).
-    if (!(best > lower - 1e-9)) return;
-    const std::optional<PointValue> pv = mp_objective(s_, best_p, Tag(tag));
-    if (!pv) return;
-    out.point = std::move(best_p);
-    out.value = pv->value.lo;
+    value = ascent(box, tag, p, value, std::move(grad), 4);
+    certify(std::move(p), value, tag, lower, out);
+}
+
+Bounded ParamsBounder::seed(std::vector<double> p, int tag, double lower) {
+    Bounded out;
+    std::vector<double> grad;
+    for (size_t i = 0; i < p.size(); ++i) p[i] = std::clamp(p[i], s_.inner_lo[i], s_.inner_hi[i]);
+    double value = estimate(p, tag, &grad);
+    value = ascent(s_.root, tag, p, value, std::move(grad), 24);
+    certify(std::move(p), value, tag, lower, out);
+    return out;
 }
 
 Bounded ParamsBounder::bound(Box box, int tag, double lower) {
@@ -199,12 +206,13 @@ Bounded ParamsBounder::bound(Box box, int tag, double lower) {
     // Upper bound: min(natural, mean-value form), per reference; the largest over references.
     std::vector<double> m(n);
     for (size_t i = 0; i < n; ++i) m[i] = box[i].mid();
-    const Box mbox = point_box(m);
+    point_.resize(n);
+    for (size_t i = 0; i < n; ++i) point_[i] = Interval::point(m[i]);
     out.ub = -kInf;  // no reference class at all: nothing to maximise here
     out.score.assign(n, 0.0);
-    Eval at_mid;
+    Eval& at_mid = mid_;
     for (size_t r = 0; r < refs.size(); ++r) {
-        evaluate(mbox, tag, refs[r], at_mid);
+        evaluate(point_, tag, refs[r], at_mid);
         double mvf = at_mid.g.hi;
         for (size_t i = 0; i < n; ++i) mvf = add_up(mvf, mvf_term(ev[r].grad[i], box[i], m[i]));
         out.ub = std::max(out.ub, std::min(ev[r].g.hi, mvf));
@@ -215,7 +223,8 @@ Bounded ParamsBounder::bound(Box box, int tag, double lower) {
     // A box whose gradient is not finite still splits: by width.
     for (size_t i = 0; i < n; ++i)
         if (!box[i].is_point() && !std::isfinite(out.score[i])) out.score[i] = std::numeric_limits<double>::max();
-    candidate(box, tag, lower, out);
+    // Points are worth looking for only where the bound leaves room above the best so far.
+    if (out.ub > lower + skip_margin_) candidate(box, tag, lower, m, refs.size() == 1 ? &at_mid : nullptr, out);
     out.box = std::move(box);
     return out;
 }

@@ -26,6 +26,7 @@ public:
 
     SearchResult run(const std::vector<std::pair<Box, int>>& roots) {
         std::unique_ptr<Bounder> first = make_();
+        for (const auto& [point, tag] : opt_.seeds) offer(first->seed(point, tag, r_.lower), tag);
         for (const auto& [box, tag] : roots) {
             Bounded b = first->bound(box, tag, r_.lower);
             ++r_.nodes;

@@ -35,6 +35,8 @@ public:
     virtual ~Bounder() = default;
     // `lower` is the best value certified so far: points below it need no certificate.
     virtual Bounded bound(Box box, int tag, double lower) = 0;
+    // A local search from a starting point; the result's point and value only.
+    virtual Bounded seed(std::vector<double> point, int tag, double lower) = 0;
 };
 
 struct SearchOptions {
@@ -43,6 +45,9 @@ struct SearchOptions {
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
     unsigned threads = 1;
     int64_t max_open = 500'000;  // open boxes kept at most (memory)
+    // Starting points for local searches run before the branching (good early lower
+    // bounds let it discard boxes sooner): a point of the variable space and a tag.
+    std::vector<std::pair<std::vector<double>, int>> seeds;
 };
 
 struct SearchResult {

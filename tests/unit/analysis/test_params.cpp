@@ -242,6 +242,60 @@ TEST(Params, GlobalSoundOnRandomNetworks) {
     }
 }
 
+TEST(Params, DeeperNetworksBothMethods) {
+    // Two and three hidden layers exercise the activation offsets of the layers before
+    // the last; every case runs both methods, which must agree within the precision.
+    std::mt19937_64 g(77);
+    const Act acts[] = {Act::ReLU, Act::Tanh, Act::None, Act::Sigmoid, Act::ReLU, Act::LeakyReLU};
+    for (int t = 0; t < 6; ++t) {
+        const std::vector<int> sizes = t % 2 ? std::vector<int>{2, 3, 3, 3, 2} : std::vector<int>{2, 4, 3, 2};
+        BlockNet net = random_net(g, sizes, acts[t]);
+        for (Block& b : net.blocks) b.alpha = 0.1;
+        const Perturbation p = t < 3 ? perturbation_absolute(net, 0.15) : perturbation_relative(net, 0.2);
+        ParamsQuery q;
+        if (t < 4) {
+            q.input_lo = q.input_hi = {uniform(g, 0, 1), uniform(g, 0, 1)};
+            q.precision = 1e-3;
+        } else {
+            q.input_lo = {0.1, 0.2};
+            q.input_hi = {0.6, 0.5};
+            q.precision = 1e-2;
+        }
+        q.timeout_s = 10;
+        q.confidence = t == 2 ? Confidence::Margin : Confidence::Auto;
+        SCOPED_TRACE(::testing::Message() << "network " << t);
+        const ParamsResult a = check_sound(g, net, p, q, 4000);
+        q.branch_on_parameters = true;
+        q.timeout_s = 2;  // the slower method: its interval only has to overlap
+        const ParamsResult b = check_sound(g, net, p, q, 500);
+        EXPECT_TRUE(a.complete);
+        // Each interval holds the true maximum, so they overlap.
+        EXPECT_LE(std::max(a.lower, b.lower), std::min(a.upper, b.upper) + 1e-12)
+            << "[" << a.lower << ", " << a.upper << "] vs [" << b.lower << ", " << b.upper << "]";
+        if (a.class_can_change && b.class_can_change) {
+            EXPECT_EQ(*a.class_can_change, *b.class_can_change);
+        }
+        std::printf("network %d: activations [%.6g, %.6g] %.3f s, parameters [%.6g, %.6g] %.3f s\n", t, a.lower, a.upper,
+                    a.time_s, b.lower, b.upper, b.time_s);
+    }
+}
+
+TEST(Params, LargePerturbationsStaySound) {
+    // Boxes wide enough that ReLUs switch and the confidence saturates.
+    std::mt19937_64 g(99);
+    for (int t = 0; t < 4; ++t) {
+        const BlockNet net = random_net(g, {2, 5, 4, 2}, t % 2 ? Act::ReLU : Act::Tanh);
+        const Perturbation p = perturbation_absolute(net, 0.6);
+        ParamsQuery q;
+        q.input_lo = q.input_hi = {uniform(g, -1, 1), uniform(g, -1, 1)};
+        q.precision = 1e-3;
+        q.timeout_s = 10;
+        SCOPED_TRACE(::testing::Message() << "network " << t);
+        const ParamsResult r = check_sound(g, net, p, q, 4000);
+        EXPECT_TRUE(r.complete);
+    }
+}
+
 TEST(Params, NoPerturbationMeansNoChange) {
     std::mt19937_64 g(3);
     const BlockNet net = random_net(g, {2, 3, 2}, Act::ReLU);
@@ -255,11 +309,12 @@ TEST(Params, NoPerturbationMeansNoChange) {
 
 TEST(Params, SmtAgreesOnPiecewiseLinearNetworks) {
     std::mt19937_64 g(7);
-    for (int t = 0; t < 4; ++t) {
-        const BlockNet net = random_net(g, {2, 2, 2}, Act::ReLU);
-        const Perturbation p = perturbation_absolute(net, 0.05 + 0.05 * t);
+    for (int t = 0; t < 6; ++t) {
+        // 2-2-2 (no hidden layer before the last) and 2-2-2-2 (one offset layer), ReLU.
+        const BlockNet net = random_net(g, t < 3 ? std::vector<int>{2, 2, 2} : std::vector<int>{2, 2, 2, 2}, Act::ReLU);
+        const Perturbation p = perturbation_absolute(net, 0.05 + 0.05 * (t % 3));
         ParamsQuery q;
-        if (t < 3) q.input_lo = q.input_hi = {uniform(g, 0, 1), uniform(g, 0, 1)};
+        if (t % 3 < 2) q.input_lo = q.input_hi = {uniform(g, 0, 1), uniform(g, 0, 1)};
         else { q.input_lo = {0.2, 0.3}; q.input_hi = {0.4, 0.5}; }
         q.precision = 1e-3;
         q.timeout_s = 10;
@@ -268,8 +323,8 @@ TEST(Params, SmtAgreesOnPiecewiseLinearNetworks) {
         SCOPED_TRACE(::testing::Message() << "network " << t << ": [" << r.lower << ", " << r.upper << "]");
         ASSERT_TRUE(r.complete);
         // Some parameter set reaches `lower`; none reaches just above `upper`.
-        EXPECT_EQ(smt_margin_change_at_least(net, p, q, r.lower, 30), SmtAnswer::Yes);
-        EXPECT_EQ(smt_margin_change_at_least(net, p, q, r.upper + 1e-6, 30), SmtAnswer::No);
+        EXPECT_EQ(smt_margin_change_at_least(net, p, q, r.lower, 60), SmtAnswer::Yes);
+        EXPECT_EQ(smt_margin_change_at_least(net, p, q, r.upper + 1e-6, 60), SmtAnswer::No);
     }
 }
 
