@@ -9,8 +9,9 @@
 
 namespace qcert {
 
-// Complete. The deadline becomes cvc5's per-check time limit (tlimit-per); cvc5
-// 1.0 has no interrupt, so a raised cancel flag is only seen before the check.
+// Complete. cvc5 runs in a forked child process with the deadline as its
+// per-check time limit (tlimit-per); the child is killed as soon as the budget
+// expires or its cancel flag is raised (cvc5 1.0 has no interrupt).
 std::unique_ptr<Method> make_cvc5_method(const bv::SmtOptions& options = {});
 
 }  // namespace qcert
