@@ -323,6 +323,9 @@ struct LayerEncoder {
             if (in[j].v.is_const()) bias += w * in[j].v.lo;
             else by_weight[w].push_back(in[j].v);
         }
+        // Inputs that share a weight are summed first and multiplied once: with
+        // Q-bit weights a neuron needs at most 2^Q constant multipliers, however
+        // many inputs it has, and the adders below them stay narrow.
         std::vector<Val> terms;
         for (auto& [w, vs] : by_weight) terms.push_back(B.mul(B.sum(vs), w));
         // The accumulator is sum + bias; the bias stays apart so that rounding can

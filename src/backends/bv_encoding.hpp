@@ -2,16 +2,19 @@
 // Boolector). It is built once as a solver-independent term DAG and then lowered
 // to each solver's API (`lower`) or printed as SMT-LIB 2 text (`to_smtlib2`).
 //
-// The encoding follows Henzinger, Lechner, Zikelic (AAAI 2021):
+// The encoding follows Giacobbe, Henzinger, Lechner (TACAS 2020) and Henzinger,
+// Lechner, Zikelic (AAAI 2021):
 //   - every value has the smallest two's complement width that holds its exact
 //     range over the input box, so no operation can overflow (interval bounds);
-//   - each accumulator is a balanced tree of additions, zero weights skipped;
+//   - each accumulator is a balanced tree of additions, zero weights skipped
+//     (inputs with equal weights are summed first, then multiplied once);
 //   - dead branches are removed: neurons whose output is constant over the box
 //     become constants, clamps that can never trigger are dropped, constraints
 //     decided by the bounds are folded.
 // Inputs are unsigned offsets from the box's lower corner (x_j = lo_j + d_j), so
 // the first layer multiplies weights by d_j in [0, hi_j - lo_j] (2 bits for an
-// L-inf ball of radius 1) instead of by 8-bit pixels.
+// L-inf ball of radius 1) instead of by 8-bit pixels. Rescaling by 2^k is a bit
+// slice of the accumulator plus a rounding offset folded into the bias.
 #pragma once
 
 #include "qcert/bounds.hpp"
