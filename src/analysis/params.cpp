@@ -131,7 +131,9 @@ ParamsResult analyse_params(const BlockNet& net, const Perturbation& p, const Pa
     const Box root = act ? ActBounder::root(s) : s.root;
     SearchOptions opt;
     opt.threads = q.threads ? q.threads : worker_count();
-    opt.max_open = q.max_open_nodes;
+    // Open boxes cost 16 bytes per variable: keep them under about 2 GB.
+    const double dims = double(std::max<size_t>(1, root.size()));
+    opt.max_open = std::min<int64_t>(q.max_open_nodes, std::max<int64_t>(1000, int64_t(2e9 / (16 * dims))));
 
     if (q.decide_class_change) {
         // A decision: is max -(margin of the nominal class) > 0? A quarter of the time.

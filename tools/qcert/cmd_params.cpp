@@ -50,9 +50,12 @@ void parse_region(const std::string& region, ParamsQuery& q) {
     }
 }
 
+// The values, or the first eight of them for long vectors (--json has them all).
 std::string join(const std::vector<double>& v) {
     std::string s;
-    for (size_t i = 0; i < v.size(); ++i) s += fmt::format("{}{:.6g}", i ? ", " : "", v[i]);
+    const size_t shown = v.size() > 10 ? 8 : v.size();
+    for (size_t i = 0; i < shown; ++i) s += fmt::format("{}{:.6g}", i ? ", " : "", v[i]);
+    if (shown < v.size()) s += fmt::format(", ... ({} values)", v.size());
     return s;
 }
 

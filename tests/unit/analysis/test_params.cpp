@@ -275,8 +275,6 @@ TEST(Params, DeeperNetworksBothMethods) {
         if (a.class_can_change && b.class_can_change) {
             EXPECT_EQ(*a.class_can_change, *b.class_can_change);
         }
-        std::printf("network %d: activations [%.6g, %.6g] %.3f s, parameters [%.6g, %.6g] %.3f s\n", t, a.lower, a.upper,
-                    a.time_s, b.lower, b.upper, b.time_s);
     }
 }
 
@@ -292,6 +290,23 @@ TEST(Params, LargePerturbationsStaySound) {
         q.timeout_s = 10;
         SCOPED_TRACE(::testing::Message() << "network " << t);
         const ParamsResult r = check_sound(g, net, p, q, 4000);
+        EXPECT_TRUE(r.complete);
+    }
+}
+
+TEST(Params, SingleLayerNetworks) {
+    // No hidden layer: logistic regression with two outputs, and with one (sigmoid).
+    std::mt19937_64 g(13);
+    for (int outputs : {2, 1}) {
+        const BlockNet net = random_net(g, {2, outputs}, Act::None, outputs == 1 ? Act::Sigmoid : Act::None);
+        const Perturbation p = perturbation_absolute(net, 0.2);
+        ParamsQuery q;
+        q.input_lo = q.input_hi = {0.4, 0.7};
+        check_sound(g, net, p, q);
+        q.input_lo = {0, 0};
+        q.input_hi = {1, 1};
+        q.precision = 1e-2;
+        const ParamsResult r = check_sound(g, net, p, q);
         EXPECT_TRUE(r.complete);
     }
 }
