@@ -51,8 +51,15 @@ ActBounder::ActBounder(const Setup& s, double skip_margin) : s_(s), param_(s, sk
         }
         // The offsets theta' - theta, rounded outward.
         dW_.emplace_back(); db_.emplace_back();
+        index_.emplace_back(size_t(b.out_size() * (b.in_size() + 1)), -1);
         for (size_t i = 0; i < W_[k].size(); ++i) dW_[k].push_back(W_[k][i] - nW_[k][i]);
         for (size_t i = 0; i < b_[k].size(); ++i) db_[k].push_back(b_[k][i] - nb_[k][i]);
+    }
+    // Where each parameter variable sits (fixed parameters have lo == hi and are never written).
+    for (int v = 0; v < s.param_vars; ++v) {
+        const Var& var = s.vars[size_t(v)];
+        const int64_t cols = net.blocks[size_t(var.layer)].in_size();
+        index_[size_t(var.layer)][size_t(var.row * (cols + 1) + var.col + 1)] = v;
     }
 }
 
@@ -228,18 +235,25 @@ void ActBounder::evaluate(const Box& box, int tag, int j, Eval& out) {
         out.g = c1;
         return;
     }
-    // The nominal confidence c(x; theta): a constant locally, a function of x globally.
+    // The nominal confidence c(x; theta): a constant locally (computed once), a function of x globally.
     std::vector<std::vector<Interval>> nz;
     std::vector<Interval> cur = x;
-    for (size_t k = 0; k + 1 < L_; ++k) {
-        nz.emplace_back();
-        block_pre(k, cur, nz.back(), true);
-        cur.resize(nz.back().size());
-        for (size_t i = 0; i < cur.size(); ++i) cur[i] = block_output(net.blocks[k], nz.back()[i]);
+    Interval c0, dc0;
+    if (s_.local && local_c0_set_[size_t(j)]) {
+        c0 = local_c0_[size_t(j)];
+    } else {
+        for (size_t k = 0; k + 1 < L_; ++k) {
+            nz.emplace_back();
+            block_pre(k, cur, nz.back(), true);
+            cur.resize(nz.back().size());
+            for (size_t i = 0; i < cur.size(); ++i) cur[i] = block_output(net.blocks[k], nz.back()[i]);
+        }
+        c0 = scalar_confidence(margin(cur, j, true, nullptr, {}), &dc0);
+        if (s_.local) {
+            local_c0_[size_t(j)] = c0;
+            local_c0_set_[size_t(j)] = true;
+        }
     }
-    const Interval u0 = margin(cur, j, true, nullptr, {});
-    Interval dc0;
-    Interval c0 = scalar_confidence(u0, &dc0);
     if (tag == Down) { c0 = -c0; dc0 = -dc0; }
     out.g = c1 - c0;
     if (inputs_ == 0) return;
@@ -272,17 +286,8 @@ std::vector<double> ActBounder::realise(const std::vector<double>& act, int j, d
         else w = var.col < 0 ? net.blocks[size_t(var.layer)].b[var.row] : net.blocks[size_t(var.layer)].W(var.row, var.col);
         point[v] = std::clamp(w, s_.inner_lo[v], s_.inner_hi[v]);
     }
-    // Parameters are written through this (fixed ones have lo == hi and need no writing).
-    std::vector<std::vector<int>> index(L_);
-    for (size_t k = 0; k < L_; ++k)
-        index[k].assign(size_t(net.blocks[k].out_size() * (net.blocks[k].in_size() + 1)), -1);
-    for (int v = 0; v < s_.param_vars; ++v) {
-        const Var& var = s_.vars[size_t(v)];
-        const int64_t cols = net.blocks[size_t(var.layer)].in_size();
-        index[size_t(var.layer)][size_t(var.row * (cols + 1) + var.col + 1)] = v;
-    }
     auto set = [&](size_t k, int64_t r, int64_t c, double w) {
-        const int v = index[k][size_t(r * (net.blocks[k].in_size() + 1) + c + 1)];
+        const int v = index_[k][size_t(r * (net.blocks[k].in_size() + 1) + c + 1)];
         if (v >= 0) point[size_t(v)] = std::clamp(w, s_.inner_lo[size_t(v)], s_.inner_hi[size_t(v)]);
     };
     auto lo = [&](size_t k, int64_t r, int64_t c) { return c < 0 ? p.inner.b_lo[k][r] : p.inner.w_lo[k](r, c); };

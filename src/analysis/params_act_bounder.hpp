@@ -69,6 +69,9 @@ private:
     std::vector<size_t> z_offset_;   // per branch layer, its first variable
     std::vector<std::vector<Interval>> W_, b_, nW_, nb_;  // outer ranges and theta, per block, row-major
     std::vector<std::vector<Interval>> dW_, db_;          // theta' - theta over the outer ranges
+    std::vector<std::vector<int>> index_;  // per block, row * (cols + 1) + col + 1 -> parameter variable or -1
+    Interval local_c0_[2];                 // local: c(x; theta) per reference class, once computed
+    bool local_c0_set_[2] = {false, false};
 };
 
 }  // namespace qcert::params_detail

@@ -24,7 +24,7 @@ ParamsBounder::ParamsBounder(const Setup& s, double skip_margin) : s_(s), pert_(
     }
 }
 
-void ParamsBounder::evaluate(const Box& box, int tag, int j, Eval& out) {
+void ParamsBounder::evaluate(const Box& box, int tag, int j, Eval& out, bool gradient) {
     const size_t n = s_.vars.size();
     std::vector<Interval>& du = du_;
     pert_.forward(box, false);
@@ -41,21 +41,25 @@ void ParamsBounder::evaluate(const Box& box, int tag, int j, Eval& out) {
             du[i] = sure ? Interval::point(-1.0) : Interval{-1.0, 0.0};
         }
         out.g = -m;
-        out.grad = pert_.backward(du);
+        if (gradient) out.grad = pert_.backward(du);
         return;
     }
     const Interval c1 = confidence(s_, u1, du);
-    const std::vector<Interval>& g1 = pert_.backward(du);
-    out.grad.resize(n);
     if (s_.local) {
         out.g = tag == Up ? c1 - c0_ : c0_ - c1;
+        if (!gradient) return;
+        const std::vector<Interval>& g1 = pert_.backward(du);
+        out.grad.resize(n);
         for (size_t i = 0; i < n; ++i) out.grad[i] = tag == Up ? g1[i] : -g1[i];
         return;
     }
     nom_.forward(box, true);
-    const Interval c0 = confidence(s_, nom_.margins(j), du);
-    const std::vector<Interval>& g0 = nom_.backward(du);
+    const Interval c0 = confidence(s_, nom_.margins(j), du0_);
     out.g = tag == Up ? c1 - c0 : c0 - c1;
+    if (!gradient) return;
+    const std::vector<Interval>& g1 = pert_.backward(du);
+    out.grad.resize(n);
+    const std::vector<Interval>& g0 = nom_.backward(du0_);
     for (size_t i = 0; i < n; ++i) out.grad[i] = tag == Up ? g1[i] - g0[i] : g0[i] - g1[i];
 }
 
@@ -97,7 +101,7 @@ double ParamsBounder::estimate(const std::vector<double>& p, int tag, std::vecto
     const int j = point_reference(p, tag);
     point_.resize(p.size());
     for (size_t i = 0; i < p.size(); ++i) point_[i] = Interval::point(p[i]);
-    evaluate(point_, tag, j, scratch_);
+    evaluate(point_, tag, j, scratch_, grad != nullptr);
     if (grad) {
         grad->resize(p.size());
         for (size_t i = 0; i < p.size(); ++i) (*grad)[i] = scratch_.grad[i].mid();

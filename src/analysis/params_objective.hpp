@@ -29,7 +29,8 @@ public:
         Interval g;
         std::vector<Interval> grad;
     };
-    void evaluate(const Box& box, int tag, int j, Eval& out);
+    // Without `gradient`, only out.g is computed (a value at a point needs no backward pass).
+    void evaluate(const Box& box, int tag, int j, Eval& out, bool gradient = true);
     // The reference classes the objective may use somewhere in the box.
     std::vector<int> references(const Box& box, int tag);
 
@@ -53,7 +54,7 @@ private:
     Interval c0_;  // local: c(x; theta)
     Eval scratch_, mid_;
     Box point_;                 // scratch: a point as a box
-    std::vector<Interval> du_;  // scratch: the confidence's gradient
+    std::vector<Interval> du_, du0_;  // scratch: the confidence's gradients (perturbed, nominal)
 };
 
 }  // namespace qcert::params_detail
