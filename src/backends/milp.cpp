@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <fmt/format.h>
 #include <numeric>
 #include <stdexcept>
@@ -31,12 +32,29 @@ public:
     std::string name() const override { return "milp"; }
     bool complete() const override { return true; }
     Outcome run(const IntQuery& q, const Budget& budget) override {
-        return run_milp(q, budget, interval_bounds(*q.net, q.lo, q.hi), options_);
+        // Symbolic bounds are far tighter than intervals past the first layer: fewer
+        // unstable neurons, and big-M constants that make the LP relaxation useful.
+        const auto t0 = std::chrono::steady_clock::now();
+        const SymbolicBounds sb = symbolic_bounds(*q.net, q.lo, q.hi, &budget);
+        Outcome res = run_milp(q, budget, sb, options_);
+        res.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        return res;
     }
 
 private:
     MilpOptions options_;
 };
+
+// How far the centre's outputs are from meeting a disjunct (<= 0: met).
+i128 distance(const std::vector<IntConstraint>& conj, const std::vector<int64_t>& y) {
+    i128 worst = std::numeric_limits<int64_t>::min();
+    for (const IntConstraint& c : conj) {
+        i128 s = -i128(c.rhs);
+        for (const auto& [i, a] : c.terms) s += i128(a) * y[i];
+        worst = std::max(worst, s);
+    }
+    return worst;
+}
 
 // What one MILP said about a part of the unsafe set.
 struct PartResult {
@@ -50,6 +68,14 @@ PartResult solve_part(const IntQuery& q, milp::NetworkEncoding enc, const Budget
     const bool exact = enc.model.max_magnitude() < kExactLimit;
     milp::SolveOptions so;
     so.full_solver = o.full_solver;
+    std::vector<int64_t> candidate;
+    // Node LP points with their inputs rounded, run on the exact network.
+    so.candidate = [&](const std::vector<double>& values) {
+        std::vector<int64_t> x = enc.input_from(values);
+        if (!confirms(q, x)) return false;
+        candidate = std::move(x);
+        return true;
+    };
     for (int attempt = 0; attempt < 2; ++attempt) {
         const milp::SolveResult r = milp::solve_with_cbc(enc.model, budget, so);
         switch (r.status) {
@@ -63,6 +89,10 @@ PartResult solve_part(const IntQuery& q, milp::NetworkEncoding enc, const Budget
             case milp::SolveStatus::Failed:
                 out.reason = "milp solver failed: " + r.detail;
                 return out;
+            case milp::SolveStatus::Candidate:
+                out.kind = PartResult::Found;
+                out.x = std::move(candidate);
+                return out;
             case milp::SolveStatus::Feasible: {
                 std::vector<int64_t> x = enc.input_from(r.values);
                 if (confirms(q, x)) {
@@ -70,10 +100,9 @@ PartResult solve_part(const IntQuery& q, milp::NetworkEncoding enc, const Budget
                     out.x = std::move(x);
                     return out;
                 }
-                // Tolerances let a slightly fractional point through: once more, stricter, with the bare solver.
+                // Tolerances let a slightly fractional point through: once more, stricter.
                 so.integer_tolerance = 1e-12;
                 so.primal_tolerance = 1e-10;
-                so.full_solver = false;
                 out.reason = "solver solution did not re-check";
                 break;
             }
@@ -89,18 +118,9 @@ std::vector<int64_t> centre(const IntQuery& q) {
     return c;
 }
 
-// How far the centre's outputs are from meeting a disjunct (<= 0: met).
-i128 distance(const std::vector<IntConstraint>& conj, const std::vector<int64_t>& y) {
-    i128 worst = std::numeric_limits<int64_t>::min();
-    for (const IntConstraint& c : conj) {
-        i128 s = -i128(c.rhs);
-        for (const auto& [i, a] : c.terms) s += i128(a) * y[i];
-        worst = std::max(worst, s);
-    }
-    return worst;
-}
-
-Outcome decide(const IntQuery& q, const Budget& budget, const IntBounds& B, const MilpOptions& o) {
+// `sb` (optional) rules out disjuncts whose constraints its back-substituted
+// bounds refute: cheaper than any MILP, and tighter than the per-output bounds in B.
+Outcome decide(const IntQuery& q, const Budget& budget, const IntBounds& B, const SymbolicBounds* sb, const MilpOptions& o) {
     Outcome res;
     const int64_t outs = q.net->output_size();
     if (q.unsafe.empty()) { res.verdict = Verdict::Holds; return res; }
@@ -134,9 +154,12 @@ Outcome decide(const IntQuery& q, const Budget& budget, const IntBounds& B, cons
                          [&](size_t a, size_t b) { return distance(q.unsafe[a], y) < distance(q.unsafe[b], y); });
         for (size_t k : order) {
             const auto& conj = q.unsafe[k];
+            if (sb && std::any_of(conj.begin(), conj.end(), [&](const IntConstraint& c) { return infeasible(*sb, c); })) continue;
             milp::NetworkEncoding enc = milp::encode_network(q, B, milp::outputs_read({conj}, outs));
             if (!enc.unsupported.empty()) { res.reason = enc.unsupported; return res; }
             if (!milp::add_conjunction(enc, conj)) continue;  // the bounds rule this disjunct out
+            // Guidance only: the search stops at the first solution or candidate.
+            enc.model.objective = milp::steering_objective(enc, conj);
             if (conclude(solve_part(q, std::move(enc), budget, o))) return res;
             if (!unknown.empty() && unknown.back() == "timeout") break;
         }
@@ -150,11 +173,13 @@ Outcome decide(const IntQuery& q, const Budget& budget, const IntBounds& B, cons
 
 std::unique_ptr<Method> make_milp_method(const MilpOptions& options) { return std::make_unique<Milp>(options); }
 
-Outcome run_milp(const IntQuery& q, const Budget& budget, const IntBounds& bounds, const MilpOptions& options) {
+namespace {
+
+Outcome run_timed(const std::function<Outcome()>& body) {
     const auto t0 = std::chrono::steady_clock::now();
     Outcome res;
     try {
-        res = decide(q, budget, bounds, options);
+        res = body();
     } catch (const std::overflow_error& e) {
         res = Outcome{};
         res.reason = std::string("numbers too large for milp: ") + e.what();
@@ -163,6 +188,16 @@ Outcome run_milp(const IntQuery& q, const Budget& budget, const IntBounds& bound
     res.method = "milp";
     res.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return res;
+}
+
+}  // namespace
+
+Outcome run_milp(const IntQuery& q, const Budget& budget, const IntBounds& bounds, const MilpOptions& options) {
+    return run_timed([&] { return decide(q, budget, bounds, nullptr, options); });
+}
+
+Outcome run_milp(const IntQuery& q, const Budget& budget, const SymbolicBounds& sb, const MilpOptions& options) {
+    return run_timed([&] { return decide(q, budget, sb.bounds, &sb, options); });
 }
 
 }  // namespace qcert

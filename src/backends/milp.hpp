@@ -13,8 +13,9 @@ struct MilpOptions {
     // One MILP per disjunct of the unsafe set (only the outputs it reads encoded),
     // instead of one MILP with a binary per disjunct.
     bool per_disjunct = true;
-    // CbcMain1 with presolve, cuts and heuristics, instead of a bare CbcModel.
-    bool full_solver = true;
+    // CBC's stand-alone solver (CbcMain1: preprocessing, cuts, heuristics; calls
+    // serialised) instead of a CbcModel set up here with the candidate check.
+    bool full_solver = false;
 };
 
 // Method "milp": complete; Violated only with a re-checked counterexample.
@@ -23,5 +24,7 @@ std::unique_ptr<Method> make_milp_method(const MilpOptions& options = {});
 // The same with caller-supplied sound bounds over the query box (e.g. symbolic
 // bounds, tighter than interval_bounds): fewer unstable neurons, smaller big-M.
 Outcome run_milp(const IntQuery& q, const Budget& budget, const IntBounds& bounds, const MilpOptions& options = {});
+// With symbolic bounds (over the query box): they also rule out whole disjuncts.
+Outcome run_milp(const IntQuery& q, const Budget& budget, const SymbolicBounds& sb, const MilpOptions& options = {});
 
 }  // namespace qcert

@@ -13,8 +13,10 @@
 #include "backends/milp_cbc.hpp"
 
 #include <CbcEventHandler.hpp>
+#include <CbcHeuristic.hpp>
 #include <CbcModel.hpp>
 #include <CbcSolver.hpp>
+#include <CbcStrategy.hpp>
 #include <CoinPackedMatrix.hpp>
 #include <OsiClpSolverInterface.hpp>
 
@@ -26,21 +28,70 @@ namespace qcert::milp {
 
 namespace {
 
-// Stops CBC when the budget runs out or the caller raises the cancel flag.
-//
-// Not used to stop at the first solution: CBC clones the handler into the small
-// branch and bounds of its heuristics, and a stop there can end the main search
-// with "infeasible" although a solution exists (seen in the brute-force tests).
-// A model without objective ends at its first solution anyway. A stop for the
-// budget is harmless because an infeasible answer after it is not trusted.
-class BudgetHandler : public CbcEventHandler {
+// What the candidate heuristic shares with its clones and with the event handler.
+struct CandidateState {
+    const CandidateCheck* check = nullptr;
+    int columns = 0;
+    bool found = false;
+    std::vector<double> values;
+    bool stopped = false;            // some handler asked CBC to stop
+};
+
+// Hands the LP solution of every node to the caller's check (which rounds the
+// inputs and runs the exact network: much better at finding counterexamples than
+// CBC's generic heuristics, which must satisfy every rounding row at once).
+// It never gives CBC a solution; when the check succeeds the search is stopped.
+class CandidateHeuristic : public CbcHeuristic {
 public:
-    explicit BudgetHandler(const Budget& budget) : budget_(&budget) {}
-    CbcAction event(CbcEvent) override { return budget_->expired() ? stop : noAction; }
-    CbcEventHandler* clone() const override { return new BudgetHandler(*this); }
+    CandidateHeuristic(CbcModel& model, CandidateState* state) : CbcHeuristic(model), state_(state) {
+        setWhen(3);
+        setHeuristicName("qcert candidate");
+    }
+    CbcHeuristic* clone() const override { return new CandidateHeuristic(*this); }
+    void resetModel(CbcModel* model) override { model_ = model; }
+    bool shouldHeurRun(int) override { return true; }
+    int solution(double&, double*) override {
+        const OsiSolverInterface* s = model_->solver();
+        // A heuristic's sub-model may have other columns; the check re-verifies anyway.
+        if (state_->found || !state_->check || s->getNumCols() != state_->columns) return 0;
+        const double* x = s->getColSolution();
+        std::vector<double> v(x, x + state_->columns);
+        if ((*state_->check)(v)) {
+            state_->found = true;
+            state_->values = std::move(v);
+            model_->sayEventHappened();
+        }
+        return 0;
+    }
+
+private:
+    CandidateState* state_;
+};
+
+// Stops CBC when the budget runs out, the caller raises the cancel flag, the
+// candidate check has succeeded, or (optionally) a solution has been found: any
+// solution answers the query (setMaximumSolutions does not count heuristic ones).
+//
+// CBC clones this handler into the small branch and bounds of its heuristics, and
+// a stop there can end the main search with "infeasible" although a solution exists
+// (seen in the brute-force tests). So after any stop an infeasible answer is not
+// trusted, and a solution stop that leaves no solution behind is run again without.
+class StopHandler : public CbcEventHandler {
+public:
+    StopHandler(const Budget& budget, CandidateState* state, bool at_solution)
+        : budget_(&budget), state_(state), at_solution_(at_solution) {}
+    CbcAction event(CbcEvent e) override {
+        const bool solved = at_solution_ && (e == solution || e == heuristicSolution);
+        if (!state_->found && !solved && !budget_->expired()) return noAction;
+        state_->stopped = true;
+        return stop;
+    }
+    CbcEventHandler* clone() const override { return new StopHandler(*this); }
 
 private:
     const Budget* budget_;
+    CandidateState* state_;
+    bool at_solution_;
 };
 
 double as_double(int64_t v, int64_t none, double inf) { return v == none ? (v < 0 ? -inf : inf) : double(v); }
@@ -62,7 +113,7 @@ void load(OsiClpSolverInterface& s, const Model& m) {
         clo.push_back(double(v.lo));
         chi.push_back(double(v.hi));
     }
-    for (const Term& t : m.objective) obj[t.var] += double(t.coef);
+    for (const auto& [v, c] : m.objective) obj[v] += c;
     for (const Row& r : m.rows) {
         rlo.push_back(as_double(r.lo, kNoLower, inf));
         rhi.push_back(as_double(r.hi, kNoUpper, inf));
@@ -82,7 +133,7 @@ std::mutex& cbc_main_mutex() {
     return m;
 }
 
-void run_full(CbcModel& model, double seconds, const SolveOptions& o, BudgetHandler& handler) {
+void run_full(CbcModel& model, double seconds, const SolveOptions& o, StopHandler& handler) {
     std::lock_guard<std::mutex> lock(cbc_main_mutex());
     CbcSolverUsefulData data;
     data.noPrinting_ = true;
@@ -96,12 +147,21 @@ void run_full(CbcModel& model, double seconds, const SolveOptions& o, BudgetHand
     CbcMain1(int(sizeof argv / sizeof argv[0]), argv, model, no_callback, data);
 }
 
-void run_bare(CbcModel& model, double seconds, const SolveOptions& o, BudgetHandler& handler) {
+// A CbcModel with CBC's default cuts and heuristics but no preprocessing (which
+// would renumber the columns the candidate check reads), plus the candidate heuristic.
+void run_model(CbcModel& model, double seconds, const SolveOptions& o, StopHandler& handler, CandidateState& state) {
     model.passInEventHandler(&handler);
     model.setMaximumSeconds(seconds);
     model.setUseElapsedTime(true);
     model.setIntegerTolerance(o.integer_tolerance);
     model.solver()->setDblParam(OsiPrimalTolerance, o.primal_tolerance);
+    CbcStrategyDefault strategy(1, 5, 5, 0);
+    strategy.setupPreProcessing(0);
+    model.setStrategy(strategy);
+    if (o.candidate) {
+        CandidateHeuristic h(model, &state);
+        model.addHeuristic(&h);
+    }
     model.initialSolve();
     model.branchAndBound();
 }
@@ -124,19 +184,29 @@ SolveResult solve_with_cbc(const Model& m, const Budget& budget, const SolveOpti
     CbcModel model(solver);
     model.setLogLevel(0);
     model.messageHandler()->setLogLevel(0);
-    BudgetHandler handler(budget);
+    CandidateState state;
+    state.check = o.candidate ? &o.candidate : nullptr;
+    state.columns = int(m.vars.size());
+    StopHandler handler(budget, &state, o.stop_at_solution);
     const double seconds = std::min(budget.seconds_left(), 1e7);
     if (o.full_solver) run_full(model, seconds, o, handler);
-    else run_bare(model, seconds, o, handler);
+    else run_model(model, seconds, o, handler, state);
 
     res.nodes = model.getNodeCount();
     const double* best = model.bestSolution();
-    if (best && model.getMinimizationObjValue() < 1e50) {
+    if (state.found) {
+        res.status = SolveStatus::Candidate;
+        res.values = std::move(state.values);
+    } else if (best && model.getMinimizationObjValue() < 1e50) {
         res.status = SolveStatus::Feasible;
         res.values.assign(best, best + m.vars.size());
     } else if (budget.expired() || model.isSecondsLimitReached()) {
         res.status = SolveStatus::Stopped;  // checked first: a stopped search proves nothing
-    } else if (model.status() == 0 && model.isProvenInfeasible()) {
+    } else if (state.stopped && o.stop_at_solution) {
+        SolveOptions again = o;  // a stop in a heuristic's sub-search lost its solution
+        again.stop_at_solution = false;
+        return solve_with_cbc(m, budget, again);
+    } else if (!state.stopped && model.status() == 0 && model.isProvenInfeasible()) {
         res.status = SolveStatus::Infeasible;
     } else {
         res.status = SolveStatus::Failed;

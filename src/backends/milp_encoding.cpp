@@ -230,6 +230,7 @@ NetworkEncoding encode_network(const IntQuery& q, const IntBounds& B, const std:
         }
     }
 
+    e.pre_clamp.resize(net.output_size());
     for (size_t k = 0; k < net.layers.size(); ++k) {
         const IntLayer& L = net.layers[k];
         const i128 g = std::gcd(L.num, L.den), num = L.num / g, d = L.den / g;
@@ -256,6 +257,7 @@ NetworkEncoding encode_network(const IntQuery& q, const IntBounds& B, const std:
             Affine N;
             N.add_scaled(acc, num);
             const i128 Nlo = alo * num, Nhi = ahi * num;
+            if (k + 1 == net.layers.size()) e.pre_clamp[i] = NetworkEncoding::Scaled{N, 1.0 / double(d)};
             Affine u;
             if (d == 1) {
                 u = N;
@@ -293,6 +295,15 @@ Affine constraint_lhs(const NetworkEncoding& e, const IntConstraint& c) {
     for (const auto& [i, a] : c.terms)
         if (a != 0) lhs.add_scaled(*e.outputs.at(i), a);
     return lhs;
+}
+
+std::vector<std::pair<int, double>> steering_objective(const NetworkEncoding& e, const std::vector<IntConstraint>& conj) {
+    std::vector<std::pair<int, double>> obj;
+    for (const IntConstraint& c : conj)
+        for (const auto& [i, a] : c.terms)
+            if (a != 0 && e.pre_clamp.at(i))
+                for (const Term& t : e.pre_clamp[i]->N.terms) obj.push_back({t.var, double(a) * double(t.coef) * e.pre_clamp[i]->inv_d});
+    return obj;
 }
 
 bool add_conjunction(NetworkEncoding& e, const std::vector<IntConstraint>& conj) {

@@ -33,6 +33,14 @@ struct NetworkEncoding {
     std::vector<int64_t> input_value;
     // Per network output: its exact affine form, present for requested outputs.
     std::vector<std::optional<Affine>> outputs;
+    // Per requested output that is not constant: its value before rounding and
+    // clamping, N / d (N = acc * num'). A clamped output has no slope; this does,
+    // so it makes the better objective to steer the search with.
+    struct Scaled {
+        Affine N;
+        double inv_d = 1.0;
+    };
+    std::vector<std::optional<Scaled>> pre_clamp;
     // Why the network cannot be encoded exactly (empty: it can).
     std::string unsupported;
     int encoded_neurons = 0;
@@ -50,6 +58,10 @@ std::vector<bool> outputs_read(const IntUnsafe& unsafe, int64_t outputs);
 
 // The affine form of a constraint's left side over the encoded outputs.
 Affine constraint_lhs(const NetworkEncoding& e, const IntConstraint& c);
+
+// An objective that steers the search toward meeting the conjunction: the sum of
+// its left sides with every output replaced by its value before rounding and clamping.
+std::vector<std::pair<int, double>> steering_objective(const NetworkEncoding& e, const std::vector<IntConstraint>& conj);
 
 // Adds a conjunction as hard rows; false when some row can never hold.
 bool add_conjunction(NetworkEncoding& e, const std::vector<IntConstraint>& conj);

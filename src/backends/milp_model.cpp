@@ -51,7 +51,6 @@ i128 Model::max_magnitude() const {
         if (r.lo != kNoLower) m = std::max(m, magnitude(r.lo));
         if (r.hi != kNoUpper) m = std::max(m, magnitude(r.hi));
     }
-    for (const Term& t : objective) m = std::max(m, magnitude(t.coef));
     return m;
 }
 

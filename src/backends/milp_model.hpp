@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace qcert::milp {
@@ -48,7 +49,9 @@ struct Affine {
 struct Model {
     std::vector<Var> vars;
     std::vector<Row> rows;
-    std::vector<Term> objective;  // minimised; empty for a pure feasibility problem
+    // Minimised; empty for a pure feasibility problem. Guidance only: it never
+    // decides an answer (the search stops at the first solution), so it may be real.
+    std::vector<std::pair<int, double>> objective;
 
     int add_var(int64_t lo, int64_t hi, bool integer);
     // Adds lo <= e <= hi (a missing side is no bound): the constant of e moves to
