@@ -12,6 +12,7 @@ using Runner = std::function<int()>;
 
 Runner add_inspect(CLI::App& app);
 Runner add_eval(CLI::App& app);
+Runner add_verify(CLI::App& app);
 Runner add_params(CLI::App& app);
 
 }  // namespace qcert::cli

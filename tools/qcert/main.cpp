@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
     };
     add(qcert::cli::add_inspect);
     add(qcert::cli::add_eval);
+    add(qcert::cli::add_verify);
     add(qcert::cli::add_params);
     std::string names;
     bool known = false;
