@@ -23,6 +23,6 @@ for src in tests/fuzz/fuzz_*.cpp; do
     fuzz_csv) cp examples/*.csv "$corpus"/ 2>/dev/null || true ;;
   esac
   echo "fuzzing $name for ${FUZZ_SECONDS}s"
-  ./build-fuzz/"$name" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=4096 -max_len=65536 "$corpus" 2>&1 | tail -n 2
+  LSAN_OPTIONS=suppressions=tests/fuzz/lsan.supp ./build-fuzz/"$name" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=4096 -max_len=65536 "$corpus" 2>&1 | tail -n 2
   rm -rf "$corpus"
 done
