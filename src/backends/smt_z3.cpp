@@ -46,17 +46,16 @@ z3::expr make_expr(z3::context& c, const Node& n, const std::vector<z3::expr>& a
     return c.bool_val(false);
 }
 
-// Interrupts `ctx` once the budget expires, until stop() is called.
+// Interrupts `ctx` once the budget expires, and again every 10 ms until stop() is
+// called: Z3's interrupt only reaches a check that is already running, so one raised
+// just before check() starts (a cancel while the solver is being set up) is lost.
 class Watcher {
 public:
     Watcher(z3::context& ctx, const Budget& budget)
         : thread_([this, &ctx, &budget] {
               std::unique_lock lock(m_);
               while (!done_) {
-                  if (budget.expired()) {
-                      ctx.interrupt();
-                      return;
-                  }
+                  if (budget.expired()) ctx.interrupt();
                   cv_.wait_for(lock, std::chrono::milliseconds(10));
               }
           }) {}
