@@ -72,7 +72,13 @@ TEST_P(CliBadInput, OneLineExitTwo) {
     std::ofstream(d.file("short.csv")) << "1\n";
     std::ofstream(d.file("ok.csv")) << "1,2\n";
     std::string args = GetParam().args;
-    for (auto [k, v] : {std::pair{std::string("@MODEL"), model}, {"@DIR", d.path.string()}})
+    const std::string ex = std::string(QCERT_SOURCE_DIR) + "/examples/";
+    for (auto [k, v] : {std::pair{std::string("@MODEL"), model},
+                        {"@DIR", d.path.string()},
+                        {"@TWO", ex + "two_input_relu.onnx"},
+                        {"@FASHION", ex + "fashion_mlp.onnx --scheme aaai2021:6 --images " + ex +
+                                         "fashion_test_100-images-idx3-ubyte.gz --labels " + ex +
+                                         "fashion_test_100-labels-idx1-ubyte.gz"}})
         for (size_t p; (p = args.find(k)) != std::string::npos;) args.replace(p, k.size(), v);
     std::string out, err;
     EXPECT_EQ(run_cli(args, &out, &err), 2) << err;
@@ -92,5 +98,15 @@ INSTANTIATE_TEST_SUITE_P(
                       BadInput{"eval @MODEL --inputs @DIR/short.csv", "short.csv"},
                       BadInput{"eval @MODEL --inputs @DIR/ok.csv --prune 2", "ratio"},
                       BadInput{"inspect", "model"},
+                      // qcert params
+                      BadInput{"params @TWO --rel 0.01 --at 0.5,0.5 --precision -1", "precision"},
+                      BadInput{"params @TWO --rel 0.01 --at 0.5,0.5,0.2", "3 values given"},
+                      BadInput{"params @TWO --rel 0.01 --region 1:0,0:1", "lower end 1 above upper end 0"},
+                      // qcert verify
+                      BadInput{"verify @FASHION --samples 0 --eps -1", "--eps"},
+                      BadInput{"verify @FASHION --samples 500 --eps 1", "past the data"},
+                      BadInput{"verify @TWO --scheme quadapter:4,4 --vnnlib @DIR/ok.csv", "bit-widths"},
+                      BadInput{"verify @TWO --scheme fixed:8 --vnnlib @DIR/missing.vnnlib", "missing.vnnlib"},
+                      BadInput{"verify @TWO --scheme fixed:8 --vnnlib @DIR/ok.csv", "ok.csv"},
                       BadInput{"frobnicate", "frobnicate"}),
     [](const ::testing::TestParamInfo<BadInput>& info) { return "case" + std::to_string(info.index); });
