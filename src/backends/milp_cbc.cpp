@@ -184,6 +184,12 @@ SolveResult solve_with_cbc(const Model& m, const Budget& budget, const SolveOpti
     CbcModel model(solver);
     model.setLogLevel(0);
     model.messageHandler()->setLogLevel(0);
+    // Clamp phases first, inputs last: fixing a clamp's phase tightens the LP for
+    // every neuron after it, while one input of hundreds moves it little.
+    std::vector<int> priorities;
+    for (const Var& v : m.vars)
+        if (v.integer) priorities.push_back(v.priority);
+    model.passInPriorities(priorities.data(), false);
     CandidateState state;
     state.check = o.candidate ? &o.candidate : nullptr;
     state.columns = int(m.vars.size());

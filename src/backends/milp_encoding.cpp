@@ -141,7 +141,7 @@ Affine encode_clamp(Model& m, const Affine& u, i128 ulo, i128 uhi, i128 lo, i128
     Affine e = var_expr(y);
     e.add_scaled(u, -1);  // y - u
     if (at_lo) {
-        a = m.add_var(0, 1, true);
+        a = m.add_var(0, 1, true, kBranchFirst);
         Affine f = e;
         f.add_scaled(var_expr(a), -(lo - ulo));  // y - u - (lo - ulo) a <= 0
         require(m, f, std::nullopt, 0);
@@ -152,7 +152,7 @@ Affine encode_clamp(Model& m, const Affine& u, i128 ulo, i128 uhi, i128 lo, i128
         require(m, e, std::nullopt, 0);
     }
     if (at_hi) {
-        c = m.add_var(0, 1, true);
+        c = m.add_var(0, 1, true, kBranchFirst);
         Affine f = e;
         f.add_scaled(var_expr(c), uhi - hi);  // y - u + (uhi - hi) c >= 0
         require(m, f, 0, std::nullopt);
@@ -223,7 +223,7 @@ NetworkEncoding encode_network(const IntQuery& q, const IntBounds& B, const std:
     std::vector<Affine> cur(first.in_size());
     for (int64_t j = 0; j < first.in_size(); ++j) {
         if (read[j] && q.lo[j] < q.hi[j]) {
-            e.input_var[j] = m.add_var(q.lo[j], q.hi[j], true);
+            e.input_var[j] = m.add_var(q.lo[j], q.hi[j], true, kBranchLast);
             cur[j] = var_expr(e.input_var[j]);
         } else {
             cur[j] = Affine{{}, q.lo[j]};
@@ -333,7 +333,7 @@ bool add_disjunction(NetworkEncoding& e, const IntUnsafe& unsafe) {
         }
         if (!possible) continue;
         if (rows.empty()) return true;  // this disjunct holds on the whole box
-        const int delta = m.add_var(0, 1, true);
+        const int delta = m.add_var(0, 1, true, kBranchFirst);
         for (BigM& b : rows) {
             b.lhs.add_scaled(var_expr(delta), b.M);  // lhs + M delta <= rhs + M
             require(m, b.lhs, std::nullopt, b.rhs + b.M);

@@ -25,8 +25,8 @@ void Affine::add_scaled(const Affine& other, i128 k) {
     for (const Term& t : other.terms) terms.push_back({t.var, to_int64(i128(t.coef) * k, "a coefficient")});
 }
 
-int Model::add_var(int64_t lo, int64_t hi, bool integer) {
-    vars.push_back({lo, hi, integer});
+int Model::add_var(int64_t lo, int64_t hi, bool integer, int priority) {
+    vars.push_back({lo, hi, integer, priority});
     return int(vars.size()) - 1;
 }
 

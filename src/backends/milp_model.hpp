@@ -25,9 +25,13 @@ struct Term {
     int64_t coef = 0;
 };
 
+// Branching priorities for the solver (lower branches first; CBC's default is 1000).
+enum Priority : int { kBranchFirst = 1, kBranchDefault = 1000, kBranchLast = 2000 };
+
 struct Var {
     int64_t lo = 0, hi = 0;  // always finite
     bool integer = true;
+    int priority = kBranchDefault;  // for integer variables
 };
 
 // lo <= sum coef * var <= hi; kNoLower / kNoUpper for a missing side.
@@ -53,7 +57,7 @@ struct Model {
     // decides an answer (the search stops at the first solution), so it may be real.
     std::vector<std::pair<int, double>> objective;
 
-    int add_var(int64_t lo, int64_t hi, bool integer);
+    int add_var(int64_t lo, int64_t hi, bool integer, int priority = kBranchDefault);
     // Adds lo <= e <= hi (a missing side is no bound): the constant of e moves to
     // the sides and duplicate variables are merged. A row left without terms is
     // checked at once: returns false when it can never hold. Throws
