@@ -13,6 +13,7 @@
 #pragma once
 
 #include "qcert/blocks.hpp"
+#include "qcert/interval.hpp"
 #include "qcert/quant.hpp"
 
 #include <cstdint>
@@ -56,6 +57,9 @@ ErrPair make_err_pair(const BlockNet& f, const IntNetwork& g_int, double f_input
 // g(u) - f(u) for every output, re-evaluated: f in double, g in its own semantics
 // (exact integer inference for an integer twin).
 Vec exact_difference(const ErrPair& p, const std::vector<double>& u);
+// A sound enclosure of g(u) - f(u) per output (outward-rounded interval arithmetic through
+// both networks in real arithmetic; an integer twin exactly): what `lower` is taken from.
+std::vector<Interval> difference_enclosure(const ErrPair& p, const std::vector<double>& u);
 
 // ---- one sound bound over a box (src/bounds/diff_bounds.cpp) ----
 

@@ -286,11 +286,19 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
         r.upper_per_output = root.per_output;
         r.upper = root.upper;
     }
-    r.lower = std::max(0.0, s.best().value());
-    r.lower_per_output = s.best().per_output();
-    for (double& v : r.lower_per_output) v = std::max(0.0, v);
-    r.witness = s.best().witness();
-    r.witness_output = s.best().witness_output();
+    // The lower bound: |g - f| at the best inputs, re-evaluated in outward interval
+    // arithmetic (the real difference there is at least the interval's distance from 0).
+    const std::vector<std::vector<double>> witnesses = s.best().per_output_witness();
+    r.lower_per_output.assign(outputs.size(), 0.0);
+    for (size_t k = 0; k < outputs.size(); ++k) {
+        if (witnesses[k].empty()) continue;
+        r.lower_per_output[k] = difference_enclosure(p, witnesses[k])[size_t(outputs[k])].mig();
+        if (r.lower_per_output[k] > r.lower || r.witness.empty()) {
+            r.lower = r.lower_per_output[k];
+            r.witness = witnesses[k];
+            r.witness_output = outputs[k];
+        }
+    }
     if (r.lower > r.upper)
         throw std::logic_error(fmt::format("bound: the witness reaches {} above the proved upper bound {} (a bug)", r.lower, r.upper));
     if (o.eps) {

@@ -151,4 +151,40 @@ Vec exact_difference(const ErrPair& p, const std::vector<double>& u) {
     return p.g_real->forward(x) - fy;
 }
 
+namespace {
+
+std::vector<Interval> enclose_layers(const std::vector<PairLayer>& layers, std::vector<Interval> x) {
+    for (const PairLayer& L : layers) {
+        std::vector<Interval> z(size_t(L.W.rows()));
+        for (int64_t i = 0; i < L.W.rows(); ++i) {
+            Interval s = Interval::point(L.b[i]);
+            for (int64_t j = 0; j < L.W.cols(); ++j) s += L.W(i, j) * x[size_t(j)];
+            if (L.noise_lo != 0 || L.noise_hi != 0) s += Interval{L.noise_lo, L.noise_hi};
+            z[size_t(i)] = clamp(s, L.lo, L.hi);
+        }
+        x = std::move(z);
+    }
+    return x;
+}
+
+}  // namespace
+
+std::vector<Interval> difference_enclosure(const ErrPair& p, const std::vector<double>& u) {
+    std::vector<Interval> x(u.size());
+    for (size_t j = 0; j < u.size(); ++j) x[j] = Interval::point(u[j]) / Interval::point(p.f_input_divisor);
+    const std::vector<Interval> fy = enclose_layers(p.f_layers, x);
+    std::vector<Interval> gy;
+    if (p.g_int) {
+        std::vector<int64_t> q(u.size());
+        for (size_t j = 0; j < u.size(); ++j) q[j] = int64_t(std::llround(u[j]));
+        const Vec g = p.g_int->dequantize_output(p.g_int->eval(q).out);  // exact: power-of-two scales
+        for (int64_t k = 0; k < g.size(); ++k) gy.push_back(Interval::point(g[k]));
+    } else {
+        gy = enclose_layers(p.g_layers, x);
+    }
+    std::vector<Interval> d(fy.size());
+    for (size_t k = 0; k < fy.size(); ++k) d[k] = gy[k] - fy[k];
+    return d;
+}
+
 }  // namespace qcert

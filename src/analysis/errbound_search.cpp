@@ -6,9 +6,13 @@
 
 namespace qcert::errbound {
 
-BestInputs::BestInputs(std::vector<int64_t> outputs) : outputs_(std::move(outputs)), per_output_(outputs_.size(), -1.0) {}
+BestInputs::BestInputs(std::vector<int64_t> outputs)
+    : outputs_(std::move(outputs)), per_output_(outputs_.size(), -1.0), per_output_witness_(outputs_.size()) {}
 
-double BestInputs::offer(const ErrPair& p, const std::vector<double>& u) {
+double BestInputs::offer(const ErrPair& p, const std::vector<double>& u_in) {
+    std::vector<double> u = u_in;
+    if (p.integer_region())  // the integer the twin is evaluated at is the witness
+        for (double& v : u) v = std::round(v);
     const Vec d = exact_difference(p, u);
     double m = -1;
     int64_t arg = -1;
@@ -16,7 +20,7 @@ double BestInputs::offer(const ErrPair& p, const std::vector<double>& u) {
     for (size_t k = 0; k < outputs_.size(); ++k) {
         const double v = std::fabs(d[outputs_[k]]);
         if (!(v <= std::numeric_limits<double>::max())) continue;  // NaN or inf: not a usable witness
-        per_output_[k] = std::max(per_output_[k], v);
+        if (v > per_output_[k]) per_output_[k] = v, per_output_witness_[k] = u;
         if (v > m) m = v, arg = outputs_[k];
     }
     if (m > best_) {
@@ -38,6 +42,10 @@ std::vector<double> BestInputs::witness() const {
 int64_t BestInputs::witness_output() const {
     std::lock_guard<std::mutex> g(mu_);
     return witness_output_;
+}
+std::vector<std::vector<double>> BestInputs::per_output_witness() const {
+    std::lock_guard<std::mutex> g(mu_);
+    return per_output_witness_;
 }
 std::vector<double> BestInputs::per_output() const {
     std::lock_guard<std::mutex> g(mu_);

@@ -21,6 +21,7 @@ public:
     std::vector<double> witness() const;
     int64_t witness_output() const;
     std::vector<double> per_output() const;  // aligned with the outputs
+    std::vector<std::vector<double>> per_output_witness() const;
 
 private:
     std::vector<int64_t> outputs_;
@@ -29,6 +30,7 @@ private:
     std::vector<double> witness_;
     int64_t witness_output_ = -1;
     std::vector<double> per_output_;
+    std::vector<std::vector<double>> per_output_witness_;
 };
 
 // Projected sign-gradient ascent on s * (g - f)_k from `start` (gradients of the real

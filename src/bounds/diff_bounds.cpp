@@ -20,6 +20,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 namespace qcert {
 
@@ -245,6 +247,13 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
             }
             const LinBounds nxf = activate(zf, Lf, B), nxg = activate(zg, Lg, B);
             xd = activate_difference(zf, zd, zg, nxf, nxg, Lf, Lg, B);
+            if (std::getenv("QCERT_DEBUG_DIFF")) {
+                int unstable = 0;
+                for (int64_t i = 0; i < zf.clo.size(); ++i) unstable += zf.clo[i] < 0 && zf.chi[i] > 0;
+                std::fprintf(stderr, "layer %zu: f width %g, zd [%g, %g], xd [%g, %g], unstable %d\n", k,
+                             (zf.chi - zf.clo).maxCoeff(), zd.clo.minCoeff(), zd.chi.maxCoeff(), xd.clo.minCoeff(),
+                             xd.chi.maxCoeff(), unstable);
+            }
             xf = nxf;
             xg = nxg;
         }
