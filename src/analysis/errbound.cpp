@@ -156,10 +156,13 @@ private:
         open_.push(std::move(n));
     }
 
+    // Under the lock: a box worth splitting is waiting.
+    bool has_work() const { return !open_.empty() && (o_.eps || open_.top().upper > threshold()); }
+
+    // Under the lock: nothing more to do. Boxes still being split count: their children
+    // may need splitting too.
     bool finished_locked() {
         if (o_.eps && best_.value() > *o_.eps) return true;
-        if (open_.empty()) return active_ == 0;
-        if (!o_.eps && open_.top().upper <= threshold()) return true;
         if (out_of_time()) {
             if (reason_.empty()) reason_ = fmt::format("timeout after {:.1f} s", o_.timeout_s);
             return true;
@@ -168,7 +171,7 @@ private:
             if (reason_.empty()) reason_ = fmt::format("split limit {} reached", o_.max_splits);
             return true;
         }
-        return false;
+        return !has_work() && active_ == 0;
     }
 
     void work() {
@@ -177,7 +180,7 @@ private:
                 Node n;
                 {
                     std::unique_lock<std::mutex> g(mu_);
-                    cv_.wait(g, [&] { return done_ || finished_locked() || !open_.empty(); });
+                    cv_.wait(g, [&] { return done_ || finished_locked() || has_work(); });
                     if (done_ || finished_locked()) {
                         done_ = true;
                         cv_.notify_all();

@@ -14,6 +14,7 @@
 // difference of g's and f's own bounds; a neuron that is linear in both networks
 // passes zd through unchanged. Every floating-point step is rounded outward
 // (linear_forms.hpp).
+#include "bounds/diff_backsub.hpp"
 #include "bounds/linear_forms.hpp"
 #include "bounds/outward.hpp"
 #include "qcert/errbound.hpp"
@@ -33,10 +34,8 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// The input of a network: x_j = a_j u_j + c_j + e_j exactly, |e_j| <= err_j.
-struct DiagInput {
-    Vec a, c, err;
-};
+using diff::DiagInput;
+using diff::LayerRelax;
 
 struct DiagTerm {
     const Mat* W;
@@ -96,13 +95,18 @@ DiagInput input_difference(const ErrPair& p, const Box& B) {
 }
 
 // x = clamp(z, lo, hi) row by row.
-LinBounds activate(const LinBounds& z, const PairLayer& L, const Box& B) {
+// The lines used are recorded in su, tu, sl, tl (x <= su z + tu, x >= sl z + tl).
+LinBounds activate(const LinBounds& z, const PairLayer& L, const Box& B, Vec& su, Vec& tu, Vec& sl, Vec& tl) {
     LinBounds x{Forms::zero(z.hi.C.rows(), B.size()), Forms::zero(z.hi.C.rows(), B.size()), z.clo, z.chi};
     const Vec mh = magnitude(z.hi, B), ml = magnitude(z.lo, B);
-    for (int64_t i = 0; i < z.clo.size(); ++i) {
+    const int64_t n = z.clo.size();
+    su.resize(n), tu.resize(n), sl.resize(n), tl.resize(n);
+    for (int64_t i = 0; i < n; ++i) {
         const double l = z.clo[i], u = std::max(z.chi[i], z.clo[i]);
-        apply_line(z.hi, i, clamp_upper_line(l, u, L.lo, L.hi), true, B, mh[i], x.hi);
-        apply_line(z.lo, i, clamp_lower_line(l, u, L.lo, L.hi), false, B, ml[i], x.lo);
+        const Line upper = clamp_upper_line(l, u, L.lo, L.hi), lower = clamp_lower_line(l, u, L.lo, L.hi);
+        su[i] = upper.s, tu[i] = upper.t, sl[i] = lower.s, tl[i] = lower.t;
+        apply_line(z.hi, i, upper, true, B, mh[i], x.hi);
+        apply_line(z.lo, i, lower, false, B, ml[i], x.lo);
         x.clo[i] = clamp_value(l, L.lo, L.hi);
         x.chi[i] = clamp_value(u, L.lo, L.hi);
     }
@@ -136,9 +140,11 @@ std::pair<double, double> clamp_gap(double l, double u, const PairLayer& Lf, con
 bool linear_on(double l, double u, const PairLayer& L) { return L.lo <= l && u <= L.hi; }
 
 // xd = c_g(zg) - c_f(zf) row by row (see the file comment).
+// The relations used are recorded in R.d_* (see diff_backsub.hpp).
 LinBounds activate_difference(const LinBounds& zf, const LinBounds& zd, const LinBounds& zg, const LinBounds& xf,
-                              const LinBounds& xg, const PairLayer& Lf, const PairLayer& Lg, const Box& B) {
+                              const LinBounds& xg, const PairLayer& Lf, const PairLayer& Lg, const Box& B, LayerRelax& R) {
     const int64_t rows = zd.clo.size();
+    for (Vec* v : {&R.d_su, &R.d_tu, &R.d_wu, &R.d_sl, &R.d_tl, &R.d_wl}) *v = Vec::Zero(rows);
     LinBounds x{Forms::zero(rows, B.size()), Forms::zero(rows, B.size()), Vec(rows), Vec(rows)};
     const Vec mdh = magnitude(zd.hi, B), mdl = magnitude(zd.lo, B);
     const Vec mgh = magnitude(xg.hi, B), mgl = magnitude(xg.lo, B), mfh = magnitude(xf.hi, B), mfl = magnitude(xf.lo, B);
@@ -149,28 +155,37 @@ LinBounds activate_difference(const LinBounds& zf, const LinBounds& zd, const Li
             x.hi.C.row(i) = zd.hi.C.row(i), x.hi.d[i] = zd.hi.d[i];
             x.lo.C.row(i) = zd.lo.C.row(i), x.lo.d[i] = zd.lo.d[i];
             x.chi[i] = zd.chi[i], x.clo[i] = zd.clo[i];
+            R.d_su[i] = R.d_sl[i] = 1.0;
             continue;
         }
         const auto [gap_lo, gap_hi] = clamp_gap(zf.clo[i], std::max(zf.chi[i], zf.clo[i]), Lf, Lg);
         // Upper side: max(zd, 0) + gap, or xg.hi - xf.lo.
-        apply_line(zd.hi, i, clamp_upper_line(ld, ud, 0.0, kInf), true, B, mdh[i], x.hi);
+        const Line up_line = clamp_upper_line(ld, ud, 0.0, kInf);
+        apply_line(zd.hi, i, up_line, true, B, mdh[i], x.hi);
         shift_row(x.hi, i, gap_hi, true);
         subtract_rows(xg.hi, xf.lo, i, true, B, mgh[i], mfl[i], cand);
         double hi1 = max_over_row(x.hi, i, B);
         const double hi2 = max_over_row(cand, i, B);
+        R.d_su[i] = up_line.s;
+        R.d_tu[i] = gap_hi == 0 ? up_line.t : up(up_line.t + gap_hi);
         if (hi2 < hi1) {
             x.hi.C.row(i) = cand.C.row(i), x.hi.d[i] = cand.d[i];
             hi1 = hi2;
+            R.d_su[i] = 0, R.d_tu[i] = 0, R.d_wu[i] = 1;
         }
         // Lower side: min(zd, 0) + gap, or xg.lo - xf.hi.
-        apply_line(zd.lo, i, clamp_lower_line(ld, ud, -kInf, 0.0), false, B, mdl[i], x.lo);
+        const Line lo_line = clamp_lower_line(ld, ud, -kInf, 0.0);
+        apply_line(zd.lo, i, lo_line, false, B, mdl[i], x.lo);
         shift_row(x.lo, i, gap_lo, false);
         subtract_rows(xg.lo, xf.hi, i, false, B, mgl[i], mfh[i], cand);
         double lo1 = min_over_row(x.lo, i, B);
         const double lo2 = min_over_row(cand, i, B);
+        R.d_sl[i] = lo_line.s;
+        R.d_tl[i] = gap_lo == 0 ? lo_line.t : down(lo_line.t + gap_lo);
         if (lo2 > lo1) {
             x.lo.C.row(i) = cand.C.row(i), x.lo.d[i] = cand.d[i];
             lo1 = lo2;
+            R.d_sl[i] = 0, R.d_tl[i] = 0, R.d_wl[i] = 1;
         }
         x.chi[i] = std::min(hi1, up(xg.chi[i] - xf.clo[i]));
         x.clo[i] = std::max(lo1, down(xg.clo[i] - xf.chi[i]));
@@ -229,24 +244,31 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
     };
     const size_t nf = p.f_layers.size(), ng = p.g_layers.size();
     if (mode == DiffMode::Differential) {
+        std::vector<LayerRelax> relax(nf);
+        const diff::BackSubstitution bs{p, B, f_in, g_in, d_in, relax};
+        auto mag = [](const Vec& lo, const Vec& hi) { return Vec(lo.cwiseAbs().cwiseMax(hi.cwiseAbs())); };
         for (size_t k = 0; k < nf; ++k) {
             const PairLayer &Lf = p.f_layers[k], &Lg = p.g_layers[k];
-            const LinBounds zf = layer_of(Lf, f_in, xf, k);
-            const LinBounds zg = layer_of(Lg, g_in, xg, k);
-            Mat dW, dW_err;
-            exact_difference_matrix(Lg.W, Lf.W, dW, dW_err);
+            LayerRelax& R = relax[k];
+            LinBounds zf = layer_of(Lf, f_in, xf, k);
+            LinBounds zg = layer_of(Lg, g_in, xg, k);
+            exact_difference_matrix(Lg.W, Lf.W, R.dW, R.dW_err);
             Mat db_m, db_err_m;
             exact_difference_matrix(Lg.b, Lf.b, db_m, db_err_m);
-            const Vec db = db_m.col(0), db_err = db_err_m.col(0);
-            LinBounds zd = k == 0 ? affine_diag({{&Lg.W, nullptr, &d_in}, {&dW, &dW_err, &f_in}}, db, &db_err, B)
-                                  : affine({{&Lg.W, nullptr, &xd}, {&dW, &dW_err, &xf}}, db, &db_err, B);
+            R.db = db_m.col(0), R.db_err = db_err_m.col(0);
+            LinBounds zd = k == 0 ? affine_diag({{&Lg.W, nullptr, &d_in}, {&R.dW, &R.dW_err, &f_in}}, R.db, &R.db_err, B)
+                                  : affine({{&Lg.W, nullptr, &xd}, {&R.dW, &R.dW_err, &xf}}, R.db, &R.db_err, B);
             add_noise(zd, Lg.noise_lo, Lg.noise_hi);
+            if (k > 0) diff::tighten(bs, k, true, zf.clo, zf.chi, zg.clo, zg.chi, zd.clo, zd.chi);
             for (int64_t i = 0; i < zd.clo.size(); ++i) {
                 zd.clo[i] = std::max(zd.clo[i], down(zg.clo[i] - zf.chi[i]));
                 zd.chi[i] = std::min(zd.chi[i], up(zg.chi[i] - zf.clo[i]));
             }
-            const LinBounds nxf = activate(zf, Lf, B), nxg = activate(zg, Lg, B);
-            xd = activate_difference(zf, zd, zg, nxf, nxg, Lf, Lg, B);
+            const LinBounds nxf = activate(zf, Lf, B, R.f_su, R.f_tu, R.f_sl, R.f_tl);
+            const LinBounds nxg = activate(zg, Lg, B, R.g_su, R.g_tu, R.g_sl, R.g_tl);
+            xd = activate_difference(zf, zd, zg, nxf, nxg, Lf, Lg, B, R);
+            R.zf_mag = mag(zf.clo, zf.chi), R.zg_mag = mag(zg.clo, zg.chi), R.zd_mag = mag(zd.clo, zd.chi);
+            R.xf_mag = mag(nxf.clo, nxf.chi), R.xg_mag = mag(nxg.clo, nxg.chi), R.xd_mag = mag(xd.clo, xd.chi);
             if (std::getenv("QCERT_DEBUG_DIFF")) {
                 int unstable = 0;
                 for (int64_t i = 0; i < zf.clo.size(); ++i) unstable += zf.clo[i] < 0 && zf.chi[i] > 0;
@@ -258,8 +280,9 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
             xg = nxg;
         }
     } else {
-        for (size_t k = 0; k < nf; ++k) xf = activate(layer_of(p.f_layers[k], f_in, xf, k), p.f_layers[k], B);
-        for (size_t k = 0; k < ng; ++k) xg = activate(layer_of(p.g_layers[k], g_in, xg, k), p.g_layers[k], B);
+        Vec su, tu, sl, tl;  // lines not needed without back-substitution
+        for (size_t k = 0; k < nf; ++k) xf = activate(layer_of(p.f_layers[k], f_in, xf, k), p.f_layers[k], B, su, tu, sl, tl);
+        for (size_t k = 0; k < ng; ++k) xg = activate(layer_of(p.g_layers[k], g_in, xg, k), p.g_layers[k], B, su, tu, sl, tl);
         xd = naive_difference(xf, xg, B);
     }
     DiffBound r;

@@ -188,7 +188,9 @@ TEST(BoundSplit, BranchAndBoundIsSoundAndTheWitnessReachesTheLowerBound) {
         }
         // The branch and bound closes the gap on these tiny networks.
         if (r.reason.empty()) {
-            EXPECT_LE(r.upper - r.lower, 1e-3 * std::max(1.0, r.lower) + 1e-9) << c.what << " case " << t;
+            EXPECT_LE(r.upper - r.lower, 1e-3 * std::max(1.0, r.lower) + 1e-9)
+                << c.what << " case " << t << " upper " << r.upper << " lower " << r.lower << " splits " << r.splits
+                << " time " << r.time_s;
         }
         // With eps: a verdict that agrees with the bounds.
         o.eps = r.lower * 0.5;
