@@ -60,7 +60,7 @@ Mat substitute(const Mat& A, const Vec& su, const Vec& tu, const Vec& sl, const 
 
 }  // namespace
 
-Vec BackSubstitution::upper(size_t k, const Mat& Bf0, const Mat& Bg0, const Mat& Bd0) const {
+Vec BackSubstitution::upper(size_t k, const Mat& Bf0, const Mat& Bg0, const Mat& Bd0, Mat* coef_out) const {
     bool hf = Bf0.size() > 0, hg = Bg0.size() > 0;
     const bool hd = Bd0.size() > 0;
     const int64_t R = hf ? Bf0.rows() : hg ? Bg0.rows() : Bd0.rows();
@@ -117,6 +117,7 @@ Vec BackSubstitution::upper(size_t k, const Mat& Bf0, const Mat& Bg0, const Mat&
             add_error(err, e_in, double(n_prev) + 2);
             add_error(err, mag_terms, double(n_prev) + 4, outward::gamma(4));
             add_rounding_of_sum(err, c);
+            if (coef_out) *coef_out = coef;
             const linear::Forms F{coef, c};
             Vec r = linear::max_over(F, B);
             for (int64_t i = 0; i < R; ++i) r[i] = up(r[i] + err[i]);
@@ -143,7 +144,7 @@ Vec BackSubstitution::upper(size_t k, const Mat& Bf0, const Mat& Bg0, const Mat&
 }
 
 void tighten(const BackSubstitution& bs, size_t k, bool with_difference, Vec& zf_lo, Vec& zf_hi, Vec& zg_lo, Vec& zg_hi,
-             Vec& zd_lo, Vec& zd_hi) {
+             Vec& zd_lo, Vec& zd_hi, Mat* d_coef_out) {
     const int64_t n = zf_lo.size();
     Mat I2(2 * n, n);
     I2 << Mat::Identity(n, n), -Mat::Identity(n, n);  // upper bounds, then upper bounds of -z
@@ -155,7 +156,7 @@ void tighten(const BackSubstitution& bs, size_t k, bool with_difference, Vec& zf
     };
     apply(bs.upper(k, I2, Mat(), Mat()), zf_lo, zf_hi);
     apply(bs.upper(k, Mat(), I2, Mat()), zg_lo, zg_hi);
-    if (with_difference) apply(bs.upper(k, Mat(), Mat(), I2), zd_lo, zd_hi);
+    if (with_difference) apply(bs.upper(k, Mat(), Mat(), I2, d_coef_out), zd_lo, zd_hi);
 }
 
 }  // namespace qcert::diff

@@ -40,11 +40,12 @@ struct BackSubstitution {
 
     // Sound upper bounds of Bf zf_k + Bg zg_k + Bd zd_k (row by row; zg, zd with their noise);
     // an empty matrix stands for zero.
-    Vec upper(size_t k, const Mat& Bf, const Mat& Bg, const Mat& Bd) const;
+    // With coef_out: the final coefficients over the input u, one row per objective.
+    Vec upper(size_t k, const Mat& Bf, const Mat& Bg, const Mat& Bd, Mat* coef_out = nullptr) const;
 };
 
 // Tightens the concrete bounds of layer k's pre-activations with back-substitution.
 void tighten(const BackSubstitution& bs, size_t k, bool with_difference, Vec& zf_lo, Vec& zf_hi, Vec& zg_lo, Vec& zg_hi,
-             Vec& zd_lo, Vec& zd_hi);
+             Vec& zd_lo, Vec& zd_hi, Mat* d_coef_out = nullptr);
 
 }  // namespace qcert::diff

@@ -236,6 +236,10 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
                                : f_in;
     const DiagInput d_in = input_difference(p, B);
     LinBounds xf, xg, xd;
+    // The back-substituted coefficients over u of the output difference (rows: upper bounds of
+    // zd, then of -zd), when the last layer is linear in both networks: a better guide.
+    Mat out_coef;
+    bool out_linear = false;
     // f and g alone.
     auto layer_of = [&](const PairLayer& L, const DiagInput& in, const LinBounds& prev, size_t k) {
         LinBounds z = k == 0 ? affine_diag({{&L.W, nullptr, &in}}, L.b, nullptr, B) : affine({{&L.W, nullptr, &prev}}, L.b, nullptr, B);
@@ -259,7 +263,7 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
             LinBounds zd = k == 0 ? affine_diag({{&Lg.W, nullptr, &d_in}, {&R.dW, &R.dW_err, &f_in}}, R.db, &R.db_err, B)
                                   : affine({{&Lg.W, nullptr, &xd}, {&R.dW, &R.dW_err, &xf}}, R.db, &R.db_err, B);
             add_noise(zd, Lg.noise_lo, Lg.noise_hi);
-            if (k > 0) diff::tighten(bs, k, true, zf.clo, zf.chi, zg.clo, zg.chi, zd.clo, zd.chi);
+            if (k > 0) diff::tighten(bs, k, true, zf.clo, zf.chi, zg.clo, zg.chi, zd.clo, zd.chi, k + 1 == nf ? &out_coef : nullptr);
             for (int64_t i = 0; i < zd.clo.size(); ++i) {
                 zd.clo[i] = std::max(zd.clo[i], down(zg.clo[i] - zf.chi[i]));
                 zd.chi[i] = std::min(zd.chi[i], up(zg.chi[i] - zf.clo[i]));
@@ -275,6 +279,11 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
                 std::fprintf(stderr, "layer %zu: f width %g, zd [%g, %g], xd [%g, %g], unstable %d\n", k,
                              (zf.chi - zf.clo).maxCoeff(), zd.clo.minCoeff(), zd.chi.maxCoeff(), xd.clo.minCoeff(),
                              xd.chi.maxCoeff(), unstable);
+            }
+            if (k + 1 == nf && out_coef.rows() == 2 * zd.clo.size()) {
+                out_linear = true;
+                for (int64_t i = 0; i < zd.clo.size(); ++i)
+                    out_linear = out_linear && R.d_su[i] == 1 && R.d_sl[i] == 1 && R.d_tu[i] == 0 && R.d_tl[i] == 0;
             }
             xf = nxf;
             xg = nxg;
@@ -294,7 +303,9 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
         r.f_hi.push_back(xf.chi[i]);
         std::vector<double> amax(lo.size()), amin(lo.size()), sh(lo.size()), sl(lo.size());
         for (int64_t k = 0; k < B.size(); ++k) {
-            const double ch = xd.hi.C(i, k), cl = xd.lo.C(i, k), w = B.hi[k] - B.lo[k];
+            const double ch = out_linear ? out_coef(i, k) : xd.hi.C(i, k);
+            const double cl = out_linear ? -out_coef(outs + i, k) : xd.lo.C(i, k);
+            const double w = B.hi[k] - B.lo[k];
             amax[size_t(k)] = ch > 0 ? B.hi[k] : B.lo[k];
             amin[size_t(k)] = cl > 0 ? B.lo[k] : B.hi[k];
             sh[size_t(k)] = std::fabs(ch) * w;
