@@ -90,7 +90,7 @@ const char* bound_verdict_name(BoundVerdict v);
 
 struct ErrBoundOptions {
     std::optional<double> eps;
-    std::string method = "auto";  // auto | split | diff | naive
+    std::string method = "auto";  // auto | split | diff | naive | milp (split, plus the MILP estimate of the maximum)
     double timeout_s = 60;
     unsigned threads = 0;         // 0: all cores
     double tolerance = 1e-4;      // without eps: stop when upper - lower <= tolerance * max(1, lower)
@@ -109,6 +109,10 @@ struct ErrBoundResult {
     double time_s = 0;
     std::string method;
     std::string reason;                                // why unknown / why the search stopped early
+    // Method milp: CBC's optimum of max |g - f| (a floating-point estimate, not a proof), and
+    // whether CBC proved it optimal for every output and sign.
+    std::optional<double> milp_max;
+    bool milp_optimal = false;
 };
 
 // Upper and lower bounds on max over `outputs` of |g(u) - f(u)| for u in [lo, hi].

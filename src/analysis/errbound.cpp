@@ -6,6 +6,7 @@
 // or time runs out. The leaves always cover the region, so the maximum of their
 // bounds is a sound upper bound whenever the search stops. Two threads share a
 // best-first queue (largest bound first).
+#include "analysis/errbound_milp.hpp"
 #include "analysis/errbound_search.hpp"
 #include "qcert/errbound.hpp"
 #include "qcert/error.hpp"
@@ -263,14 +264,29 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
     if (o.eps && !(*o.eps >= 0)) throw InputError("--eps", "must be >= 0");
     if (!(o.timeout_s > 0)) throw InputError("--timeout", "must be > 0");
     const std::string method = o.method == "auto" ? "split" : o.method;
-    if (method != "split" && method != "diff" && method != "naive")
-        throw InputError("--method", fmt::format("unknown method '{}' (auto, split, diff, naive)", o.method));
+    if (method != "split" && method != "diff" && method != "naive" && method != "milp")
+        throw InputError("--method", fmt::format("unknown method '{}' (auto, split, diff, naive, milp)", o.method));
+    if (method == "milp" && p.integer_region())
+        throw InputError("--method milp", "the MILP back end handles real-valued twins only (fp16, pruning, --against)");
     const DiffMode mode = method == "naive" || !p.same_shape() ? DiffMode::Naive : DiffMode::Differential;
 
     Solver s(p, outputs, o, mode);
     ErrBoundResult r;
     r.outputs = outputs;
     r.method = method == "split" ? (mode == DiffMode::Differential ? "split+diff" : "split+naive") : method;
+    if (method == "milp") {
+        // Half the time for the MILPs, one per output and sign; their points feed the search.
+        const double each = 0.5 * o.timeout_s / double(2 * outputs.size());
+        r.milp_optimal = true;
+        for (int64_t k : outputs)
+            for (double sign : {1.0, -1.0}) {
+                const errbound::MilpResult m = errbound::milp_max_difference(p, lo, hi, k, sign, each);
+                r.milp_optimal = r.milp_optimal && m.optimal;
+                if (!m.found) continue;
+                r.milp_max = std::max(r.milp_max.value_or(0.0), m.value);
+                s.best().offer(p, m.input);
+            }
+    }
     // The search first: the centre, then the root bound's extreme vertices, gradients and random points.
     Node root = s.evaluate(lo, hi);
     const DiffBound db = diff_bound(p, lo, hi, mode);
@@ -282,7 +298,7 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
     }
     errbound::random_inputs(p, lo, hi, 64, rng, s.best());
 
-    if (method == "split") {
+    if (method == "split" || method == "milp") {
         s.branch_and_bound(std::move(root), r.upper_per_output, r.upper, r.reason);
         r.splits = s.splits();
     } else {
@@ -309,7 +325,7 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
         else if (r.upper <= *o.eps) r.verdict = BoundVerdict::Holds;
         else {
             r.verdict = BoundVerdict::Unknown;
-            if (r.reason.empty()) r.reason = method == "split" ? "incomplete" : "the bound alone does not decide; try --method split";
+            if (r.reason.empty()) r.reason = method == "split" || method == "milp" ? "incomplete" : "the bound alone does not decide; try --method split";
         }
     }
     r.time_s = s.elapsed();

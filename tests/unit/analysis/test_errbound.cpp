@@ -220,3 +220,27 @@ TEST(BoundPair, RejectsMismatchedNetworksAndEmptyRegions) {
     const ErrBoundResult r = error_bound(p, {0, 0, 0}, {1, 1, 1}, {0, 1}, o);
     EXPECT_LE(r.lower, r.upper);
 }
+
+TEST(BoundMilp, ExactMaximumLiesBetweenLowerAndUpper) {
+    std::mt19937_64 rng(17);
+    int optimal = 0;
+    for (int t = 0; t < 25; ++t) {
+        const int64_t in = test::uniform(rng, 1, 3);
+        const RealCase c = random_real_case(rng, in, {test::uniform(rng, 3, 6), test::uniform(rng, 2, 5), 2});
+        const ErrPair p = make_err_pair(c.f, c.g);
+        std::vector<double> lo, hi;
+        random_box(rng, in, lo, hi);
+        ErrBoundOptions o;
+        o.timeout_s = 4;
+        o.method = "milp";
+        const ErrBoundResult r = error_bound(p, lo, hi, {0, 1}, o);
+        ASSERT_TRUE(r.milp_max.has_value()) << c.what << " case " << t;
+        if (!r.milp_optimal) continue;
+        ++optimal;
+        // CBC works to tolerances of about 1e-6 relative to the big-M values.
+        const double tol = 1e-5 * std::max(1.0, r.upper);
+        EXPECT_LE(*r.milp_max, r.upper + tol) << c.what << " case " << t;
+        EXPECT_GE(*r.milp_max, r.lower - tol) << c.what << " case " << t;
+    }
+    EXPECT_GT(optimal, 15);
+}
