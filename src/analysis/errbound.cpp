@@ -52,6 +52,12 @@ public:
     Solver(const ErrPair& p, const std::vector<int64_t>& outputs, const ErrBoundOptions& o, DiffMode mode)
         : p_(p), outputs_(outputs), o_(o), mode_(mode), best_(outputs), start_(Clock::now()) {}
 
+    // The region's widths, against which the split choice measures how narrow a box has become.
+    void set_region(const std::vector<double>& lo, const std::vector<double>& hi) {
+        root_width_.resize(lo.size());
+        for (size_t j = 0; j < lo.size(); ++j) root_width_[j] = std::max(hi[j] - lo[j], 1e-300);
+    }
+
     double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
     bool out_of_time() const { return elapsed() >= o_.timeout_s; }
     BestInputs& best() { return best_; }
@@ -131,15 +137,23 @@ private:
         return q;
     }
 
+    // The input whose coefficient times width in the worst bound is largest (smear), unless
+    // the widest input (relative to the region) has coefficient 0 and is much wider: a bound
+    // that ignores an input must still see that input split, or it may never converge.
     int64_t choose_split(const std::vector<double>& lo, const std::vector<double>& hi, const std::vector<double>& sens) const {
         int64_t best = -1, widest = -1;
+        std::vector<double> rel(lo.size(), 0.0);
         for (size_t j = 0; j < lo.size(); ++j) {
             const double w = hi[j] - lo[j];
             if (w <= 0 || (p_.integer_region() && w < 1)) continue;
-            if (widest < 0 || w > hi[size_t(widest)] - lo[size_t(widest)]) widest = int64_t(j);
+            rel[j] = w / root_width_[j];
+            if (widest < 0 || rel[j] > rel[size_t(widest)]) widest = int64_t(j);
             if (sens[j] > 0 && (best < 0 || sens[j] > sens[size_t(best)])) best = int64_t(j);
         }
-        return best >= 0 ? best : widest;
+        if (best < 0) return widest;
+        // An input the bound does not depend on is split once the chosen one is 16 times narrower.
+        if (sens[size_t(widest)] == 0 && rel[size_t(best)] < rel[size_t(widest)] / 16) return widest;
+        return best;
     }
 
     double threshold() const {
@@ -226,6 +240,7 @@ private:
     DiffMode mode_;
     BestInputs best_;
     Clock::time_point start_;
+    std::vector<double> root_width_;
     std::mutex mu_;
     std::condition_variable cv_;
     std::priority_queue<Node> open_;
@@ -271,6 +286,7 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
     const DiffMode mode = method == "naive" || !p.same_shape() ? DiffMode::Naive : DiffMode::Differential;
 
     Solver s(p, outputs, o, mode);
+    s.set_region(lo, hi);
     ErrBoundResult r;
     r.outputs = outputs;
     r.method = method == "split" ? (mode == DiffMode::Differential ? "split+diff" : "split+naive") : method;

@@ -21,8 +21,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 
 namespace qcert {
 
@@ -273,13 +271,6 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
             xd = activate_difference(zf, zd, zg, nxf, nxg, Lf, Lg, B, R);
             R.zf_mag = mag(zf.clo, zf.chi), R.zg_mag = mag(zg.clo, zg.chi), R.zd_mag = mag(zd.clo, zd.chi);
             R.xf_mag = mag(nxf.clo, nxf.chi), R.xg_mag = mag(nxg.clo, nxg.chi), R.xd_mag = mag(xd.clo, xd.chi);
-            if (std::getenv("QCERT_DEBUG_DIFF")) {
-                int unstable = 0;
-                for (int64_t i = 0; i < zf.clo.size(); ++i) unstable += zf.clo[i] < 0 && zf.chi[i] > 0;
-                std::fprintf(stderr, "layer %zu: f width %g, zd [%g, %g], xd [%g, %g], unstable %d\n", k,
-                             (zf.chi - zf.clo).maxCoeff(), zd.clo.minCoeff(), zd.chi.maxCoeff(), xd.clo.minCoeff(),
-                             xd.chi.maxCoeff(), unstable);
-            }
             if (k + 1 == nf && out_coef.rows() == 2 * zd.clo.size()) {
                 out_linear = true;
                 for (int64_t i = 0; i < zd.clo.size(); ++i)
