@@ -33,7 +33,12 @@ for n in nets:
         for e in eps:
             p = f"bench/results/qebverif_bound_{n}_q{q}_e{e}.jsonl"
             if not os.path.exists(p): continue
-            rows = [json.loads(l) for l in open(p) if l.strip()]
+            last = {}
+            for l in open(p):  # a resumed run appends: the last line of a query wins
+                if l.strip():
+                    j = json.loads(l)
+                    last[j["query"]] = j
+            rows = list(last.values())
             c = {v: sum(r["verdict"] == v for r in rows) for v in ("holds", "violated", "unknown")}
             t = [r["time_s"] for r in rows]
             out.append(f"| {n} | {q} | {e} | {c['holds']} | {c['violated']} | {c['unknown']} | {sum(t):.1f} | {max(t):.2f} |")
