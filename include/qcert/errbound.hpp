@@ -31,6 +31,10 @@ struct PairLayer {
     Vec b;
     double lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
     double noise_lo = 0, noise_hi = 0;
+    // An integer layer with noise: x' = clamp(rnd(z / step) * step) exactly, rnd the layer's rounding
+    // (step = 0 for real layers). Lets a neuron whose z-range rounds to one value be a constant.
+    double step = 0;
+    Rounding rounding = Rounding::HalfEven;
 };
 
 // Both networks, in that form, over the region variable u.

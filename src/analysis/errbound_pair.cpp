@@ -128,6 +128,7 @@ ErrPair make_err_pair(const BlockNet& f, const IntNetwork& g, double f_input_div
         }
         P.noise_lo = e_lo * L.out_scale;
         P.noise_hi = e_hi * L.out_scale;
+        if (L.den != 1) P.step = L.out_scale, P.rounding = L.rounding;
         P.lo = L.lo == INT64_MIN ? -kInf : double(L.lo - L.out_zero) * L.out_scale;
         P.hi = L.hi == INT64_MAX ? kInf : double(L.hi - L.out_zero) * L.out_scale;
         if (std::abs(double(L.lo)) > limit && L.lo != INT64_MIN) throw InputError(lw, "clamp too large for exact doubles");

@@ -93,6 +93,18 @@ DiagInput input_difference(const ErrPair& p, const Box& B) {
 }
 
 // x = clamp(z, lo, hi) row by row.
+// An integer layer: z' = z + e in [l, u] gives z in [l - noise_lo, u - noise_hi], so the
+// output lies between the rounded and clamped ends, exactly (step is a power of two and
+// rounding is monotone). False for real layers or out-of-range values.
+bool integer_outputs(const PairLayer& L, double l, double u, double& v_lo, double& v_hi) {
+    if (L.step == 0) return false;
+    const double zl = down(l - L.noise_lo) / L.step, zu = up(u - L.noise_hi) / L.step;  // exact divisions
+    if (!(std::fabs(zl) < 0x1p60) || !(std::fabs(zu) < 0x1p60)) return false;
+    v_lo = clamp_value(double(round_double(zl, L.rounding)) * L.step, L.lo, L.hi);
+    v_hi = clamp_value(double(round_double(zu, L.rounding)) * L.step, L.lo, L.hi);
+    return v_lo <= v_hi;
+}
+
 // The lines used are recorded in su, tu, sl, tl (x <= su z + tu, x >= sl z + tl).
 LinBounds activate(const LinBounds& z, const PairLayer& L, const Box& B, Vec& su, Vec& tu, Vec& sl, Vec& tl) {
     LinBounds x{Forms::zero(z.hi.C.rows(), B.size()), Forms::zero(z.hi.C.rows(), B.size()), z.clo, z.chi};
@@ -107,6 +119,16 @@ LinBounds activate(const LinBounds& z, const PairLayer& L, const Box& B, Vec& su
         apply_line(z.lo, i, lower, false, B, ml[i], x.lo);
         x.clo[i] = clamp_value(l, L.lo, L.hi);
         x.chi[i] = clamp_value(u, L.lo, L.hi);
+        double v_lo = 0, v_hi = 0;
+        if (integer_outputs(L, l, u, v_lo, v_hi)) {
+            x.clo[i] = std::max(x.clo[i], v_lo);
+            x.chi[i] = std::min(x.chi[i], v_hi);
+            if (v_lo == v_hi) {  // one integer output for the whole range: a constant
+                su[i] = sl[i] = 0, tu[i] = tl[i] = v_lo;
+                apply_line(z.hi, i, {0.0, v_lo}, true, B, mh[i], x.hi);
+                apply_line(z.lo, i, {0.0, v_lo}, false, B, ml[i], x.lo);
+            }
+        }
     }
     return x;
 }
