@@ -83,3 +83,27 @@ TEST(CliBound, BadInputIsOneLineAndExitTwo) {
         one_error_line("bound " + net + " --scheme qebverif:8 --images " + im + " --labels " + lb + " --samples 0 --radius -1");
     }
 }
+
+// The ReluDiff / NeuroDiff case: ACAS Xu 1_1 against its float16 twin on property 1, raw
+// region converted to normalised units (ReluDiff's box: [0.6, 0.679857769] x [-0.5, 0.5]^2 x
+// [0.45, 0.5] x [-0.5, -0.45]), output 0 at eps 0.05: proved.
+TEST(CliBound, AcasXuPropertyOneAgainstFloat16Holds) {
+    const std::string dir = qcert::test::shared_benchmarks() + "/acasxu";
+    const std::string f = dir + "/ACASXU_run2a_1_1_batch_2000.nnet", g = dir + "/ACASXU_run2a_1_1_batch_2000_16bit.nnet";
+    QCERT_REQUIRE_FILE(f);
+    std::string out, err;
+    ASSERT_EQ(run_cli("bound " + f + " --against " + g + " --units normalised --region-units raw --box 55947.691:,:,:,1145:,:60"
+                      " --output 0 --eps 0.05 --timeout 120 --json",
+                      &out, &err),
+              0)
+        << err;
+    const auto j = nlohmann::json::parse(out.substr(0, out.find('\n')));
+    EXPECT_EQ(j["verdict"], "holds");
+    const std::vector<double> w = j["witness"].get<std::vector<double>>();
+    ASSERT_EQ(w.size(), 5u);
+    EXPECT_GE(w[0], 0.6 - 1e-6);
+    EXPECT_LE(w[0], 0.679857769 + 1e-6);
+    EXPECT_GE(w[3], 0.45 - 1e-6);
+    EXPECT_LE(w[4], -0.45 + 1e-6);
+    EXPECT_GE(w[4], -0.5 - 1e-6);
+}
