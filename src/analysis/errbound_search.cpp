@@ -117,6 +117,37 @@ void gradient_ascent(const ErrPair& p, const std::vector<double>& lo, const std:
     }
 }
 
+void coordinate_search(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi, int64_t output,
+                       double sign, std::vector<double> u, BestInputs& best, int passes) {
+    if (u.empty()) return;
+    double cur = sign * exact_difference(p, u)[output];
+    best.offer(p, u);
+    for (int pass = 0; pass < passes; ++pass) {
+        const Vec g = difference_gradient(p, u, output);
+        std::vector<size_t> order(u.size());
+        for (size_t j = 0; j < order.size(); ++j) order[j] = j;
+        std::sort(order.begin(), order.end(),
+                  [&](size_t a, size_t b) { return std::fabs(g[int64_t(a)]) > std::fabs(g[int64_t(b)]); });
+        bool improved = false;
+        for (size_t j : order) {
+            const double keep = u[j];
+            for (double v : {lo[j], hi[j]}) {
+                if (v == keep) continue;
+                u[j] = v;
+                const double val = sign * exact_difference(p, u)[output];
+                if (val > cur) {
+                    cur = val;
+                    improved = true;
+                    best.offer(p, u);
+                    break;
+                }
+                u[j] = keep;
+            }
+        }
+        if (!improved) break;
+    }
+}
+
 void random_inputs(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi, int count,
                    std::mt19937_64& rng, BestInputs& best) {
     std::uniform_real_distribution<double> unit(0.0, 1.0);

@@ -39,6 +39,12 @@ private:
 void gradient_ascent(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi, int64_t output,
                      double sign, std::vector<double> start, int steps, BestInputs& best);
 
+// Coordinate search from `start`: each input in turn (largest gradient first) is moved to its
+// low and its high end, and a move is kept when the exact s * (g - f)_k grows; repeated
+// until a pass improves nothing or `passes` passes.
+void coordinate_search(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi, int64_t output,
+                       double sign, std::vector<double> start, BestInputs& best, int passes);
+
 // `count` uniformly random inputs of the box (integers in an integer region).
 void random_inputs(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi, int count,
                    std::mt19937_64& rng, BestInputs& best);
