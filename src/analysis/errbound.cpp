@@ -312,8 +312,10 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
         errbound::gradient_ascent(p, lo, hi, k, -1.0, db.argmin[size_t(k)], 20, s.best());
         if (s.elapsed() > 0.2 * o.timeout_s) break;
     }
-    // Coordinate search from the best input so far, in the direction it points to.
-    if (const std::vector<double> w = s.best().witness(); !w.empty() && s.elapsed() < 0.2 * o.timeout_s) {
+    // Coordinate search from the best input so far, in the direction it points to, unless
+    // eps is already decided by the first bound or by the inputs found.
+    const bool decided = o.eps && (root.upper <= *o.eps || s.best().value() > *o.eps);
+    if (const std::vector<double> w = s.best().witness(); !w.empty() && !decided && s.elapsed() < 0.2 * o.timeout_s) {
         const int64_t k = s.best().witness_output();
         errbound::coordinate_search(p, lo, hi, k, exact_difference(p, w)[k] >= 0 ? 1.0 : -1.0, w, s.best(), 4);
     }

@@ -256,12 +256,15 @@ int run_bound(const BoundCli& o) {
     int64_t done = 0;
     std::map<std::string, int64_t> counts;
     for (const Query& q : qs) {
+        // The question decides the answer: a resumed run reuses a line only for the same eps and outputs.
+        const std::string key = fmt::format("{}|eps={}|output={}|method={}", q.key, o.eps ? fmt::format("{}", *o.eps) : "none",
+                                            o.output, o.method);
         nlohmann::json j;
-        if (const nlohmann::json* prev = log.find(q.key); prev && (*prev)["verdict"] != "unknown") {
+        if (const nlohmann::json* prev = log.find(key); prev && (*prev)["verdict"] != "unknown") {
             j = *prev;
         } else {
             j = to_json(q, error_bound(p, q.lo, q.hi, q.outputs, eo), o);
-            log.append(q.key, j);
+            log.append(key, j);
         }
         ++counts[j["verdict"].get<std::string>()];
         std::cout << (o.json ? j.dump() : human(j)) << std::endl;
