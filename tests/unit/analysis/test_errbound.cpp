@@ -37,6 +37,14 @@ RealCase random_real_case(std::mt19937_64& rng, int64_t in, const std::vector<in
     return c;
 }
 
+// Hidden widths for 1 to 4 hidden layers (deep enough to exercise back-substitution), then `outputs`.
+std::vector<int64_t> random_widths(std::mt19937_64& rng, int64_t outputs) {
+    std::vector<int64_t> w;
+    for (int64_t d = test::uniform(rng, 1, 4); d > 0; --d) w.push_back(test::uniform(rng, 2, 7));
+    w.push_back(outputs);
+    return w;
+}
+
 void random_box(std::mt19937_64& rng, int64_t n, std::vector<double>& lo, std::vector<double>& hi) {
     std::uniform_real_distribution<double> U(-1.5, 1.5), W(0.0, 1.0);
     lo.resize(size_t(n));
@@ -85,7 +93,7 @@ TEST(BoundDiff, RealTwinsNeverExceedTheBound) {
     int tighter = 0, cases = 0;
     for (int t = 0; t < 150; ++t) {
         const int64_t in = test::uniform(rng, 1, 4);
-        const RealCase c = random_real_case(rng, in, {test::uniform(rng, 2, 7), test::uniform(rng, 2, 6), test::uniform(rng, 1, 3)});
+        const RealCase c = random_real_case(rng, in, random_widths(rng, test::uniform(rng, 1, 3)));
         const ErrPair p = make_err_pair(c.f, c.g);
         std::vector<double> lo, hi;
         random_box(rng, in, lo, hi);
@@ -116,7 +124,7 @@ TEST(BoundDiff, IntegerTwinsNeverExceedTheBoundExhaustively) {
     int checked = 0;
     for (int t = 0; t < 120; ++t) {
         const int64_t in = test::uniform(rng, 1, 3);
-        const BlockNet f = test::random_block_net(rng, in, {test::uniform(rng, 2, 6), test::uniform(rng, 2, 5), 2});
+        const BlockNet f = test::random_block_net(rng, in, random_widths(rng, 2));
         std::string spec = t % 3 == 0 ? fmt::format("qebverif:{}", 4 + 2 * (t % 4)) : test::random_fixed_spec(rng);
         QuantizedNet q;
         try {
