@@ -1,0 +1,126 @@
+// Worst-case error bounds between a network f and its twin g (quantized, pruned,
+// or a second network with the same inputs and outputs), over a box of inputs.
+//
+//   qcert::ErrPair p = qcert::make_err_pair(f, twin);        // twin: a BlockNet or an IntNetwork
+//   qcert::ErrBoundOptions o; o.eps = 0.05; o.timeout_s = 60;
+//   qcert::ErrBoundResult r = qcert::error_bound(p, lo, hi, {0}, o);
+//   // r.upper >= |g(x)_0 - f(x)_0| for every x in [lo, hi] (proved); r.lower = |g - f| at r.witness.
+//
+// The region variable u: f sees u / f_input_divisor (u itself when the divisor is 1,
+// pixels / 255 for MNIST data); a real twin sees the same; an integer twin whose
+// input is raw data integers (qebverif, aaai2021) takes u as its input integers, and
+// the region is then a box of integers. See docs/BOUND.md.
+#pragma once
+
+#include "qcert/blocks.hpp"
+#include "qcert/interval.hpp"
+#include "qcert/quant.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace qcert {
+
+// A layer of either network in the real form the differential bounds use:
+//   x' = clamp(W x + b + e, lo, hi),  e in [noise_lo, noise_hi] (rounding of an integer layer).
+// W and b hold the exact real coefficients.
+struct PairLayer {
+    Mat W;
+    Vec b;
+    double lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
+    double noise_lo = 0, noise_hi = 0;
+    // An integer layer with noise: x' = clamp(rnd(z / step) * step) exactly, rnd the layer's rounding
+    // (step = 0 for real layers). Lets a neuron whose z-range rounds to one value be a constant.
+    double step = 0;
+    Rounding rounding = Rounding::HalfEven;
+};
+
+// Both networks, in that form, over the region variable u.
+struct ErrPair {
+    BlockNet f;                         // the reference network (float semantics)
+    std::optional<BlockNet> g_real;     // a real-valued twin (fp16, pruned, quadapter, --against)
+    std::optional<IntNetwork> g_int;    // an integer twin, raw integer inputs
+    double f_input_divisor = 1.0;       // f (and a real twin) see u / divisor
+    std::vector<PairLayer> f_layers, g_layers;
+    double g_input_scale = 1.0, g_input_shift = 0.0;  // an integer twin's layer 0 sees u * scale + shift
+    bool integer_region() const { return g_int.has_value(); }
+    // Same number of layers and of neurons per layer: the differential propagation applies.
+    bool same_shape() const;
+    int64_t input_size() const { return f.input_size(); }
+    int64_t output_size() const { return f.output_size(); }
+};
+
+// Builds the pair; throws InputError when the networks differ in inputs or outputs, a
+// layer is not piecewise linear (None / ReLU with clamps), or an integer twin has
+// scales that are not powers of two or non-raw inputs.
+ErrPair make_err_pair(const BlockNet& f, const BlockNet& g_real, double f_input_divisor = 1.0);
+ErrPair make_err_pair(const BlockNet& f, const IntNetwork& g_int, double f_input_divisor);
+
+// g(u) - f(u) for every output, re-evaluated: f in double, g in its own semantics
+// (exact integer inference for an integer twin).
+Vec exact_difference(const ErrPair& p, const std::vector<double>& u);
+// A sound enclosure of g(u) - f(u) per output (outward-rounded interval arithmetic through
+// both networks in real arithmetic; an integer twin exactly): what `lower` is taken from.
+std::vector<Interval> difference_enclosure(const ErrPair& p, const std::vector<double>& u);
+
+// ---- one sound bound over a box (src/bounds/diff_bounds.cpp) ----
+
+enum class DiffMode { Differential, Naive };
+
+struct DiffBound {
+    std::vector<double> lo, hi;      // per output: lo <= g - f <= hi on the whole box
+    std::vector<double> f_lo, f_hi;  // per output: bounds on f alone
+    // Per output, the box vertex that maximises the upper linear bound of g - f and
+    // the one that minimises the lower one (candidate inputs for the search).
+    std::vector<std::vector<double>> argmax, argmin;
+    // Per output and input: |coefficient| * width of the upper and lower linear bounds
+    // of g - f (which input the bound is most sensitive to).
+    std::vector<std::vector<double>> sensitivity_hi, sensitivity_lo;
+    // max over the given outputs of max(hi, -lo): a sound bound on |g - f|.
+    double abs_upper(const std::vector<int64_t>& outputs) const;
+};
+
+// Differential: linear bounds of f, g and g - f propagated together (NeuroDiff style).
+// Naive: linear bounds of f and of g propagated separately, subtracted at the end.
+DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
+                     DiffMode mode = DiffMode::Differential);
+
+// ---- the analysis (src/analysis/errbound*.cpp) ----
+
+enum class BoundVerdict { Holds, Violated, Unknown, None };  // None: no --eps given
+const char* bound_verdict_name(BoundVerdict v);
+
+struct ErrBoundOptions {
+    std::optional<double> eps;
+    std::string method = "auto";  // auto | split | diff | naive | milp (split, plus the MILP estimate of the maximum)
+    double timeout_s = 60;
+    unsigned threads = 0;         // 0: all cores
+    double tolerance = 1e-4;      // without eps: stop when upper - lower <= tolerance * max(1, lower)
+    uint64_t seed = 1;
+    int64_t max_splits = -1;      // < 0: no limit
+};
+
+struct ErrBoundResult {
+    double upper = 0, lower = 0;                       // over the chosen outputs
+    std::vector<int64_t> outputs;                      // the chosen outputs
+    std::vector<double> upper_per_output, lower_per_output;  // aligned with outputs
+    std::vector<double> witness;                       // the input where lower is reached (region units)
+    int64_t witness_output = -1;
+    BoundVerdict verdict = BoundVerdict::None;
+    int64_t splits = 0;
+    double time_s = 0;
+    std::string method;
+    std::string reason;                                // why unknown / why the search stopped early
+    // Method milp: CBC's optimum of max |g - f| (a floating-point estimate, not a proof), and
+    // whether CBC proved it optimal for every output and sign.
+    std::optional<double> milp_max;
+    bool milp_optimal = false;
+};
+
+// Upper and lower bounds on max over `outputs` of |g(u) - f(u)| for u in [lo, hi].
+ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
+                           const std::vector<int64_t>& outputs, const ErrBoundOptions& o);
+
+}  // namespace qcert

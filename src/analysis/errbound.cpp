@@ -1,0 +1,358 @@
+// qcert bound: sound upper bounds on max |g - f| over a box, by differential linear
+// bounds and input splitting, with the counterexample search for the lower bound.
+//
+// Branch and bound: the box is split until every leaf's sound bound is at most the
+// target (eps, or the best difference found plus the tolerance), a witness beats eps,
+// or time runs out. The leaves always cover the region, so the maximum of their
+// bounds is a sound upper bound whenever the search stops. Two threads share a
+// best-first queue (largest bound first).
+#include "analysis/errbound_milp.hpp"
+#include "analysis/errbound_search.hpp"
+#include "qcert/errbound.hpp"
+#include "qcert/error.hpp"
+#include "bounds/outward.hpp"
+#include "run/parallel.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <fmt/format.h>
+#include <queue>
+#include <thread>
+
+namespace qcert {
+
+const char* bound_verdict_name(BoundVerdict v) {
+    switch (v) {
+        case BoundVerdict::Holds: return "holds";
+        case BoundVerdict::Violated: return "violated";
+        case BoundVerdict::Unknown: return "unknown";
+        case BoundVerdict::None: return "none";
+    }
+    return "?";
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using errbound::BestInputs;
+
+struct Node {
+    std::vector<double> lo, hi;
+    double upper = 0;                 // over the chosen outputs
+    std::vector<double> per_output;   // aligned with the outputs
+    int64_t split_dim = -1;           // -1: a single point, nothing to split
+    bool operator<(const Node& o) const { return upper < o.upper; }  // max-heap on upper
+};
+
+class Solver {
+public:
+    Solver(const ErrPair& p, const std::vector<int64_t>& outputs, const ErrBoundOptions& o, DiffMode mode)
+        : p_(p), outputs_(outputs), o_(o), mode_(mode), best_(outputs), start_(Clock::now()) {}
+
+    // The region's widths, against which the split choice measures how narrow a box has become.
+    void set_region(const std::vector<double>& lo, const std::vector<double>& hi) {
+        root_width_.resize(lo.size());
+        for (size_t j = 0; j < lo.size(); ++j) root_width_[j] = std::max(hi[j] - lo[j], 1e-300);
+    }
+
+    double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+    bool out_of_time() const { return elapsed() >= o_.timeout_s; }
+    BestInputs& best() { return best_; }
+
+    // The sound bound of one box, candidate inputs offered to the search, the split choice.
+    Node evaluate(std::vector<double> lo, std::vector<double> hi) {
+        Node n;
+        const DiffBound db = diff_bound(p_, lo, hi, mode_);
+        size_t worst = 0;
+        bool worst_hi = true;
+        for (size_t k = 0; k < outputs_.size(); ++k) {
+            const size_t o = size_t(outputs_[k]);
+            const double v = std::max(db.hi[o], -db.lo[o]);
+            n.per_output.push_back(v);
+            if (v > n.upper || k == 0) {
+                n.upper = v;
+                worst = k;
+                worst_hi = db.hi[o] >= -db.lo[o];
+            }
+        }
+        const size_t wo = size_t(outputs_[worst]);
+        if (is_point(lo, hi) && p_.integer_region()) point_bound(lo, db, n);
+        best_.offer(p_, worst_hi ? db.argmax[wo] : db.argmin[wo]);
+        best_.offer(p_, centre(lo, hi));
+        const std::vector<double>& sens = worst_hi ? db.sensitivity_hi[wo] : db.sensitivity_lo[wo];
+        n.split_dim = choose_split(lo, hi, sens);
+        n.lo = std::move(lo);
+        n.hi = std::move(hi);
+        return n;
+    }
+
+    // Splits until done; returns the leaves' bound over the outputs (per output in `per_output`).
+    void branch_and_bound(Node root, std::vector<double>& per_output, double& upper, std::string& reason) {
+        closed_ = std::vector<double>(outputs_.size(), 0.0);
+        close_or_push(std::move(root));
+        const unsigned threads = o_.threads ? o_.threads : worker_count();
+        std::vector<std::thread> pool;
+        for (unsigned t = 0; t < threads; ++t) pool.emplace_back([this] { work(); });
+        for (auto& th : pool) th.join();
+        if (error_) std::rethrow_exception(error_);
+        per_output = closed_;
+        while (!open_.empty()) {
+            const Node& n = open_.top();
+            for (size_t k = 0; k < per_output.size(); ++k) per_output[k] = std::max(per_output[k], n.per_output[k]);
+            open_.pop();
+        }
+        upper = *std::max_element(per_output.begin(), per_output.end());
+        reason = reason_;
+    }
+
+    int64_t splits() const { return splits_; }
+
+private:
+    static bool is_point(const std::vector<double>& lo, const std::vector<double>& hi) { return lo == hi; }
+
+    static std::vector<double> centre(const std::vector<double>& lo, const std::vector<double>& hi) {
+        std::vector<double> c(lo.size());
+        for (size_t j = 0; j < lo.size(); ++j) c[j] = lo[j] + 0.5 * (hi[j] - lo[j]);
+        return c;
+    }
+
+    // An integer point: g is known exactly, f within its own sound bounds.
+    void point_bound(const std::vector<double>& u, const DiffBound& db, Node& n) const {
+        const Vec g = p_.g_int->dequantize_output(p_.g_int->eval(to_ints(u)).out);
+        n.upper = 0;
+        for (size_t k = 0; k < outputs_.size(); ++k) {
+            const size_t o = size_t(outputs_[k]);
+            const double v = std::max(outward::up(g[int64_t(o)] - db.f_lo[o]), outward::up(db.f_hi[o] - g[int64_t(o)]));
+            n.per_output[k] = std::min(n.per_output[k], v);
+            n.upper = std::max(n.upper, n.per_output[k]);
+        }
+    }
+
+    static std::vector<int64_t> to_ints(const std::vector<double>& u) {
+        std::vector<int64_t> q(u.size());
+        for (size_t j = 0; j < u.size(); ++j) q[j] = int64_t(std::llround(u[j]));
+        return q;
+    }
+
+    // The input whose coefficient times width in the worst bound is largest (smear), unless
+    // the widest input (relative to the region) has coefficient 0 and is much wider: a bound
+    // that ignores an input must still see that input split, or it may never converge.
+    int64_t choose_split(const std::vector<double>& lo, const std::vector<double>& hi, const std::vector<double>& sens) const {
+        int64_t best = -1, widest = -1;
+        std::vector<double> rel(lo.size(), 0.0);
+        for (size_t j = 0; j < lo.size(); ++j) {
+            const double w = hi[j] - lo[j];
+            if (w <= 0 || (p_.integer_region() && w < 1)) continue;
+            rel[j] = w / root_width_[j];
+            if (widest < 0 || rel[j] > rel[size_t(widest)]) widest = int64_t(j);
+            if (sens[j] > 0 && (best < 0 || sens[j] > sens[size_t(best)])) best = int64_t(j);
+        }
+        if (best < 0) return widest;
+        // An input the bound does not depend on is split once the chosen one is 16 times narrower.
+        if (sens[size_t(widest)] == 0 && rel[size_t(best)] < rel[size_t(widest)] / 16) return widest;
+        return best;
+    }
+
+    double threshold() const {
+        if (o_.eps) return *o_.eps;
+        const double b = std::max(0.0, best_.value());
+        return b + o_.tolerance * std::max(1.0, b);
+    }
+
+    // Under the lock: a node whose bound meets the target, or that cannot be split, is a closed leaf.
+    void close_or_push(Node n) {
+        if (n.upper <= threshold() || n.split_dim < 0) {
+            for (size_t k = 0; k < closed_.size(); ++k) closed_[k] = std::max(closed_[k], n.per_output[k]);
+            return;
+        }
+        open_.push(std::move(n));
+    }
+
+    // Under the lock: a box worth splitting is waiting.
+    bool has_work() const { return !open_.empty() && (o_.eps || open_.top().upper > threshold()); }
+
+    // Under the lock: nothing more to do. Boxes still being split count: their children
+    // may need splitting too.
+    bool finished_locked() {
+        if (o_.eps && best_.value() > *o_.eps) return true;
+        if (out_of_time()) {
+            if (reason_.empty()) reason_ = fmt::format("timeout after {:.1f} s", o_.timeout_s);
+            return true;
+        }
+        if (o_.max_splits >= 0 && splits_ >= o_.max_splits) {
+            if (reason_.empty()) reason_ = fmt::format("split limit {} reached", o_.max_splits);
+            return true;
+        }
+        return !has_work() && active_ == 0;
+    }
+
+    void work() {
+        try {
+            while (true) {
+                Node n;
+                {
+                    std::unique_lock<std::mutex> g(mu_);
+                    cv_.wait(g, [&] { return done_ || finished_locked() || has_work(); });
+                    if (done_ || finished_locked()) {
+                        done_ = true;
+                        cv_.notify_all();
+                        return;
+                    }
+                    n = open_.top();
+                    open_.pop();
+                    ++active_;
+                    ++splits_;
+                }
+                std::vector<Node> children;
+                const size_t d = size_t(n.split_dim);
+                const double mid = p_.integer_region() ? std::floor(n.lo[d] + 0.5 * (n.hi[d] - n.lo[d]))
+                                                       : n.lo[d] + 0.5 * (n.hi[d] - n.lo[d]);
+                std::vector<double> lhi = n.hi, rlo = n.lo;
+                lhi[d] = mid;
+                rlo[d] = p_.integer_region() ? mid + 1 : mid;
+                children.push_back(evaluate(n.lo, lhi));
+                children.push_back(evaluate(rlo, n.hi));
+                std::lock_guard<std::mutex> g(mu_);
+                for (Node& c : children) {
+                    // A child never needs a looser bound than its parent's.
+                    for (size_t k = 0; k < c.per_output.size(); ++k) c.per_output[k] = std::min(c.per_output[k], n.per_output[k]);
+                    c.upper = std::min(c.upper, n.upper);
+                    close_or_push(std::move(c));
+                }
+                --active_;
+                cv_.notify_all();
+            }
+        } catch (...) {
+            std::lock_guard<std::mutex> g(mu_);
+            if (!error_) error_ = std::current_exception();
+            done_ = true;
+            --active_;
+            cv_.notify_all();
+        }
+    }
+
+    const ErrPair& p_;
+    const std::vector<int64_t>& outputs_;
+    const ErrBoundOptions& o_;
+    DiffMode mode_;
+    BestInputs best_;
+    Clock::time_point start_;
+    std::vector<double> root_width_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::priority_queue<Node> open_;
+    std::vector<double> closed_;
+    int64_t active_ = 0, splits_ = 0;
+    bool done_ = false;
+    std::string reason_;
+    std::exception_ptr error_;
+};
+
+void check_region(const ErrPair& p, std::vector<double>& lo, std::vector<double>& hi, const std::vector<int64_t>& outputs) {
+    if (int64_t(lo.size()) != p.input_size() || int64_t(hi.size()) != p.input_size())
+        throw InputError("region", fmt::format("has {} dimensions, the network has {} inputs", lo.size(), p.input_size()));
+    for (size_t j = 0; j < lo.size(); ++j) {
+        if (!std::isfinite(lo[j]) || !std::isfinite(hi[j])) throw InputError("region", fmt::format("input {} is unbounded", j));
+        if (lo[j] > hi[j]) throw InputError("region", fmt::format("input {} is empty: {} > {}", j, lo[j], hi[j]));
+        if (p.integer_region()) {
+            // The integers of the box, inside the twin's input range.
+            lo[j] = std::max(std::ceil(lo[j]), double(p.g_int->input.lo));
+            hi[j] = std::min(std::floor(hi[j]), double(p.g_int->input.hi));
+            if (lo[j] > hi[j]) throw InputError("region", fmt::format("input {} contains no integer input of the twin", j));
+        }
+    }
+    if (outputs.empty()) throw InputError("--output", "no output chosen");
+    for (int64_t k : outputs)
+        if (k < 0 || k >= p.output_size())
+            throw InputError("--output", fmt::format("output {} does not exist (the network has {})", k, p.output_size()));
+}
+
+}  // namespace
+
+ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, const std::vector<double>& hi_in,
+                           const std::vector<int64_t>& outputs, const ErrBoundOptions& o) {
+    std::vector<double> lo = lo_in, hi = hi_in;
+    check_region(p, lo, hi, outputs);
+    if (o.eps && !(*o.eps >= 0)) throw InputError("--eps", "must be >= 0");
+    if (!(o.timeout_s > 0)) throw InputError("--timeout", "must be > 0");
+    const std::string method = o.method == "auto" ? "split" : o.method;
+    if (method != "split" && method != "diff" && method != "naive" && method != "milp")
+        throw InputError("--method", fmt::format("unknown method '{}' (auto, split, diff, naive, milp)", o.method));
+    if (method == "milp" && p.integer_region())
+        throw InputError("--method milp", "the MILP back end handles real-valued twins only (fp16, pruning, --against)");
+    const DiffMode mode = method == "naive" || !p.same_shape() ? DiffMode::Naive : DiffMode::Differential;
+
+    Solver s(p, outputs, o, mode);
+    s.set_region(lo, hi);
+    ErrBoundResult r;
+    r.outputs = outputs;
+    r.method = method == "split" ? (mode == DiffMode::Differential ? "split+diff" : "split+naive") : method;
+    if (method == "milp") {
+        // Half the time for the MILPs, one per output and sign; their points feed the search.
+        const double each = 0.5 * o.timeout_s / double(2 * outputs.size());
+        r.milp_optimal = true;
+        for (int64_t k : outputs)
+            for (double sign : {1.0, -1.0}) {
+                const errbound::MilpResult m = errbound::milp_max_difference(p, lo, hi, k, sign, each);
+                r.milp_optimal = r.milp_optimal && m.optimal;
+                if (!m.found) continue;
+                r.milp_max = std::max(r.milp_max.value_or(0.0), m.value);
+                s.best().offer(p, m.input);
+            }
+    }
+    // The search first: the centre, then the root bound's extreme vertices, gradients and random points.
+    Node root = s.evaluate(lo, hi);
+    const DiffBound db = diff_bound(p, lo, hi, mode);
+    std::mt19937_64 rng(o.seed);
+    for (int64_t k : outputs) {
+        errbound::gradient_ascent(p, lo, hi, k, 1.0, db.argmax[size_t(k)], 20, s.best());
+        errbound::gradient_ascent(p, lo, hi, k, -1.0, db.argmin[size_t(k)], 20, s.best());
+        if (s.elapsed() > 0.2 * o.timeout_s) break;
+    }
+    // Coordinate search from the best input so far, in the direction it points to, unless
+    // eps is already decided by the first bound or by the inputs found.
+    const bool decided = o.eps && (root.upper <= *o.eps || s.best().value() > *o.eps);
+    if (const std::vector<double> w = s.best().witness(); !w.empty() && !decided && s.elapsed() < 0.2 * o.timeout_s) {
+        const int64_t k = s.best().witness_output();
+        errbound::coordinate_search(p, lo, hi, k, exact_difference(p, w)[k] >= 0 ? 1.0 : -1.0, w, s.best(), 4);
+    }
+    errbound::random_inputs(p, lo, hi, 64, rng, s.best());
+
+    if (method == "split" || method == "milp") {
+        s.branch_and_bound(std::move(root), r.upper_per_output, r.upper, r.reason);
+        r.splits = s.splits();
+    } else {
+        r.upper_per_output = root.per_output;
+        r.upper = root.upper;
+    }
+    // The lower bound: |g - f| at the best inputs, re-evaluated in outward interval
+    // arithmetic (the real difference there is at least the interval's distance from 0).
+    const std::vector<std::vector<double>> witnesses = s.best().per_output_witness();
+    r.lower_per_output.assign(outputs.size(), 0.0);
+    for (size_t k = 0; k < outputs.size(); ++k) {
+        if (witnesses[k].empty()) continue;
+        r.lower_per_output[k] = difference_enclosure(p, witnesses[k])[size_t(outputs[k])].mig();
+        if (r.lower_per_output[k] > r.lower || r.witness.empty()) {
+            r.lower = r.lower_per_output[k];
+            r.witness = witnesses[k];
+            r.witness_output = outputs[k];
+        }
+    }
+    if (r.lower > r.upper)
+        throw std::logic_error(fmt::format("bound: the witness reaches {} above the proved upper bound {} (a bug)", r.lower, r.upper));
+    if (o.eps) {
+        if (r.lower > *o.eps) r.verdict = BoundVerdict::Violated;
+        else if (r.upper <= *o.eps) r.verdict = BoundVerdict::Holds;
+        else {
+            r.verdict = BoundVerdict::Unknown;
+            if (r.reason.empty()) r.reason = method == "split" || method == "milp" ? "incomplete" : "the bound alone does not decide; try --method split";
+        }
+    }
+    r.time_s = s.elapsed();
+    return r;
+}
+
+}  // namespace qcert

@@ -1,0 +1,51 @@
+// Back-substitution for the differential bounds (DeepPoly style, over f, g and g - f at
+// once): the bound of a pre-activation of layer k is expressed through the recorded
+// relaxations of every earlier layer down to the input box, which is much tighter than
+// the forward linear forms on deep networks. Floating-point errors of every matrix
+// product and substitution are bounded from the magnitudes of the variables (the
+// concrete bounds already known) and added to the result.
+#pragma once
+
+#include "bounds/linear_forms.hpp"
+#include "qcert/errbound.hpp"
+
+#include <vector>
+
+namespace qcert::diff {
+
+// The input of a network: x_j = a_j u_j + c_j + e_j exactly, |e_j| <= err_j.
+struct DiagInput {
+    Vec a, c, err;
+};
+
+// What back-substitution needs of one layer (all relations hold in exact arithmetic):
+//   xf <= f_su zf + f_tu,  xf >= f_sl zf + f_tl          (zf = Wf xf_prev + bf)
+//   xg <= g_su zg + g_tu,  xg >= g_sl zg + g_tl          (zg = Wg xg_prev + bg + e, e in [nlo, nhi])
+//   xd <= d_su zd + d_tu + d_wu (xg - xf),  xd >= d_sl zd + d_tl + d_wl (xg - xf)
+//                                                        (zd = Wg xd_prev + dW xf_prev + db + e)
+// where d_w is 0 or 1 (1: xd is replaced by the identity xd = xg - xf, and d_s = d_t = 0).
+struct LayerRelax {
+    Vec f_su, f_tu, f_sl, f_tl, g_su, g_tu, g_sl, g_tl, d_su, d_tu, d_wu, d_sl, d_tl, d_wl;
+    Vec zf_mag, zg_mag, zd_mag;  // bounds on |z| (pre-activations, with noise)
+    Vec xf_mag, xg_mag, xd_mag;  // bounds on |x| after the layer
+    Mat dW, dW_err;              // Wg - Wf rounded, and the exact size of its rounding error
+    Vec db, db_err;
+};
+
+struct BackSubstitution {
+    const ErrPair& p;
+    const linear::Box& B;
+    const DiagInput &f_in, &g_in, &d_in;
+    const std::vector<LayerRelax>& relax;  // layers 0 .. k-1 at least
+
+    // Sound upper bounds of Bf zf_k + Bg zg_k + Bd zd_k (row by row; zg, zd with their noise);
+    // an empty matrix stands for zero.
+    // With coef_out: the final coefficients over the input u, one row per objective.
+    Vec upper(size_t k, const Mat& Bf, const Mat& Bg, const Mat& Bd, Mat* coef_out = nullptr) const;
+};
+
+// Tightens the concrete bounds of layer k's pre-activations with back-substitution.
+void tighten(const BackSubstitution& bs, size_t k, bool with_difference, Vec& zf_lo, Vec& zf_hi, Vec& zg_lo, Vec& zg_hi,
+             Vec& zd_lo, Vec& zd_hi, Mat* d_coef_out = nullptr);
+
+}  // namespace qcert::diff

@@ -1,0 +1,335 @@
+// Differential linear bounds on g - f over an input box (NeuroDiff-style, with
+// DeepPoly-like linear relaxations expressed directly over the input box).
+//
+// Per layer and neuron we keep linear lower / upper bounds, over the region
+// variable u, of f's pre-activation zf, g's pre-activation zg (plus its rounding
+// noise) and of their difference zd = zg - zf, propagated through
+//     zd' = Wg xd + (Wg - Wf) xf + (bg - bf)          (exact: zg - zf with xg = xf + xd)
+// so the difference is bounded by itself, not as the difference of two bounds.
+// Through the activations c_f, c_g (clamps; ReLU is the clamp to [0, inf)):
+//     xd = c_g(zf + zd) - c_f(zf) = [c_g(zf + zd) - c_g(zf)] + [c_g(zf) - c_f(zf)],
+// and the first bracket lies between min(zd, 0) and max(zd, 0) because a clamp is
+// nondecreasing and 1-Lipschitz; the second depends on zf alone (zero when both
+// clamps agree). Each side of xd takes the tighter of that bound and the plain
+// difference of g's and f's own bounds; a neuron that is linear in both networks
+// passes zd through unchanged. Every floating-point step is rounded outward
+// (linear_forms.hpp).
+#include "bounds/diff_backsub.hpp"
+#include "bounds/linear_forms.hpp"
+#include "bounds/outward.hpp"
+#include "qcert/errbound.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace qcert {
+
+using namespace linear;
+using outward::down;
+using outward::up;
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+using diff::DiagInput;
+using diff::LayerRelax;
+
+struct DiagTerm {
+    const Mat* W;
+    const Mat* W_err;
+    const DiagInput* x;
+};
+
+// Bounds of sum_t W_t x_t + b for diagonal inputs (the first layer).
+LinBounds affine_diag(const std::vector<DiagTerm>& terms, const Vec& b, const Vec* b_err, const Box& B) {
+    const int64_t rows = b.size();
+    Forms F = Forms::zero(rows, B.size());
+    F.d = b;
+    Vec err = b.cwiseAbs(), extra = Vec::Zero(rows);
+    double n = 2;
+    for (const DiagTerm& t : terms) {
+        F.C.noalias() += *t.W * t.x->a.asDiagonal();
+        F.d.noalias() += *t.W * t.x->c;
+        const Vec exact_part = t.x->a.cwiseAbs().cwiseProduct(B.mag) + t.x->c.cwiseAbs();
+        err.noalias() += t.W->cwiseAbs() * exact_part;
+        extra.noalias() += t.W->cwiseAbs() * t.x->err;
+        if (t.W_err) {
+            Vec mx = exact_part + t.x->err;
+            for (int64_t j = 0; j < mx.size(); ++j) mx[j] = outward::inflate(mx[j], 3);
+            extra.noalias() += *t.W_err * mx;
+        }
+        n += double(t.W->cols()) + 1;
+    }
+    if (b_err) extra += *b_err;
+    LinBounds r{F, F, Vec(), Vec()};
+    for (int64_t i = 0; i < rows; ++i) {
+        const double e = up(up(outward::gamma(n) * outward::inflate(err[i], n)) + outward::inflate(extra[i], n));
+        r.hi.d[i] = up(F.d[i] + e);
+        r.lo.d[i] = down(F.d[i] - e);
+    }
+    r.chi = max_over(r.hi, B);
+    r.clo = min_over(r.lo, B);
+    return r;
+}
+
+// x = u / divisor: coefficient fl(1 / divisor), whose relative error is at most 2^-53.
+DiagInput scaled_input(const Box& B, double divisor) {
+    const int64_t n = B.size();
+    DiagInput x{Vec::Constant(n, 1.0 / divisor), Vec::Zero(n), Vec::Zero(n)};
+    if (divisor != 1.0)
+        for (int64_t j = 0; j < n; ++j) x.err[j] = up(up(B.mag[j] * x.a[j]) * 0x1p-52);
+    return x;
+}
+
+// The twin's input minus f's: (scale - 1 / divisor) u + shift.
+DiagInput input_difference(const ErrPair& p, const Box& B) {
+    const int64_t n = B.size();
+    if (!p.integer_region()) return {Vec::Zero(n), Vec::Zero(n), Vec::Zero(n)};
+    const DiagInput f = scaled_input(B, p.f_input_divisor);
+    DiagInput d{Vec::Constant(n, p.g_input_scale) - f.a, Vec::Constant(n, p.g_input_shift), f.err};
+    for (int64_t j = 0; j < n; ++j) d.err[j] = up(d.err[j] + up(up(B.mag[j] * std::fabs(d.a[j])) * 0x1p-52));
+    return d;
+}
+
+// x = clamp(z, lo, hi) row by row.
+// An integer layer: z' = z + e in [l, u] gives z in [l - noise_lo, u - noise_hi], so the
+// output lies between the rounded and clamped ends, exactly (step is a power of two and
+// rounding is monotone). False for real layers or out-of-range values.
+bool integer_outputs(const PairLayer& L, double l, double u, double& v_lo, double& v_hi) {
+    if (L.step == 0) return false;
+    const double zl = down(l - L.noise_lo) / L.step, zu = up(u - L.noise_hi) / L.step;  // exact divisions
+    if (!(std::fabs(zl) < 0x1p60) || !(std::fabs(zu) < 0x1p60)) return false;
+    v_lo = clamp_value(double(round_double(zl, L.rounding)) * L.step, L.lo, L.hi);
+    v_hi = clamp_value(double(round_double(zu, L.rounding)) * L.step, L.lo, L.hi);
+    return v_lo <= v_hi;
+}
+
+// The lines used are recorded in su, tu, sl, tl (x <= su z + tu, x >= sl z + tl).
+LinBounds activate(const LinBounds& z, const PairLayer& L, const Box& B, Vec& su, Vec& tu, Vec& sl, Vec& tl) {
+    LinBounds x{Forms::zero(z.hi.C.rows(), B.size()), Forms::zero(z.hi.C.rows(), B.size()), z.clo, z.chi};
+    const Vec mh = magnitude(z.hi, B), ml = magnitude(z.lo, B);
+    const int64_t n = z.clo.size();
+    su.resize(n), tu.resize(n), sl.resize(n), tl.resize(n);
+    for (int64_t i = 0; i < n; ++i) {
+        const double l = z.clo[i], u = std::max(z.chi[i], z.clo[i]);
+        const Line upper = clamp_upper_line(l, u, L.lo, L.hi), lower = clamp_lower_line(l, u, L.lo, L.hi);
+        su[i] = upper.s, tu[i] = upper.t, sl[i] = lower.s, tl[i] = lower.t;
+        apply_line(z.hi, i, upper, true, B, mh[i], x.hi);
+        apply_line(z.lo, i, lower, false, B, ml[i], x.lo);
+        x.clo[i] = clamp_value(l, L.lo, L.hi);
+        x.chi[i] = clamp_value(u, L.lo, L.hi);
+        double v_lo = 0, v_hi = 0;
+        if (integer_outputs(L, l, u, v_lo, v_hi)) {
+            x.clo[i] = std::max(x.clo[i], v_lo);
+            x.chi[i] = std::min(x.chi[i], v_hi);
+            if (v_lo == v_hi) {  // one integer output for the whole range: a constant
+                su[i] = sl[i] = 0, tu[i] = tl[i] = v_lo;
+                apply_line(z.hi, i, {0.0, v_lo}, true, B, mh[i], x.hi);
+                apply_line(z.lo, i, {0.0, v_lo}, false, B, ml[i], x.lo);
+            }
+        }
+    }
+    return x;
+}
+
+// Adds the rounding noise e in [lo, hi] of an integer layer.
+void add_noise(LinBounds& z, double lo, double hi) {
+    if (lo == 0 && hi == 0) return;
+    for (int64_t i = 0; i < z.clo.size(); ++i) {
+        shift_row(z.lo, i, lo, false);
+        shift_row(z.hi, i, hi, true);
+        z.clo[i] = down(z.clo[i] + lo);
+        z.chi[i] = up(z.chi[i] + hi);
+    }
+}
+
+// The range of c_g(z) - c_f(z) over z in [l, u]: piecewise linear, extremes at breakpoints.
+std::pair<double, double> clamp_gap(double l, double u, const PairLayer& Lf, const PairLayer& Lg) {
+    if (Lf.lo == Lg.lo && Lf.hi == Lg.hi) return {0.0, 0.0};
+    double lo = kInf, hi = -kInf;
+    for (double p : {l, u, Lf.lo, Lf.hi, Lg.lo, Lg.hi}) {
+        if (!(p >= l && p <= u)) continue;
+        const outward::Iv v = outward::exact_sum(clamp_value(p, Lg.lo, Lg.hi), -clamp_value(p, Lf.lo, Lf.hi));
+        lo = std::min(lo, v.lo);
+        hi = std::max(hi, v.hi);
+    }
+    return {lo, hi};
+}
+
+bool linear_on(double l, double u, const PairLayer& L) { return L.lo <= l && u <= L.hi; }
+
+// xd = c_g(zg) - c_f(zf) row by row (see the file comment).
+// The relations used are recorded in R.d_* (see diff_backsub.hpp).
+LinBounds activate_difference(const LinBounds& zf, const LinBounds& zd, const LinBounds& zg, const LinBounds& xf,
+                              const LinBounds& xg, const PairLayer& Lf, const PairLayer& Lg, const Box& B, LayerRelax& R) {
+    const int64_t rows = zd.clo.size();
+    for (Vec* v : {&R.d_su, &R.d_tu, &R.d_wu, &R.d_sl, &R.d_tl, &R.d_wl}) *v = Vec::Zero(rows);
+    LinBounds x{Forms::zero(rows, B.size()), Forms::zero(rows, B.size()), Vec(rows), Vec(rows)};
+    const Vec mdh = magnitude(zd.hi, B), mdl = magnitude(zd.lo, B);
+    const Vec mgh = magnitude(xg.hi, B), mgl = magnitude(xg.lo, B), mfh = magnitude(xf.hi, B), mfl = magnitude(xf.lo, B);
+    Forms cand = Forms::zero(rows, B.size());
+    for (int64_t i = 0; i < rows; ++i) {
+        const double ld = zd.clo[i], ud = std::max(zd.chi[i], zd.clo[i]);
+        if (linear_on(zf.clo[i], zf.chi[i], Lf) && linear_on(zg.clo[i], zg.chi[i], Lg)) {
+            x.hi.C.row(i) = zd.hi.C.row(i), x.hi.d[i] = zd.hi.d[i];
+            x.lo.C.row(i) = zd.lo.C.row(i), x.lo.d[i] = zd.lo.d[i];
+            x.chi[i] = zd.chi[i], x.clo[i] = zd.clo[i];
+            R.d_su[i] = R.d_sl[i] = 1.0;
+            continue;
+        }
+        const auto [gap_lo, gap_hi] = clamp_gap(zf.clo[i], std::max(zf.chi[i], zf.clo[i]), Lf, Lg);
+        // Upper side: max(zd, 0) + gap, or xg.hi - xf.lo.
+        const Line up_line = clamp_upper_line(ld, ud, 0.0, kInf);
+        apply_line(zd.hi, i, up_line, true, B, mdh[i], x.hi);
+        shift_row(x.hi, i, gap_hi, true);
+        subtract_rows(xg.hi, xf.lo, i, true, B, mgh[i], mfl[i], cand);
+        double hi1 = max_over_row(x.hi, i, B);
+        const double hi2 = max_over_row(cand, i, B);
+        R.d_su[i] = up_line.s;
+        R.d_tu[i] = gap_hi == 0 ? up_line.t : up(up_line.t + gap_hi);
+        if (hi2 < hi1) {
+            x.hi.C.row(i) = cand.C.row(i), x.hi.d[i] = cand.d[i];
+            hi1 = hi2;
+            R.d_su[i] = 0, R.d_tu[i] = 0, R.d_wu[i] = 1;
+        }
+        // Lower side: min(zd, 0) + gap, or xg.lo - xf.hi.
+        const Line lo_line = clamp_lower_line(ld, ud, -kInf, 0.0);
+        apply_line(zd.lo, i, lo_line, false, B, mdl[i], x.lo);
+        shift_row(x.lo, i, gap_lo, false);
+        subtract_rows(xg.lo, xf.hi, i, false, B, mgl[i], mfh[i], cand);
+        double lo1 = min_over_row(x.lo, i, B);
+        const double lo2 = min_over_row(cand, i, B);
+        R.d_sl[i] = lo_line.s;
+        R.d_tl[i] = gap_lo == 0 ? lo_line.t : down(lo_line.t + gap_lo);
+        if (lo2 > lo1) {
+            x.lo.C.row(i) = cand.C.row(i), x.lo.d[i] = cand.d[i];
+            lo1 = lo2;
+            R.d_sl[i] = 0, R.d_tl[i] = 0, R.d_wl[i] = 1;
+        }
+        x.chi[i] = std::min(hi1, up(xg.chi[i] - xf.clo[i]));
+        x.clo[i] = std::max(lo1, down(xg.clo[i] - xf.chi[i]));
+    }
+    return x;
+}
+
+// g - f bounded only through the two networks' own bounds.
+LinBounds naive_difference(const LinBounds& xf, const LinBounds& xg, const Box& B) {
+    const int64_t rows = xf.clo.size();
+    LinBounds x{Forms::zero(rows, B.size()), Forms::zero(rows, B.size()), Vec(rows), Vec(rows)};
+    const Vec mgh = magnitude(xg.hi, B), mgl = magnitude(xg.lo, B), mfh = magnitude(xf.hi, B), mfl = magnitude(xf.lo, B);
+    for (int64_t i = 0; i < rows; ++i) {
+        subtract_rows(xg.hi, xf.lo, i, true, B, mgh[i], mfl[i], x.hi);
+        subtract_rows(xg.lo, xf.hi, i, false, B, mgl[i], mfh[i], x.lo);
+        x.chi[i] = std::min(max_over_row(x.hi, i, B), up(xg.chi[i] - xf.clo[i]));
+        x.clo[i] = std::max(min_over_row(x.lo, i, B), down(xg.clo[i] - xf.chi[i]));
+    }
+    return x;
+}
+
+// Wg - Wf rounded, and the exact size of each rounding error (TwoSum).
+void exact_difference_matrix(const Mat& A, const Mat& Bm, Mat& D, Mat& E) {
+    D = A - Bm;
+    E.resize(A.rows(), A.cols());
+    for (int64_t i = 0; i < A.rows(); ++i)
+        for (int64_t j = 0; j < A.cols(); ++j) {
+            const outward::Iv v = outward::exact_sum(A(i, j), -Bm(i, j));
+            E(i, j) = std::max(std::fabs(v.hi - D(i, j)), std::fabs(D(i, j) - v.lo));
+        }
+}
+
+}  // namespace
+
+double DiffBound::abs_upper(const std::vector<int64_t>& outputs) const {
+    double m = 0;
+    for (int64_t k : outputs) m = std::max({m, hi[size_t(k)], -lo[size_t(k)]});
+    return m;
+}
+
+DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi, DiffMode mode) {
+    const Box B(lo, hi);
+    if (!p.same_shape()) mode = DiffMode::Naive;
+    const DiagInput f_in = scaled_input(B, p.f_input_divisor);
+    const DiagInput g_in = p.integer_region()
+                               ? DiagInput{Vec::Constant(B.size(), p.g_input_scale), Vec::Constant(B.size(), p.g_input_shift),
+                                           Vec::Zero(B.size())}
+                               : f_in;
+    const DiagInput d_in = input_difference(p, B);
+    LinBounds xf, xg, xd;
+    // The back-substituted coefficients over u of the output difference (rows: upper bounds of
+    // zd, then of -zd), when the last layer is linear in both networks: a better guide.
+    Mat out_coef;
+    bool out_linear = false;
+    // f and g alone.
+    auto layer_of = [&](const PairLayer& L, const DiagInput& in, const LinBounds& prev, size_t k) {
+        LinBounds z = k == 0 ? affine_diag({{&L.W, nullptr, &in}}, L.b, nullptr, B) : affine({{&L.W, nullptr, &prev}}, L.b, nullptr, B);
+        add_noise(z, L.noise_lo, L.noise_hi);
+        return z;
+    };
+    const size_t nf = p.f_layers.size(), ng = p.g_layers.size();
+    if (mode == DiffMode::Differential) {
+        std::vector<LayerRelax> relax(nf);
+        const diff::BackSubstitution bs{p, B, f_in, g_in, d_in, relax};
+        auto mag = [](const Vec& lo, const Vec& hi) { return Vec(lo.cwiseAbs().cwiseMax(hi.cwiseAbs())); };
+        for (size_t k = 0; k < nf; ++k) {
+            const PairLayer &Lf = p.f_layers[k], &Lg = p.g_layers[k];
+            LayerRelax& R = relax[k];
+            LinBounds zf = layer_of(Lf, f_in, xf, k);
+            LinBounds zg = layer_of(Lg, g_in, xg, k);
+            exact_difference_matrix(Lg.W, Lf.W, R.dW, R.dW_err);
+            Mat db_m, db_err_m;
+            exact_difference_matrix(Lg.b, Lf.b, db_m, db_err_m);
+            R.db = db_m.col(0), R.db_err = db_err_m.col(0);
+            LinBounds zd = k == 0 ? affine_diag({{&Lg.W, nullptr, &d_in}, {&R.dW, &R.dW_err, &f_in}}, R.db, &R.db_err, B)
+                                  : affine({{&Lg.W, nullptr, &xd}, {&R.dW, &R.dW_err, &xf}}, R.db, &R.db_err, B);
+            add_noise(zd, Lg.noise_lo, Lg.noise_hi);
+            if (k > 0) diff::tighten(bs, k, true, zf.clo, zf.chi, zg.clo, zg.chi, zd.clo, zd.chi, k + 1 == nf ? &out_coef : nullptr);
+            for (int64_t i = 0; i < zd.clo.size(); ++i) {
+                zd.clo[i] = std::max(zd.clo[i], down(zg.clo[i] - zf.chi[i]));
+                zd.chi[i] = std::min(zd.chi[i], up(zg.chi[i] - zf.clo[i]));
+            }
+            const LinBounds nxf = activate(zf, Lf, B, R.f_su, R.f_tu, R.f_sl, R.f_tl);
+            const LinBounds nxg = activate(zg, Lg, B, R.g_su, R.g_tu, R.g_sl, R.g_tl);
+            xd = activate_difference(zf, zd, zg, nxf, nxg, Lf, Lg, B, R);
+            R.zf_mag = mag(zf.clo, zf.chi), R.zg_mag = mag(zg.clo, zg.chi), R.zd_mag = mag(zd.clo, zd.chi);
+            R.xf_mag = mag(nxf.clo, nxf.chi), R.xg_mag = mag(nxg.clo, nxg.chi), R.xd_mag = mag(xd.clo, xd.chi);
+            if (k + 1 == nf && out_coef.rows() == 2 * zd.clo.size()) {
+                out_linear = true;
+                for (int64_t i = 0; i < zd.clo.size(); ++i)
+                    out_linear = out_linear && R.d_su[i] == 1 && R.d_sl[i] == 1 && R.d_tu[i] == 0 && R.d_tl[i] == 0;
+            }
+            xf = nxf;
+            xg = nxg;
+        }
+    } else {
+        Vec su, tu, sl, tl;  // lines not needed without back-substitution
+        for (size_t k = 0; k < nf; ++k) xf = activate(layer_of(p.f_layers[k], f_in, xf, k), p.f_layers[k], B, su, tu, sl, tl);
+        for (size_t k = 0; k < ng; ++k) xg = activate(layer_of(p.g_layers[k], g_in, xg, k), p.g_layers[k], B, su, tu, sl, tl);
+        xd = naive_difference(xf, xg, B);
+    }
+    DiffBound r;
+    const int64_t outs = xd.clo.size();
+    for (int64_t i = 0; i < outs; ++i) {
+        r.lo.push_back(xd.clo[i]);
+        r.hi.push_back(xd.chi[i]);
+        r.f_lo.push_back(xf.clo[i]);
+        r.f_hi.push_back(xf.chi[i]);
+        std::vector<double> amax(lo.size()), amin(lo.size()), sh(lo.size()), sl(lo.size());
+        for (int64_t k = 0; k < B.size(); ++k) {
+            const double ch = out_linear ? out_coef(i, k) : xd.hi.C(i, k);
+            const double cl = out_linear ? -out_coef(outs + i, k) : xd.lo.C(i, k);
+            const double w = B.hi[k] - B.lo[k];
+            amax[size_t(k)] = ch > 0 ? B.hi[k] : B.lo[k];
+            amin[size_t(k)] = cl > 0 ? B.lo[k] : B.hi[k];
+            sh[size_t(k)] = std::fabs(ch) * w;
+            sl[size_t(k)] = std::fabs(cl) * w;
+        }
+        r.argmax.push_back(std::move(amax));
+        r.argmin.push_back(std::move(amin));
+        r.sensitivity_hi.push_back(std::move(sh));
+        r.sensitivity_lo.push_back(std::move(sl));
+    }
+    return r;
+}
+
+}  // namespace qcert

@@ -1,0 +1,182 @@
+// Linear bounds over a box, with every rounding error moved outward (see linear_forms.hpp).
+#include "bounds/linear_forms.hpp"
+
+#include "bounds/outward.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace qcert::linear {
+
+using outward::down;
+using outward::up;
+
+namespace {
+
+// The error bound gamma_n * m, rounded up, for a sum of n terms whose absolute values sum to at most m.
+double sum_error(double n, double m) { return up(outward::gamma(n) * outward::inflate(m, n)); }
+
+}  // namespace
+
+Box::Box(const std::vector<double>& l, const std::vector<double>& h)
+    : lo(Eigen::Map<const Vec>(l.data(), int64_t(l.size()))), hi(Eigen::Map<const Vec>(h.data(), int64_t(h.size()))) {
+    mag = lo.cwiseAbs().cwiseMax(hi.cwiseAbs());
+}
+
+Vec magnitude(const Forms& F, const Box& B) {
+    const double n = double(F.C.cols()) + 1;
+    Vec m = F.C.cwiseAbs() * B.mag + F.d.cwiseAbs();
+    for (int64_t i = 0; i < m.size(); ++i) m[i] = outward::inflate(m[i], n);
+    return m;
+}
+
+Vec max_over(const Forms& F, const Box& B) {
+    const double n = 2 * double(F.C.cols()) + 2;
+    Vec s = F.C.cwiseMax(0.0) * B.hi + F.C.cwiseMin(0.0) * B.lo + F.d;
+    const Vec m = magnitude(F, B);
+    for (int64_t i = 0; i < s.size(); ++i) s[i] = up(s[i] + sum_error(n, m[i]));
+    return s;
+}
+
+Vec min_over(const Forms& F, const Box& B) {
+    const double n = 2 * double(F.C.cols()) + 2;
+    Vec s = F.C.cwiseMax(0.0) * B.lo + F.C.cwiseMin(0.0) * B.hi + F.d;
+    const Vec m = magnitude(F, B);
+    for (int64_t i = 0; i < s.size(); ++i) s[i] = down(s[i] - sum_error(n, m[i]));
+    return s;
+}
+
+namespace {
+double row_magnitude(const Forms& F, int64_t i, const Box& B) {
+    return outward::inflate(F.C.row(i).cwiseAbs().dot(B.mag) + std::fabs(F.d[i]), double(F.C.cols()) + 1);
+}
+}  // namespace
+
+double max_over_row(const Forms& F, int64_t i, const Box& B) {
+    const double s = F.C.row(i).cwiseMax(0.0).dot(B.hi) + F.C.row(i).cwiseMin(0.0).dot(B.lo) + F.d[i];
+    return up(s + sum_error(2 * double(F.C.cols()) + 2, row_magnitude(F, i, B)));
+}
+
+double min_over_row(const Forms& F, int64_t i, const Box& B) {
+    const double s = F.C.row(i).cwiseMax(0.0).dot(B.lo) + F.C.row(i).cwiseMin(0.0).dot(B.hi) + F.d[i];
+    return down(s - sum_error(2 * double(F.C.cols()) + 2, row_magnitude(F, i, B)));
+}
+
+LinBounds affine(const std::vector<AffineTerm>& terms, const Vec& b, const Vec* b_err, const Box& B) {
+    const int64_t rows = b.size(), inputs = B.size();
+    LinBounds r{Forms::zero(rows, inputs), Forms::zero(rows, inputs), Vec(), Vec()};
+    // Upper: W+ x.hi + W- x.lo; lower: W+ x.lo + W- x.hi.
+    Vec err = b.cwiseAbs();  // sum over terms of |W| mag(x) + |b|
+    Vec extra = Vec::Zero(rows);  // the part from W_err and b_err (already a bound, no gamma)
+    double n = 2;
+    for (const AffineTerm& t : terms) {
+        const Mat Wp = t.W->cwiseMax(0.0), Wn = t.W->cwiseMin(0.0);
+        r.hi.C.noalias() += Wp * t.x->hi.C + Wn * t.x->lo.C;
+        r.hi.d.noalias() += Wp * t.x->hi.d + Wn * t.x->lo.d;
+        r.lo.C.noalias() += Wp * t.x->lo.C + Wn * t.x->hi.C;
+        r.lo.d.noalias() += Wp * t.x->lo.d + Wn * t.x->hi.d;
+        const Vec mx = magnitude(t.x->lo, B).cwiseMax(magnitude(t.x->hi, B));
+        err.noalias() += t.W->cwiseAbs() * mx;
+        if (t.W_err) extra.noalias() += *t.W_err * mx;
+        n += 2 * double(t.W->cols());
+    }
+    r.hi.d += b;
+    r.lo.d += b;
+    if (b_err) extra += *b_err;
+    for (int64_t i = 0; i < rows; ++i) {
+        // The sums err and extra were themselves computed in floating point: inflate them.
+        const double e = up(sum_error(n, err[i]) + outward::inflate(extra[i], n));
+        r.hi.d[i] = up(r.hi.d[i] + e);
+        r.lo.d[i] = down(r.lo.d[i] - e);
+    }
+    r.chi = max_over(r.hi, B);
+    r.clo = min_over(r.lo, B);
+    return r;
+}
+
+namespace {
+
+// Raises t until c(p) <= s p + t at every breakpoint p in [l, u] (in exact arithmetic):
+// c - line is piecewise linear with kinks at lo and hi only, so that suffices.
+Line make_upper_sound(Line line, double l, double u, double lo, double hi) {
+    double worst = 0;
+    for (double p : {l, u, lo, hi}) {
+        if (!(p >= l && p <= u)) continue;
+        const outward::Iv sp = outward::exact_product(line.s, p);
+        const outward::Iv v = outward::sub(outward::point(clamp_value(p, lo, hi)), outward::add(sp, outward::point(line.t)));
+        worst = std::max(worst, v.hi);
+    }
+    if (worst > 0) line.t = up(line.t + worst);
+    return line;
+}
+
+}  // namespace
+
+Line clamp_upper_line(double l, double u, double lo, double hi) {
+    const double cl = clamp_value(l, lo, hi), cu = clamp_value(u, lo, hi);
+    Line line;
+    if (cl == cu) {
+        line = {0.0, cu};
+    } else if (lo <= l && u <= hi) {
+        line = {1.0, 0.0};
+    } else if (u <= hi) {
+        // Only the low clamp bites: c is convex on [l, u]; the chord is above it.
+        line.s = (cu - cl) / (u - l);
+        line.t = cu - line.s * u;
+    } else {
+        // u > hi: the constant hi, or the chord from (l, c(l)) to (hi, hi) (c is convex on [l, hi]
+        // and the chord keeps rising beyond hi, where c stays at hi).
+        const Line flat{0.0, cu};
+        Line chord;
+        chord.s = (hi - cl) / (hi - l);
+        chord.t = cl - chord.s * l;
+        const double mid = 0.5 * (l + u);
+        line = chord.s * mid + chord.t < cu ? chord : flat;
+    }
+    if (!(line.s >= 0) || !std::isfinite(line.s) || !std::isfinite(line.t)) line = {0.0, cu};
+    return make_upper_sound(line, l, u, lo, hi);
+}
+
+// c(z) = -c'(-z) with c' the clamp to [-hi, -lo]; an upper line s w + t of c' on [-u, -l]
+// gives c(z) >= s z - t.
+Line clamp_lower_line(double l, double u, double lo, double hi) {
+    const Line up_line = clamp_upper_line(-u, -l, -hi, -lo);
+    return {up_line.s, -up_line.t};
+}
+
+void apply_line(const Forms& in, int64_t i, Line line, bool upper, const Box& B, double in_mag, Forms& out) {
+    (void)B;
+    if (line.s == 0) {
+        out.C.row(i).setZero();
+        out.d[i] = line.t;
+        return;
+    }
+    if (line.s == 1 && line.t == 0) {
+        out.C.row(i) = in.C.row(i);
+        out.d[i] = in.d[i];
+        return;
+    }
+    out.C.row(i) = line.s * in.C.row(i);
+    const double d = line.s * in.d[i] + line.t;
+    // Each coefficient and the constant carry at most 2 roundings: gamma(3) * (s |row| + |t|).
+    // Products that underflow lose up to 2^-1074 each: outward::tiny covers them.
+    const double e = up(up(outward::gamma(3) * up(up(line.s * in_mag) + std::fabs(line.t))) +
+                        outward::tiny(double(in.C.cols()) + 1, in_mag));
+    out.d[i] = upper ? up(d + e) : down(d - e);
+}
+
+void subtract_rows(const Forms& a, const Forms& b, int64_t i, bool upper, const Box& B, double mag_a, double mag_b,
+                   Forms& out) {
+    (void)B;
+    out.C.row(i) = a.C.row(i) - b.C.row(i);
+    const double d = a.d[i] - b.d[i];
+    const double e = up(outward::gamma(2) * up(mag_a + mag_b));
+    out.d[i] = upper ? up(d + e) : down(d - e);
+}
+
+void shift_row(Forms& F, int64_t i, double c, bool upper) {
+    if (c == 0) return;
+    F.d[i] = upper ? up(F.d[i] + c) : down(F.d[i] + c);
+}
+
+}  // namespace qcert::linear

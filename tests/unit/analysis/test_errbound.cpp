@@ -1,0 +1,254 @@
+// qcert bound: the differential bounds and the branch and bound against dense sampling
+// and exhaustive enumeration, on random small networks, schemes and pruning.
+#include "../bounds/random_int_nets.hpp"
+#include "bounds/linear_forms.hpp"
+#include "qcert/errbound.hpp"
+#include "qcert/error.hpp"
+#include "test_util.hpp"
+
+#include <gtest/gtest.h>
+#include <random>
+
+using namespace qcert;
+
+namespace {
+
+// A random twin: a real scheme, pruning, or a second random network of the same shape.
+struct RealCase {
+    BlockNet f, g;
+    std::string what;
+};
+
+RealCase random_real_case(std::mt19937_64& rng, int64_t in, const std::vector<int64_t>& widths) {
+    RealCase c;
+    c.f = test::random_block_net(rng, in, widths);
+    switch (rng() % 4) {
+        case 0: c.g = quantize(c.f, parse_scheme("fp16", c.f)).real, c.what = "fp16"; break;
+        case 1: c.g = quantize(c.f, parse_scheme(fmt::format("fixed:{}", test::uniform(rng, 3, 8)), c.f)).real, c.what = "fixed"; break;
+        case 2: c.g = prune_magnitude(c.f, 0.1 * double(test::uniform(rng, 1, 5))), c.what = "prune"; break;
+        default: {
+            c.g = c.f;  // a small random perturbation of every weight
+            std::normal_distribution<double> N(0, 0.05);
+            for (Block& b : c.g.blocks) b.W = b.W.unaryExpr([&](double w) { return w + N(rng); });
+            c.what = "perturbed";
+        }
+    }
+    if (rng() % 3 == 0) c.f.blocks[0].hi = c.g.blocks[0].hi = 1.5;  // a clamp after the first ReLU
+    return c;
+}
+
+// Hidden widths for 1 to 4 hidden layers (deep enough to exercise back-substitution), then `outputs`.
+std::vector<int64_t> random_widths(std::mt19937_64& rng, int64_t outputs) {
+    std::vector<int64_t> w;
+    for (int64_t d = test::uniform(rng, 1, 4); d > 0; --d) w.push_back(test::uniform(rng, 2, 7));
+    w.push_back(outputs);
+    return w;
+}
+
+void random_box(std::mt19937_64& rng, int64_t n, std::vector<double>& lo, std::vector<double>& hi) {
+    std::uniform_real_distribution<double> U(-1.5, 1.5), W(0.0, 1.0);
+    lo.resize(size_t(n));
+    hi.resize(size_t(n));
+    for (int64_t j = 0; j < n; ++j) {
+        lo[size_t(j)] = U(rng);
+        hi[size_t(j)] = lo[size_t(j)] + W(rng);
+    }
+}
+
+std::vector<double> sample_in(std::mt19937_64& rng, const std::vector<double>& lo, const std::vector<double>& hi) {
+    std::vector<double> u(lo.size());
+    for (size_t j = 0; j < lo.size(); ++j) {
+        const uint64_t r = rng() % 8;  // corners and faces often, the inside otherwise
+        u[j] = r == 0 ? lo[j] : r == 1 ? hi[j] : std::uniform_real_distribution<double>(lo[j], hi[j])(rng);
+    }
+    return u;
+}
+
+}  // namespace
+
+TEST(BoundLines, ClampLinesEncloseTheClamp) {
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<double> U(-4, 4);
+    const double inf = std::numeric_limits<double>::infinity();
+    for (int t = 0; t < 5000; ++t) {
+        double l = U(rng), u = U(rng);
+        if (l > u) std::swap(l, u);
+        double lo = rng() % 3 == 0 ? -inf : U(rng), hi = rng() % 3 == 0 ? inf : U(rng);
+        if (lo > hi) std::swap(lo, hi);
+        const linear::Line up = linear::clamp_upper_line(l, u, lo, hi), dn = linear::clamp_lower_line(l, u, lo, hi);
+        ASSERT_GE(up.s, 0);
+        ASSERT_GE(dn.s, 0);
+        for (int k = 0; k <= 64; ++k) {
+            const double z = k == 64 ? u : l + (u - l) * k / 64.0;
+            const double c = linear::clamp_value(z, lo, hi);
+            // Exact check in long double (the lines were made sound in exact arithmetic).
+            ASSERT_LE((long double)c, (long double)up.s * z + up.t) << l << " " << u << " " << lo << " " << hi;
+            ASSERT_GE((long double)c, (long double)dn.s * z + dn.t) << l << " " << u << " " << lo << " " << hi;
+        }
+    }
+}
+
+TEST(BoundDiff, RealTwinsNeverExceedTheBound) {
+    std::mt19937_64 rng(11);
+    int tighter = 0, cases = 0;
+    for (int t = 0; t < 150; ++t) {
+        const int64_t in = test::uniform(rng, 1, 4);
+        const RealCase c = random_real_case(rng, in, random_widths(rng, test::uniform(rng, 1, 3)));
+        const ErrPair p = make_err_pair(c.f, c.g);
+        std::vector<double> lo, hi;
+        random_box(rng, in, lo, hi);
+        const DiffBound d = diff_bound(p, lo, hi, DiffMode::Differential);
+        const DiffBound n = diff_bound(p, lo, hi, DiffMode::Naive);
+        for (int s = 0; s < 400; ++s) {
+            // The real difference lies in the point's enclosure: the enclosure must meet the bounds.
+            const std::vector<double> u = sample_in(rng, lo, hi);
+            const std::vector<Interval> y = difference_enclosure(p, u);
+            for (size_t k = 0; k < y.size(); ++k) {
+                ASSERT_LE(y[k].lo, d.hi[k]) << c.what << " case " << t;
+                ASSERT_GE(y[k].hi, d.lo[k]) << c.what << " case " << t;
+                ASSERT_LE(y[k].lo, n.hi[k]) << c.what << " case " << t;
+                ASSERT_GE(y[k].hi, n.lo[k]) << c.what << " case " << t;
+            }
+        }
+        std::vector<int64_t> all;
+        for (int64_t k = 0; k < p.output_size(); ++k) all.push_back(k);
+        ++cases;
+        if (d.abs_upper(all) < n.abs_upper(all)) ++tighter;
+    }
+    // The differential bound is tighter than the difference of separate bounds on most cases.
+    EXPECT_GT(tighter, cases / 2) << tighter << " of " << cases;
+}
+
+TEST(BoundDiff, IntegerTwinsNeverExceedTheBoundExhaustively) {
+    std::mt19937_64 rng(23);
+    int checked = 0;
+    for (int t = 0; t < 120; ++t) {
+        const int64_t in = test::uniform(rng, 1, 3);
+        const BlockNet f = test::random_block_net(rng, in, random_widths(rng, 2));
+        std::string spec = t % 3 == 0 ? fmt::format("qebverif:{}", 4 + 2 * (t % 4)) : test::random_fixed_spec(rng);
+        QuantizedNet q;
+        try {
+            q = quantize(f, parse_scheme(spec, f));
+        } catch (const InputError&) {
+            continue;  // a scale that does not fit the integer path
+        }
+        ASSERT_TRUE(q.integer.has_value()) << spec;
+        const double divisor = double(test::uniform(rng, 1, 255));
+        const ErrPair p = make_err_pair(f, *q.integer, divisor);
+        std::vector<double> lo(static_cast<size_t>(in)), hi(static_cast<size_t>(in));
+        for (int64_t j = 0; j < in; ++j) {
+            const int64_t c = test::uniform(rng, q.integer->input.lo, q.integer->input.hi);
+            lo[size_t(j)] = double(std::max(c - 3, q.integer->input.lo));
+            hi[size_t(j)] = double(std::min(c + 3, q.integer->input.hi));
+        }
+        const DiffBound d = diff_bound(p, lo, hi, DiffMode::Differential);
+        ErrBoundOptions o;
+        o.timeout_s = 2;
+        o.threads = 2;
+        const ErrBoundResult r = error_bound(p, lo, hi, {0, 1}, o);
+        // Every integer input of the box.
+        std::vector<double> u = lo;
+        double exact_max = 0;
+        while (true) {
+            const std::vector<Interval> y = difference_enclosure(p, u);
+            for (size_t k = 0; k < 2; ++k) {
+                ASSERT_LE(y[k].lo, d.hi[k]) << spec << " case " << t;
+                ASSERT_GE(y[k].hi, d.lo[k]) << spec << " case " << t;
+                exact_max = std::max(exact_max, y[k].mig());
+            }
+            size_t j = 0;
+            while (j < u.size() && u[j] == hi[j]) u[j] = lo[j], ++j;
+            if (j == u.size()) break;
+            u[j] += 1;
+        }
+        ASSERT_LE(exact_max, r.upper) << spec << " case " << t;
+        ASSERT_LE(r.lower, exact_max) << spec << " case " << t;
+        // The box is small: branch and bound down to single points finds the exact maximum,
+        // up to f's own rounding.
+        if (r.reason.empty()) {
+            EXPECT_NEAR(r.upper, exact_max, 1e-4 * std::max(1.0, exact_max)) << spec << " case " << t;
+        }
+        ++checked;
+    }
+    EXPECT_GT(checked, 60);
+}
+
+TEST(BoundSplit, BranchAndBoundIsSoundAndTheWitnessReachesTheLowerBound) {
+    std::mt19937_64 rng(5);
+    for (int t = 0; t < 40; ++t) {
+        const int64_t in = test::uniform(rng, 1, 3);
+        const RealCase c = random_real_case(rng, in, {test::uniform(rng, 3, 8), test::uniform(rng, 2, 6), 2});
+        const ErrPair p = make_err_pair(c.f, c.g);
+        std::vector<double> lo, hi;
+        random_box(rng, in, lo, hi);
+        ErrBoundOptions o;
+        o.timeout_s = 1;
+        const ErrBoundResult r = error_bound(p, lo, hi, {0, 1}, o);
+        ASSERT_LE(r.lower, r.upper);
+        ASSERT_EQ(r.witness.size(), size_t(in));
+        // The witness reaches the lower bound (which is the sound low end of its enclosure).
+        const Vec y = exact_difference(p, r.witness);
+        EXPECT_NEAR(std::fabs(y[r.witness_output]), r.lower, 1e-12 * std::max(1.0, r.lower)) << c.what;
+        EXPECT_LE(r.lower, difference_enclosure(p, r.witness)[size_t(r.witness_output)].mag());
+        for (int s = 0; s < 2000; ++s) {
+            const std::vector<Interval> ys = difference_enclosure(p, sample_in(rng, lo, hi));
+            ASSERT_LE(std::max(ys[0].mig(), ys[1].mig()), r.upper) << c.what << " case " << t;
+        }
+        // The branch and bound closes the gap on these tiny networks.
+        if (r.reason.empty()) {
+            EXPECT_LE(r.upper - r.lower, 1e-3 * std::max(1.0, r.lower) + 1e-9)
+                << c.what << " case " << t << " upper " << r.upper << " lower " << r.lower << " splits " << r.splits
+                << " time " << r.time_s;
+        }
+        // With eps: a verdict that agrees with the bounds.
+        o.eps = r.lower * 0.5;
+        const ErrBoundResult v = error_bound(p, lo, hi, {0, 1}, o);
+        if (r.lower > 0) {
+            EXPECT_EQ(v.verdict, BoundVerdict::Violated);
+        }
+        o.eps = r.upper * 1.01 + 1e-9;
+        EXPECT_EQ(error_bound(p, lo, hi, {0, 1}, o).verdict, BoundVerdict::Holds);
+    }
+}
+
+TEST(BoundPair, RejectsMismatchedNetworksAndEmptyRegions) {
+    std::mt19937_64 rng(3);
+    const BlockNet f = test::random_block_net(rng, 3, {4, 2});
+    const BlockNet g = test::random_block_net(rng, 2, {4, 2});
+    EXPECT_THROW(make_err_pair(f, g), InputError);
+    const BlockNet h = test::random_block_net(rng, 3, {5, 3});
+    EXPECT_THROW(make_err_pair(f, h), InputError);
+    const ErrPair p = make_err_pair(f, test::random_block_net(rng, 3, {6, 2}));  // other hidden width: naive bounds
+    EXPECT_FALSE(p.same_shape());
+    ErrBoundOptions o;
+    o.timeout_s = 1;
+    EXPECT_THROW(error_bound(p, {0, 1, 0}, {1, 0, 1}, {0}, o), InputError);
+    EXPECT_THROW(error_bound(p, {0, 0}, {1, 1}, {0}, o), InputError);
+    EXPECT_THROW(error_bound(p, {0, 0, 0}, {1, 1, 1}, {2}, o), InputError);
+    const ErrBoundResult r = error_bound(p, {0, 0, 0}, {1, 1, 1}, {0, 1}, o);
+    EXPECT_LE(r.lower, r.upper);
+}
+
+TEST(BoundMilp, ExactMaximumLiesBetweenLowerAndUpper) {
+    std::mt19937_64 rng(17);
+    int optimal = 0;
+    for (int t = 0; t < 25; ++t) {
+        const int64_t in = test::uniform(rng, 1, 3);
+        const RealCase c = random_real_case(rng, in, {test::uniform(rng, 3, 6), test::uniform(rng, 2, 5), 2});
+        const ErrPair p = make_err_pair(c.f, c.g);
+        std::vector<double> lo, hi;
+        random_box(rng, in, lo, hi);
+        ErrBoundOptions o;
+        o.timeout_s = 4;
+        o.method = "milp";
+        const ErrBoundResult r = error_bound(p, lo, hi, {0, 1}, o);
+        ASSERT_TRUE(r.milp_max.has_value()) << c.what << " case " << t;
+        if (!r.milp_optimal) continue;
+        ++optimal;
+        // CBC works to tolerances of about 1e-6 relative to the big-M values.
+        const double tol = 1e-5 * std::max(1.0, r.upper);
+        EXPECT_LE(*r.milp_max, r.upper + tol) << c.what << " case " << t;
+        EXPECT_GE(*r.milp_max, r.lower - tol) << c.what << " case " << t;
+    }
+    EXPECT_GT(optimal, 15);
+}
