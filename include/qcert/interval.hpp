@@ -120,8 +120,10 @@ inline Interval sqr(Interval a) {
 inline Interval relu(Interval a) { return {std::max(a.lo, 0.0), std::max(a.hi, 0.0)}; }
 inline Interval max(Interval a, Interval b) { return {std::max(a.lo, b.lo), std::max(a.hi, b.hi)}; }
 inline Interval min(Interval a, Interval b) { return {std::min(a.lo, b.lo), std::min(a.hi, b.hi)}; }
+// min(max(x, lo), hi), as Block::activate computes it: defined (constant hi) even when
+// lo > hi, where std::clamp would be undefined behaviour.
 inline Interval clamp(Interval a, double lo, double hi) {
-    return {std::clamp(a.lo, lo, hi), std::clamp(a.hi, lo, hi)};
+    return {std::min(std::max(a.lo, lo), hi), std::min(std::max(a.hi, lo), hi)};
 }
 // alpha * x for x < 0, x otherwise (alpha >= 0).
 Interval leaky_relu(Interval a, double alpha);

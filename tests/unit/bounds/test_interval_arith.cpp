@@ -247,3 +247,12 @@ TEST(IntervalArith, ExactPiecewiseLinearMaps) {
         EXPECT_TRUE(qcert::relu(a).contains(std::max(x, 0.0)));
     }
 }
+
+TEST(IntervalArith, ClampMatchesTheBlockActivation) {
+    EXPECT_EQ(clamp(Interval{-2.0, 5.0}, 0.0, 3.0).lo, 0.0);
+    EXPECT_EQ(clamp(Interval{-2.0, 5.0}, 0.0, 3.0).hi, 3.0);
+    // An empty clamp range (lo > hi) is the constant hi, as min(max(x, lo), hi) gives.
+    const Interval c = clamp(Interval{-2.0, 5.0}, 1.0, -1.0);
+    EXPECT_EQ(c.lo, -1.0);
+    EXPECT_EQ(c.hi, -1.0);
+}
