@@ -14,5 +14,6 @@ Runner add_inspect(CLI::App& app);
 Runner add_eval(CLI::App& app);
 Runner add_verify(CLI::App& app);
 Runner add_params(CLI::App& app);
+Runner add_sweep(CLI::App& app);
 
 }  // namespace qcert::cli

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
     add(qcert::cli::add_eval);
     add(qcert::cli::add_verify);
     add(qcert::cli::add_params);
+    add(qcert::cli::add_sweep);
     std::string names;
     bool known = false;
     for (const CLI::App* sub : app.get_subcommands({})) {
