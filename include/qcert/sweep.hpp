@@ -122,6 +122,8 @@ struct SweepResult {
 // Runs (or resumes) the sweep. Throws InputError on bad options or data, and when the
 // results file belongs to another model or data set.
 SweepResult run_sweep(const SweepOptions& o, const Dataset& data);
+// The checks run_sweep starts with (families, bits, samples, eps, timeouts, shards).
+void check_sweep_options(const SweepOptions& o, const Dataset& data);
 
 // Samples robust at some width but not at a larger one of the same family and eps.
 std::vector<NonMonotone> find_non_monotone(const std::vector<RobustRecord>& robust);

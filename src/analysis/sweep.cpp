@@ -65,7 +65,9 @@ std::string data_fingerprint(const Dataset& d) {
     return fmt::format("{:016x}", h);
 }
 
-void check_options(const SweepOptions& o, const Dataset& d) {
+}  // namespace
+
+void check_sweep_options(const SweepOptions& o, const Dataset& d) {
     if (o.families.empty()) throw InputError("--schemes", "is empty");
     for (const std::string& f : o.families) sweep_scheme(f, 8);
     if (o.bits_lo < 1 || o.bits_hi > 32)
@@ -81,6 +83,8 @@ void check_options(const SweepOptions& o, const Dataset& d) {
     if (o.shard_count < 1 || o.shard_index < 0 || o.shard_index >= o.shard_count)
         throw InputError("sweep", fmt::format("shard {} of {} does not exist", o.shard_index, o.shard_count));
 }
+
+namespace {
 
 // One bit-width of one family, ready to be asked.
 struct PointModel {
@@ -156,7 +160,7 @@ void check_config(ResultLog& log, const SweepOptions& o, const Dataset& d) {
 
 SweepResult run_sweep(const SweepOptions& o, const Dataset& data) {
     const auto t0 = std::chrono::steady_clock::now();
-    check_options(o, data);
+    check_sweep_options(o, data);
     SweepResult res;
     res.options = o;
     res.options.on_record = nullptr;

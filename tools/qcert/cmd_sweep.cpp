@@ -138,6 +138,7 @@ Runner add_sweep(CLI::App& app) {
         so.jobs = o->jobs;
         so.max_new_queries = o->max_queries;
         const Dataset data = load_data(*o);
+        check_sweep_options(so, data);
         std::error_code ec;
         std::filesystem::create_directories(o->report, ec);
         if (ec) throw InputError(o->report, "cannot create the report directory: " + ec.message());

@@ -1,0 +1,113 @@
+// qcert sweep from the command line: bad input, the files it writes, and a sweep
+// killed half-way that is started again.
+#include "test_util.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <thread>
+
+using qcert::test::run_cli;
+using qcert::test::TempDir;
+
+namespace {
+
+std::string ex(const std::string& f) { return qcert::test::source_dir() + "/examples/" + f; }
+std::string fashion_data() {
+    return " --images " + ex("fashion_test_100-images-idx3-ubyte.gz") + " --labels " + ex("fashion_test_100-labels-idx1-ubyte.gz");
+}
+std::string two_input_data() { return " --inputs " + ex("two_input_data.csv") + " --labels " + ex("two_input_labels.csv"); }
+
+int count_lines(const std::string& s) { return int(std::count(s.begin(), s.end(), '\n')); }
+
+std::vector<std::string> lines_of(const std::string& path) {
+    std::ifstream f(path);
+    std::vector<std::string> v;
+    for (std::string l; std::getline(f, l);) v.push_back(l);
+    return v;
+}
+
+// key -> the record without its timing
+std::map<std::string, nlohmann::json> records(const std::string& jsonl) {
+    std::map<std::string, nlohmann::json> m;
+    for (const std::string& l : lines_of(jsonl)) {
+        nlohmann::json j = nlohmann::json::parse(l);
+        j.erase("time_s");
+        m[j["key"].get<std::string>()] = j;
+    }
+    return m;
+}
+
+struct BadSweep {
+    std::string args, needle;
+};
+class CliSweepBadInput : public ::testing::TestWithParam<BadSweep> {};
+
+}  // namespace
+
+TEST_P(CliSweepBadInput, OneLineExitTwoNoReport) {
+    TempDir d;
+    std::string out, err;
+    const std::string args = "sweep " + ex("fashion_mlp.onnx") + fashion_data() + " --report " + d.file("rep") + " " + GetParam().args;
+    EXPECT_EQ(run_cli(args, &out, &err), 2) << err;
+    EXPECT_EQ(count_lines(err), 1) << err;
+    EXPECT_NE(err.find(GetParam().needle), std::string::npos) << err;
+    EXPECT_FALSE(std::filesystem::exists(d.file("rep")));
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, CliSweepBadInput,
+                         ::testing::Values(BadSweep{"--bits 0:4", "--bits"}, BadSweep{"--bits 4:40", "1..32"},
+                                           BadSweep{"--bits 8:4", "lo > hi"}, BadSweep{"--bits 4:x", "not an integer"},
+                                           BadSweep{"--schemes int4", "unknown scheme family 'int4'"},
+                                           BadSweep{"--schemes aaai2021,nope", "'nope'"},
+                                           BadSweep{"--samples 0:2 --eps -1", "--eps"},
+                                           BadSweep{"--eps 2", "needs --samples"},
+                                           BadSweep{"--samples 100", "past the data"},
+                                           BadSweep{"--timeout 0 --samples 0 --eps 1", "--timeout"}),
+                         [](const ::testing::TestParamInfo<BadSweep>& info) { return "case" + std::to_string(info.index); });
+
+TEST(CliSweep, NeedsData) {
+    std::string out, err;
+    EXPECT_EQ(run_cli("sweep " + ex("fashion_mlp.onnx"), &out, &err), 2);
+    EXPECT_NE(err.find("--images"), std::string::npos) << err;
+}
+
+// The two-input network with CSV data: fixed:B has real activations, so accuracy and
+// parameter robustness per width, no verification; every file is written.
+TEST(CliSweep, CsvDataWritesResultsAndReport) {
+    TempDir d;
+    std::string out, err;
+    ASSERT_EQ(run_cli("sweep " + ex("two_input_relu.onnx") + two_input_data() +
+                          " --schemes fixed --bits 3:4 --samples 0:3 --params-timeout 5 --json --report " + d.file("rep"),
+                      &out, &err),
+              0)
+        << err;
+    std::istringstream in(out);
+    std::vector<nlohmann::json> js;
+    for (std::string l; std::getline(in, l);) js.push_back(nlohmann::json::parse(l));
+    ASSERT_FALSE(js.empty());
+    const nlohmann::json& summary = js.back();
+    EXPECT_EQ(summary["kind"], "summary");
+    EXPECT_EQ(summary["queries"], 2 * (1 + 3));  // per width: accuracy and three params analyses
+    EXPECT_EQ(summary["decided_now"], 8);
+    EXPECT_EQ(int(js.size()), 8 + 1);
+    const std::vector<std::string> csv = lines_of(d.file("rep/results.csv"));
+    ASSERT_EQ(csv.size(), 9u);
+    EXPECT_EQ(csv[0].rfind("kind,family,bits,scheme,", 0), 0u);
+    EXPECT_TRUE(std::filesystem::exists(d.file("rep/report.html")));
+    EXPECT_TRUE(std::filesystem::exists(d.file("rep/report.md")));
+    // A second run decides nothing.
+    ASSERT_EQ(run_cli("sweep " + ex("two_input_relu.onnx") + two_input_data() +
+                          " --schemes fixed --bits 3:4 --samples 0:3 --params-timeout 5 --json --report " + d.file("rep"),
+                      &out, &err),
+              0)
+        << err;
+    const nlohmann::json again = nlohmann::json::parse(out.substr(out.rfind('{')));
+    EXPECT_EQ(again["decided_now"], 0);
+    EXPECT_EQ(again["reused"], 8);
+}
