@@ -225,8 +225,9 @@ std::string verdict_grid(const SweepResult& r, const std::string& family, int64_
     const double cell = 14, left = 70, top = 40;
     const int nbits = r.options.bits_hi - r.options.bits_lo + 1;
     const double width = left + cell * nbits + 150, height = top + cell * double(samples.size()) + 10;
-    svg::Canvas c(std::max(width, 320.0), height, fmt::format("{} verdicts at eps {}, samples by bits", family, eps));
-    c.text(left, 14, fmt::format("{}, eps {}: verdict per sample (rows) and bits (columns)", family, eps), "start", 12);
+    const std::string title = fmt::format("{}, eps {}: verdict per sample (rows) and bits (columns)", family, eps);
+    svg::Canvas c(std::max(width, 8.0 + 6.5 * double(title.size())), height, title);
+    c.text(8, 14, title, "start", 12);
     for (int b = 0; b < nbits; ++b) c.text(left + cell * (b + 0.5), top - 6, std::to_string(r.options.bits_lo + b), "middle", 9);
     for (size_t i = 0; i < samples.size(); ++i) {
         const double y = top + cell * double(i);

@@ -82,6 +82,14 @@ TEST(Sweep, CountsAgreeWithDirectCalls) {
         ASSERT_TRUE(p.params);
         EXPECT_EQ(p.params->class_fixed + p.params->class_can_change + p.params->undecided, int64_t(o.samples.size()));
     }
+    // Not a vacuous comparison: the sweep has both answers.
+    int64_t holds = 0, violated = 0, can_change = 0;
+    for (const qcert::SweepPoint& p : r.points) {
+        for (const auto& [e, c] : p.robustness) holds += c.holds, violated += c.violated;
+        can_change += p.params->class_can_change;
+    }
+    EXPECT_GT(holds, 0);
+    EXPECT_GT(violated, 0);
     // The float accuracy is the model's own.
     const qcert::Subject f = qcert::load_subject(o.model);
     EXPECT_EQ(r.float_accuracy.correct,

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
-#include <regex>
 #include <sstream>
 
 using qcert::test::TempDir;
@@ -166,7 +165,7 @@ TEST(SweepReport, LoadsInHeadlessChromium) {
     EXPECT_NE(dom.find("<title>svgs 4 drawn 4</title>"), std::string::npos) << dom.substr(0, 400);
     EXPECT_EQ(count(dom, "<svg"), 4);
     const std::string log = slurp(t.file("log"));
-    std::regex console_error(R"(CONSOLE.*(rror|Uncaught))");
-    EXPECT_FALSE(std::regex_search(log, console_error)) << log;
-    EXPECT_EQ(log.find("Uncaught"), std::string::npos) << log;
+    // The page has no script of its own and the probe logs nothing: any console message
+    // (an uncaught error, a failed resource load, a console.error) is a failure.
+    EXPECT_EQ(log.find(":CONSOLE"), std::string::npos) << log;
 }
