@@ -32,13 +32,15 @@ std::vector<std::string> lines_of(const std::string& path) {
     return v;
 }
 
-// key -> the record without its timing
-std::map<std::string, nlohmann::json> records(const std::string& jsonl) {
-    std::map<std::string, nlohmann::json> m;
+// key -> the answer of each record (the verdict, or the accuracy), and how often the key occurs
+std::map<std::string, std::string> answers(const std::string& jsonl, std::map<std::string, int>* occurrences = nullptr) {
+    std::map<std::string, std::string> m;
     for (const std::string& l : lines_of(jsonl)) {
-        nlohmann::json j = nlohmann::json::parse(l);
-        j.erase("time_s");
-        m[j["key"].get<std::string>()] = j;
+        const nlohmann::json j = nlohmann::json::parse(l);
+        const std::string key = j["key"].get<std::string>();
+        if (occurrences) ++(*occurrences)[key];
+        if (j.contains("verdict")) m[key] = j["verdict"].get<std::string>();
+        else if (j.contains("correct")) m[key] = std::to_string(j["correct"].get<int64_t>());
     }
     return m;
 }
@@ -110,4 +112,43 @@ TEST(CliSweep, CsvDataWritesResultsAndReport) {
     const nlohmann::json again = nlohmann::json::parse(out.substr(out.rfind('{')));
     EXPECT_EQ(again["decided_now"], 0);
     EXPECT_EQ(again["reused"], 8);
+}
+
+// A sweep killed (SIGKILL) after some of its queries are in the results file, then started
+// again: it decides only what is missing and ends with the answers of an uninterrupted run.
+TEST(CliSweep, KilledHalfWayAndRestarted) {
+    TempDir d;
+    const std::string args = "sweep " + ex("fashion_mlp.onnx") + fashion_data() +
+                             " --bits 2:5 --samples 0:10 --eps 1 --timeout 60 --jobs 1 --json --report ";
+    const std::string results = d.file("killed/results.jsonl");
+    const std::string launch = std::string(QCERT_CLI) + " " + args + d.file("killed") + " >/dev/null 2>&1 & echo $! >" + d.file("pid");
+    ASSERT_EQ(std::system(launch.c_str()), 0);
+    pid_t pid = 0;
+    std::ifstream(d.file("pid")) >> pid;
+    ASSERT_GT(pid, 0);
+    // The sweep has 4 x (1 + 10) = 44 queries; kill it once 12 records (and the config line) are in.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    size_t seen = 0;
+    while (std::chrono::steady_clock::now() < deadline && (seen = lines_of(results).size()) < 13)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_EQ(kill(pid, SIGKILL), 0) << "the sweep ended before it could be killed";
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    const size_t kept = lines_of(results).size();  // a line cut by the kill is dropped on restart
+    ASSERT_GE(kept, 13u);
+    ASSERT_LT(kept, 45u) << "the sweep had finished: nothing to resume";
+
+    std::string out, err;
+    ASSERT_EQ(run_cli(args + d.file("killed"), &out, &err), 0) << err;
+    const nlohmann::json summary = nlohmann::json::parse(out.substr(out.rfind('{')));
+    EXPECT_EQ(summary["queries"], 44);
+    EXPECT_EQ(summary["missing"], 0);
+    EXPECT_GE(summary["reused"].get<int>(), int(kept) - 2);  // less the config line and perhaps a cut one
+    EXPECT_EQ(summary["reused"].get<int>() + summary["decided_now"].get<int>(), 44);
+    std::map<std::string, int> occurrences;
+    const auto resumed = answers(results, &occurrences);
+    for (const auto& [key, n] : occurrences) EXPECT_EQ(n, 1) << key << " was decided " << n << " times";
+
+    ASSERT_EQ(run_cli(args + d.file("whole"), &out, &err), 0) << err;
+    EXPECT_EQ(resumed, answers(d.file("whole/results.jsonl")));
+    EXPECT_EQ(resumed.size(), 44u);
 }
