@@ -301,12 +301,17 @@ std::string sweep_report_html(const SweepResult& r, const Dataset& data) {
     for (size_t pos = 0, nl; (nl = lines.find('\n', pos)) != std::string::npos; pos = nl + 1)
         h += "<li>" + escape(lines.substr(pos + 2, nl - pos - 2)) + "</li>";
     h += "</ul>\n<h2>Accuracy</h2>\n<figure>" + accuracy_plot(r) + "</figure>\n";
-    if (!r.options.eps.empty() && !r.options.samples.empty()) {
+    // Families with robustness verdicts (fixed:B has none: no integer semantics).
+    std::vector<std::string> verified;
+    for (const std::string& f : r.options.families)
+        if (std::any_of(r.robust.begin(), r.robust.end(), [&](const RobustRecord& x) { return x.family == f; }))
+            verified.push_back(f);
+    if (!verified.empty()) {
         h += "<h2>Robustness counts</h2>\n";
-        for (const std::string& f : r.options.families)
+        for (const std::string& f : verified)
             for (int64_t e : r.options.eps) h += "<figure>" + robustness_plot(r, f, e) + "</figure>\n";
         h += "<h2>Verdict per sample</h2>\n";
-        for (const std::string& f : r.options.families)
+        for (const std::string& f : verified)
             for (int64_t e : r.options.eps) h += "<figure>" + verdict_grid(r, f, e) + "</figure>\n";
     }
     if (r.params_note.empty()) {
