@@ -128,6 +128,15 @@ void check_sweep_options(const SweepOptions& o, const Dataset& data);
 // Samples robust at some width but not at a larger one of the same family and eps.
 std::vector<NonMonotone> find_non_monotone(const std::vector<RobustRecord>& robust);
 
+// A record a re-run keeps: everything but robustness Unknown (a timeout, say) and
+// undecided parameter questions, which a later run asks again.
+bool is_final_sweep_record(const nlohmann::json& record);
+
+// Appends to the results file `into` every record of `records` (JSON lines, as another
+// process's results file holds them) whose key `into` does not have with a final answer
+// yet; returns how many were appended. For merging the results of several processes.
+int64_t merge_sweep_records(const std::string& into, const std::string& records);
+
 // Writes the results file's records as CSV (one row per query), through a temporary file.
 void write_sweep_csv(const std::string& results_jsonl, const std::string& csv_path);
 

@@ -133,15 +133,6 @@ Accuracy accuracy_from(const nlohmann::json& j) {
     return a;
 }
 
-// A record is final when a re-run would not change it: robustness Unknown (a timeout,
-// say) and undecided parameter questions are asked again.
-bool is_final(const nlohmann::json& j) {
-    const std::string kind = j.value("kind", "");
-    if (kind == "robust") return j["verdict"] != "unknown";
-    if (kind == "params") return !j["class_can_change"].is_null();
-    return true;
-}
-
 // Refuses a results file written for another model, data set or pruning.
 void check_config(ResultLog& log, const SweepOptions& o, const Dataset& d) {
     const nlohmann::json config = {{"kind", "config"}, {"model_fingerprint", file_fingerprint(o.model)},
@@ -262,13 +253,17 @@ SweepResult run_sweep(const SweepOptions& o, const Dataset& data) {
     parallel_for(workers, [&](int64_t) {
         for (size_t k; (k = next++) < queries.size();) {
             const Query& q = queries[k];
-            if (const nlohmann::json* prev = log.find(q.key); prev && is_final(*prev)) {
+            if (const nlohmann::json* prev = log.find(q.key); prev && is_final_sweep_record(*prev)) {
                 ++reused;
                 report(*prev);
                 continue;
             }
-            if (int64_t(k % size_t(o.shard_count)) != o.shard_index) continue;
-            if (o.max_new_queries >= 0 && started_new++ >= o.max_new_queries) continue;
+            const bool mine = int64_t(k % size_t(o.shard_count)) == o.shard_index &&
+                              (o.max_new_queries < 0 || started_new++ < o.max_new_queries);
+            if (!mine) {  // left to another process or run; an Unknown from before is still shown
+                if (const nlohmann::json* prev = log.find(q.key)) report(*prev);
+                continue;
+            }
             nlohmann::json j = decide_query(q);
             log.append(q.key, j);
             ++decided_now;

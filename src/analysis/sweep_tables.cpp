@@ -1,6 +1,7 @@
 // What the sweep's records say beyond counts: the samples whose robustness is not
 // monotone in the bits, and the records as a CSV table.
 #include "qcert/error.hpp"
+#include "qcert/result_log.hpp"
 #include "qcert/sweep.hpp"
 #include "io/atomic_file.hpp"
 
@@ -31,6 +32,31 @@ std::vector<NonMonotone> find_non_monotone(const std::vector<RobustRecord>& robu
         return std::tie(a.family, a.eps, a.sample) < std::tie(b.family, b.eps, b.sample);
     });
     return out;
+}
+
+bool is_final_sweep_record(const nlohmann::json& j) {
+    const std::string kind = j.value("kind", "");
+    if (kind == "robust") return j.value("verdict", "") != "unknown";
+    if (kind == "params") return j.contains("class_can_change") && !j["class_can_change"].is_null();
+    return true;
+}
+
+int64_t merge_sweep_records(const std::string& into, const std::string& records) {
+    ResultLog log(into);
+    int64_t added = 0;
+    std::istringstream in(records);
+    for (std::string line; std::getline(in, line);) {
+        if (line.empty()) continue;
+        nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_discarded() || !j.contains("key")) continue;  // a line cut by a kill
+        const std::string key = j["key"].get<std::string>();
+        const nlohmann::json* have = log.find(key);
+        if (have && (is_final_sweep_record(*have) || !is_final_sweep_record(j))) continue;
+        j.erase("key");
+        log.append(key, j);
+        ++added;
+    }
+    return added;
 }
 
 namespace {

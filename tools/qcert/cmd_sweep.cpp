@@ -9,11 +9,15 @@
 #include "qcert/result_log.hpp"
 #include "qcert/sweep.hpp"
 #include "qcert/sweep_report.hpp"
+#include "io/atomic_file.hpp"
+#include "run/mpi_world.hpp"
 #include "sample_list.hpp"
 
 #include <filesystem>
 #include <fmt/format.h>
+#include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 namespace qcert::cli {
@@ -96,6 +100,111 @@ std::string point_line(const SweepPoint& p, const SweepOptions& so) {
     return s;
 }
 
+
+std::filesystem::path make_report_dir(const std::string& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw InputError(dir, "cannot create the report directory: " + ec.message());
+    return dir;
+}
+
+std::string slurp(const std::filesystem::path& p) {
+    std::ifstream f(p, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+// The CSV, the report, and what the terminal shows.
+int finish_sweep(const SweepCli& o, const SweepOptions& so, const SweepResult& r, const Dataset& data) {
+    const std::filesystem::path dir = o.report;
+    write_sweep_csv(so.results_path, (dir / "results.csv").string());
+    const std::string html = write_sweep_report(r, data, dir.string());
+    if (o.json) {
+        std::cout << nlohmann::json{{"kind", "summary"}, {"queries", r.queries}, {"decided_now", r.decided_now},
+                                    {"reused", r.reused}, {"missing", r.missing}, {"non_monotone", r.non_monotone.size()},
+                                    {"report", html}, {"time_s", r.time_s}}
+                         .dump()
+                  << std::endl;
+        return 0;
+    }
+    std::cout << fmt::format("float        accuracy {:6.2f} % ({} / {})\n", r.float_accuracy.percent(), r.float_accuracy.correct,
+                             r.float_accuracy.total);
+    for (const SweepPoint& p : r.points) std::cout << point_line(p, so) << "\n";
+    if (!r.params_note.empty() && !so.samples.empty()) std::cout << "parameter robustness: " << r.params_note << "\n";
+    std::cout << fmt::format("non-monotone samples: {}\n", r.non_monotone.size());
+    for (const NonMonotone& n : r.non_monotone)
+        std::cout << fmt::format("  {} sample {} eps {}: holds at {} bits, {} at {} bits\n", n.family, n.sample, n.eps,
+                                 n.robust_bits, verdict_name(n.failing_verdict), n.failing_bits);
+    std::cout << fmt::format("queries {}: {} decided now, {} from {}, {} missing; {:.1f} s\n", r.queries, r.decided_now,
+                             r.reused, so.results_path, r.missing, r.time_s);
+    std::cout << "report: " << html << "\n";
+    return 0;
+}
+
+int run_alone(const SweepCli& o, SweepOptions so, const Dataset& data) {
+    so.results_path = (make_report_dir(o.report) / "results.jsonl").string();
+    Progress progress("sweep", 0);
+    so.on_record = [&](const nlohmann::json& j, int64_t done, int64_t total) {
+        if (o.json) std::cout << j.dump() << std::endl;
+        progress.update(done, fmt::format("of {}  last: {}", total, j.value("key", "")));
+    };
+    return finish_sweep(o, so, run_sweep(so, data), data);
+}
+
+// Under mpirun: query k is decided by rank k mod N. Rank 0 appends its answers to
+// DIR/results.jsonl, every other rank to DIR/results.rank-R.jsonl (started from what
+// results.jsonl already held); at the end rank 0 merges them in and writes the report.
+// Files a killed run left behind are merged first.
+int run_distributed(const SweepCli& o, SweepOptions so, const Dataset& data) {
+    const mpi::World& w = mpi::world();
+    const std::filesystem::path dir = make_report_dir(o.report), main_results = dir / "results.jsonl";
+    auto rank_file = [&](int r) { return dir / fmt::format("results.rank-{}.jsonl", r); };
+    if (w.rank == 0)
+        for (const auto& e : std::filesystem::directory_iterator(dir)) {
+            const std::string name = e.path().filename().string();
+            if (name.rfind("results.rank-", 0) != 0 || e.path().extension() != ".jsonl") continue;
+            merge_sweep_records(main_results.string(), slurp(e.path()));
+            std::filesystem::remove(e.path());
+        }
+    mpi::barrier();
+    const std::string known = mpi::broadcast(w.rank == 0 && std::filesystem::exists(main_results) ? slurp(main_results) : "");
+    const std::filesystem::path mine = w.rank == 0 ? main_results : rank_file(w.rank);
+    if (w.rank != 0) write_file_atomically(mine.string(), known);
+    SweepOptions part = so;
+    part.results_path = mine.string();
+    part.shard_index = w.rank;
+    part.shard_count = w.size;
+    std::unique_ptr<Progress> progress;
+    if (w.rank == 0) {
+        progress = std::make_unique<Progress>(fmt::format("sweep (rank 0 of {})", w.size), 0);
+        part.on_record = [&](const nlohmann::json& j, int64_t done, int64_t total) {
+            progress->update(done, fmt::format("of {}  last: {}", total, j.value("key", "")));
+        };
+    }
+    const SweepResult mine_done = run_sweep(part, data);
+    progress.reset();
+    const long long decided = mpi::sum(mine_done.decided_now);
+    const std::vector<std::string> texts = mpi::gather(w.rank == 0 ? std::string() : slurp(mine));
+    if (w.rank == 0)
+        for (size_t r = 1; r < texts.size(); ++r) merge_sweep_records(main_results.string(), texts[r]);
+    mpi::barrier();
+    if (w.rank != 0) {
+        std::filesystem::remove(mine);
+        return 0;
+    }
+    // Sum up from the merged records, deciding nothing more.
+    SweepOptions all = so;
+    all.results_path = main_results.string();
+    all.max_new_queries = 0;
+    if (o.json) all.on_record = [](const nlohmann::json& j, int64_t, int64_t) { std::cout << j.dump() << std::endl; };
+    SweepResult r = run_sweep(all, data);
+    r.decided_now = decided;
+    r.reused = mine_done.reused;
+    r.time_s = mine_done.time_s + r.time_s;
+    return finish_sweep(o, all, r, data);
+}
+
 }  // namespace
 
 Runner add_sweep(CLI::App& app) {
@@ -139,39 +248,7 @@ Runner add_sweep(CLI::App& app) {
         so.max_new_queries = o->max_queries;
         const Dataset data = load_data(*o);
         check_sweep_options(so, data);
-        std::error_code ec;
-        std::filesystem::create_directories(o->report, ec);
-        if (ec) throw InputError(o->report, "cannot create the report directory: " + ec.message());
-        const std::string dir = o->report;
-        so.results_path = (std::filesystem::path(dir) / "results.jsonl").string();
-        Progress progress("sweep", 0);
-        so.on_record = [&](const nlohmann::json& j, int64_t done, int64_t total) {
-            if (o->json) std::cout << j.dump() << std::endl;
-            progress.update(done, fmt::format("of {}  last: {}", total, j.value("key", "")));
-        };
-        const SweepResult r = run_sweep(so, data);
-        write_sweep_csv(so.results_path, (std::filesystem::path(dir) / "results.csv").string());
-        const std::string html = write_sweep_report(r, data, dir);
-        if (o->json) {
-            std::cout << nlohmann::json{{"kind", "summary"}, {"queries", r.queries}, {"decided_now", r.decided_now},
-                                        {"reused", r.reused}, {"missing", r.missing}, {"non_monotone", r.non_monotone.size()},
-                                        {"report", html}, {"time_s", r.time_s}}
-                             .dump()
-                      << std::endl;
-            return 0;
-        }
-        std::cout << fmt::format("float        accuracy {:6.2f} % ({} / {})\n", r.float_accuracy.percent(), r.float_accuracy.correct,
-                                 r.float_accuracy.total);
-        for (const SweepPoint& p : r.points) std::cout << point_line(p, so) << "\n";
-        if (!r.params_note.empty() && !so.samples.empty()) std::cout << "parameter robustness: " << r.params_note << "\n";
-        std::cout << fmt::format("non-monotone samples: {}\n", r.non_monotone.size());
-        for (const NonMonotone& n : r.non_monotone)
-            std::cout << fmt::format("  {} sample {} eps {}: holds at {} bits, {} at {} bits\n", n.family, n.sample, n.eps,
-                                     n.robust_bits, verdict_name(n.failing_verdict), n.failing_bits);
-        std::cout << fmt::format("queries {}: {} decided now, {} from {}, {} missing; {:.1f} s\n", r.queries, r.decided_now,
-                                 r.reused, so.results_path, r.missing, r.time_s);
-        std::cout << "report: " << html << "\n";
-        return 0;
+        return mpi::world().distributed() ? run_distributed(*o, so, data) : run_alone(*o, so, data);
     };
 }
 

@@ -1,6 +1,7 @@
 // The bit-width sweep: its counts against direct calls of the library, resumption,
 // non-monotone samples, bad options.
 #include "qcert/error.hpp"
+#include "qcert/result_log.hpp"
 #include "qcert/sweep.hpp"
 #include "test_util.hpp"
 
@@ -223,4 +224,26 @@ TEST(Sweep, NonMonotoneSamples) {
     EXPECT_EQ(nm[1].robust_bits, 5);
     EXPECT_EQ(nm[1].failing_bits, 6);
     EXPECT_EQ(nm[1].failing_verdict, Verdict::Misclassified);
+}
+
+TEST(Sweep, MergeTakesOnlyWhatIsNotDecided) {
+    TempDir t;
+    const std::string into = t.file("main.jsonl");
+    {
+        qcert::ResultLog log(into);
+        log.append("robust:a:4:0:1", {{"kind", "robust"}, {"verdict", "holds"}});
+        log.append("robust:a:4:1:1", {{"kind", "robust"}, {"verdict", "unknown"}});
+    }
+    const std::string other =
+        "{\"key\":\"robust:a:4:0:1\",\"kind\":\"robust\",\"verdict\":\"violated\"}\n"   // decided here already: kept
+        "{\"key\":\"robust:a:4:1:1\",\"kind\":\"robust\",\"verdict\":\"holds\"}\n"      // was unknown: taken
+        "{\"key\":\"robust:a:4:2:1\",\"kind\":\"robust\",\"verdict\":\"unknown\"}\n"    // new: taken
+        "{\"key\":\"robust:a:4:3:1\",\"kind\":\"rob";                                   // cut by a kill: dropped
+    EXPECT_EQ(qcert::merge_sweep_records(into, other), 2);
+    qcert::ResultLog log(into);
+    EXPECT_EQ((*log.find("robust:a:4:0:1"))["verdict"], "holds");
+    EXPECT_EQ((*log.find("robust:a:4:1:1"))["verdict"], "holds");
+    EXPECT_EQ((*log.find("robust:a:4:2:1"))["verdict"], "unknown");
+    EXPECT_EQ(log.find("robust:a:4:3:1"), nullptr);
+    EXPECT_EQ(qcert::merge_sweep_records(into, other), 0);  // nothing new the second time
 }

@@ -152,3 +152,32 @@ TEST(CliSweep, KilledHalfWayAndRestarted) {
     EXPECT_EQ(resumed, answers(d.file("whole/results.jsonl")));
     EXPECT_EQ(resumed.size(), 44u);
 }
+
+// mpirun -np 2: the queries are spread over two ranks and merged; the answers are those
+// of one process, each query decided once, and no rank's file is left behind.
+TEST(CliSweep, TwoMpiRanksGiveTheAnswersOfOne) {
+    if (std::system("command -v mpirun >/dev/null 2>&1") != 0) GTEST_SKIP() << "skipped: mpirun not installed (openmpi-bin)";
+    TempDir d;
+    const std::string args = "sweep " + ex("fashion_mlp.onnx") + fashion_data() +
+                             " --bits 2:5 --samples 0:8 --eps 1 --timeout 60 --jobs 1 --json --report ";
+    std::string out, err;
+    ASSERT_EQ(run_cli(args + d.file("one"), &out, &err), 0) << err;
+    const std::string mpirun = "mpirun --allow-run-as-root --oversubscribe -np 2 " + std::string(QCERT_CLI) + " " + args +
+                               d.file("two") + " >" + d.file("two.out") + " 2>" + d.file("two.err");
+    ASSERT_EQ(std::system(mpirun.c_str()), 0) << lines_of(d.file("two.err")).size();
+    const std::vector<std::string> printed = lines_of(d.file("two.out"));
+    ASSERT_FALSE(printed.empty());
+    const nlohmann::json summary = nlohmann::json::parse(printed.back());
+    EXPECT_EQ(summary["queries"], 4 * (1 + 8));
+    EXPECT_EQ(summary["decided_now"], 36);
+    EXPECT_EQ(summary["missing"], 0);
+    EXPECT_EQ(int(printed.size()), 36 + 1);  // every record once, from rank 0, then the summary
+    std::map<std::string, int> occurrences;
+    const auto two = answers(d.file("two/results.jsonl"), &occurrences);
+    for (const auto& [key, n] : occurrences) EXPECT_EQ(n, 1) << key;
+    EXPECT_EQ(two, answers(d.file("one/results.jsonl")));
+    EXPECT_EQ(two.size(), 36u);
+    for (const auto& [key, answer] : two) EXPECT_NE(answer, "unknown") << key;  // all decided: the comparison is exact
+    for (const auto& e : std::filesystem::directory_iterator(d.file("two")))
+        EXPECT_EQ(e.path().filename().string().find("rank"), std::string::npos) << e.path();
+}
