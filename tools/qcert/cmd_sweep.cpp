@@ -142,8 +142,20 @@ int finish_sweep(const SweepCli& o, const SweepOptions& so, const SweepResult& r
     return 0;
 }
 
+// The files of the ranks of a distributed run that was killed before it merged them.
+void merge_leftover_rank_files(const std::filesystem::path& dir) {
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        const std::string name = e.path().filename().string();
+        if (name.rfind("results.rank-", 0) != 0 || e.path().extension() != ".jsonl") continue;
+        merge_sweep_records((dir / "results.jsonl").string(), slurp(e.path()));
+        std::filesystem::remove(e.path());
+    }
+}
+
 int run_alone(const SweepCli& o, SweepOptions so, const Dataset& data) {
-    so.results_path = (make_report_dir(o.report) / "results.jsonl").string();
+    const std::filesystem::path dir = make_report_dir(o.report);
+    merge_leftover_rank_files(dir);
+    so.results_path = (dir / "results.jsonl").string();
     Progress progress("sweep", 0);
     so.on_record = [&](const nlohmann::json& j, int64_t done, int64_t total) {
         if (o.json) std::cout << j.dump() << std::endl;
@@ -160,13 +172,7 @@ int run_distributed(const SweepCli& o, SweepOptions so, const Dataset& data) {
     const mpi::World& w = mpi::world();
     const std::filesystem::path dir = make_report_dir(o.report), main_results = dir / "results.jsonl";
     auto rank_file = [&](int r) { return dir / fmt::format("results.rank-{}.jsonl", r); };
-    if (w.rank == 0)
-        for (const auto& e : std::filesystem::directory_iterator(dir)) {
-            const std::string name = e.path().filename().string();
-            if (name.rfind("results.rank-", 0) != 0 || e.path().extension() != ".jsonl") continue;
-            merge_sweep_records(main_results.string(), slurp(e.path()));
-            std::filesystem::remove(e.path());
-        }
+    if (w.rank == 0) merge_leftover_rank_files(dir);
     mpi::barrier();
     const std::string known = mpi::broadcast(w.rank == 0 && std::filesystem::exists(main_results) ? slurp(main_results) : "");
     const std::filesystem::path mine = w.rank == 0 ? main_results : rank_file(w.rank);
