@@ -156,12 +156,15 @@ int run_alone(const SweepCli& o, SweepOptions so, const Dataset& data) {
     const std::filesystem::path dir = make_report_dir(o.report);
     merge_leftover_rank_files(dir);
     so.results_path = (dir / "results.jsonl").string();
-    Progress progress("sweep", 0);
+    std::unique_ptr<Progress> progress;  // made at the first record, when the number of queries is known
     so.on_record = [&](const nlohmann::json& j, int64_t done, int64_t total) {
         if (o.json) std::cout << j.dump() << std::endl;
-        progress.update(done, fmt::format("of {}  last: {}", total, j.value("key", "")));
+        if (!progress) progress = std::make_unique<Progress>("sweep", total);
+        progress->update(done, "last: " + j.value("key", ""));
     };
-    return finish_sweep(o, so, run_sweep(so, data), data);
+    const SweepResult r = run_sweep(so, data);
+    progress.reset();
+    return finish_sweep(o, so, r, data);
 }
 
 // Under mpirun: query k is decided by rank k mod N. Rank 0 appends its answers to
@@ -182,12 +185,11 @@ int run_distributed(const SweepCli& o, SweepOptions so, const Dataset& data) {
     part.shard_index = w.rank;
     part.shard_count = w.size;
     std::unique_ptr<Progress> progress;
-    if (w.rank == 0) {
-        progress = std::make_unique<Progress>(fmt::format("sweep (rank 0 of {})", w.size), 0);
+    if (w.rank == 0)
         part.on_record = [&](const nlohmann::json& j, int64_t done, int64_t total) {
-            progress->update(done, fmt::format("of {}  last: {}", total, j.value("key", "")));
+            if (!progress) progress = std::make_unique<Progress>(fmt::format("sweep (rank 0 of {}: its own queries and those decided before)", w.size), total);
+            progress->update(done, "last: " + j.value("key", ""));
         };
-    }
     const SweepResult mine_done = run_sweep(part, data);
     progress.reset();
     const long long decided = mpi::sum(mine_done.decided_now);
