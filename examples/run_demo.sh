@@ -3,7 +3,9 @@
 # A sweep over bit-widths 2..10 of three scheme families: accuracy on the 10,000 test
 # images (or the 100 bundled ones), exact robustness of the first 20 test images at
 # L-inf radii 1 and 3 pixels. Writes the report to $REPORT (default sweep-report/);
-# a re-run reuses the decided queries there.
+# a re-run reuses the decided queries there. Then, in a second, a sweep of the two-input
+# ReLU network that is small enough for parameter robustness at each width
+# (report in $REPORT-two-input/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 QCERT=${QCERT:-./build/qcert}
@@ -17,4 +19,9 @@ fi
 ARGS=(examples/fashion_mlp.onnx --images "$IMAGES" --labels "$LABELS" --schemes aaai2021,qebverif,fixed
       --bits 2:10 --samples 0:20 --eps 1,3 --timeout 5 --report "$REPORT")
 echo "\$ qcert sweep ${ARGS[*]}"
-exec "$QCERT" sweep "${ARGS[@]}"
+"$QCERT" sweep "${ARGS[@]}"
+echo
+ARGS=(examples/two_input_relu.onnx --inputs examples/two_input_data.csv --labels examples/two_input_labels.csv
+      --schemes fixed --bits 2:12 --samples 0:20 --params-timeout 5 --report "$REPORT-two-input")
+echo "\$ qcert sweep ${ARGS[*]}"
+"$QCERT" sweep "${ARGS[@]}"

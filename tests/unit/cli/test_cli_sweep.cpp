@@ -181,3 +181,21 @@ TEST(CliSweep, TwoMpiRanksGiveTheAnswersOfOne) {
     for (const auto& e : std::filesystem::directory_iterator(d.file("two")))
         EXPECT_EQ(e.path().filename().string().find("rank"), std::string::npos) << e.path();
 }
+
+// A distributed run killed before rank 0 merged: its rank files are merged by the next
+// run (here a single process), which then has nothing left to decide.
+TEST(CliSweep, LeftoverRankFilesAreMergedFirst) {
+    TempDir d;
+    const std::string args = "sweep " + ex("two_input_relu.onnx") + two_input_data() +
+                             " --schemes fixed --bits 3:4 --samples 0:3 --params-timeout 5 --json --report ";
+    std::string out, err;
+    ASSERT_EQ(run_cli(args + d.file("a"), &out, &err), 0) << err;
+    std::filesystem::create_directories(d.file("b"));
+    std::filesystem::copy_file(d.file("a/results.jsonl"), d.file("b/results.rank-1.jsonl"));
+    ASSERT_EQ(run_cli(args + d.file("b"), &out, &err), 0) << err;
+    const nlohmann::json summary = nlohmann::json::parse(out.substr(out.rfind('{')));
+    EXPECT_EQ(summary["decided_now"], 0);
+    EXPECT_EQ(summary["reused"], 8);
+    EXPECT_FALSE(std::filesystem::exists(d.file("b/results.rank-1.jsonl")));
+    EXPECT_EQ(answers(d.file("b/results.jsonl")), answers(d.file("a/results.jsonl")));
+}
