@@ -150,7 +150,7 @@ std::string summary_lines(const SweepResult& r) {
         {"float accuracy", percent(r.float_accuracy)},
         {"scheme families", families},
         {"bits", fmt::format("{} to {}", r.options.bits_lo, r.options.bits_hi)},
-        {"robustness samples", samples},
+        {"samples (robustness, parameter robustness)", samples},
         {"eps (integer input units)", eps.empty() ? "none" : eps},
         {"timeout per query", fmt::format("{:g} s", r.options.verify.timeout_s)},
         {"parameter robustness", r.params_note.empty() ? fmt::format("at each sample, perturbation = every rounding of each weight and bias (timeout {:g} s)", r.options.params_timeout_s) : r.params_note},
@@ -204,8 +204,8 @@ std::string params_plot(const SweepResult& r, const std::string& family) {
     b.title = family + ": can a rounding of the parameters change the class?";
     b.x_label = "bits";
     b.y_label = "samples";
-    b.layers = {{"class fixed (proved)", verdict_color(Verdict::Holds), {}},
-                {"class can change (witness)", verdict_color(Verdict::Violated), {}},
+    b.layers = {{"class fixed", verdict_color(Verdict::Holds), {}},
+                {"can change", verdict_color(Verdict::Violated), {}},
                 {"undecided", verdict_color(Verdict::Unknown), {}}};
     for (const SweepPoint* p : points_of(r, family)) {
         b.categories.push_back(std::to_string(p->bits));
@@ -315,7 +315,10 @@ std::string sweep_report_html(const SweepResult& r, const Dataset& data) {
             for (int64_t e : r.options.eps) h += "<figure>" + verdict_grid(r, f, e) + "</figure>\n";
     }
     if (r.params_note.empty()) {
-        h += "<h2>Parameter robustness</h2>\n";
+        h += "<h2>Parameter robustness</h2>\n<p>At each sample: can some value of every weight and bias within its "
+             "rounding set (every value the scheme may round it to) change the predicted class? <em>class fixed</em>: "
+             "proved not; <em>can change</em>: a witness parameter set changes it; <em>undecided</em>: the time ran out "
+             "(qcert params, docs/PARAMS.md).</p>\n";
         for (const std::string& f : r.options.families) h += "<figure>" + params_plot(r, f) + "</figure>\n";
     }
     h += "<h2>Per bit-width</h2>\n" + html_table(points_table(r), "points");
