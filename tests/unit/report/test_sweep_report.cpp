@@ -3,6 +3,7 @@
 #include "report/svg_plot.hpp"
 #include "test_util.hpp"
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -140,15 +141,10 @@ TEST(SweepReport, WrittenAtomicallyIntoTheDirectory) {
     EXPECT_EQ(files, 2);  // no temporary file left behind
 }
 
-// Loads the page in Debian's headless chromium: no console errors, and every SVG is
-// laid out with a non-empty box (checked by a probe script added to a copy of the page).
-TEST(SweepReport, LoadsInHeadlessChromium) {
-    const std::string chromium = find_chromium();
-    if (chromium.empty()) GTEST_SKIP() << "skipped: chromium is not installed (apt-get install chromium)";
-    TempDir t;
-    qcert::Dataset d;
-    const qcert::SweepResult r = hand_made_result(d);
-    std::string page = qcert::sweep_report_html(r, d);
+// Loads `page` in Debian's headless chromium with a probe script added at its end:
+// the title becomes "svgs N drawn M" (M: those laid out with a non-empty box). Returns
+// the DOM chromium dumps; `log` gets its stderr.
+std::string load_in_chromium(const std::string& chromium, const TempDir& t, std::string page, std::string& log) {
     const std::string probe =
         "<script>window.addEventListener('load',()=>{const s=[...document.querySelectorAll('svg')];"
         "const drawn=s.filter(e=>{const b=e.getBoundingClientRect();return b.width>0&&b.height>0;}).length;"
@@ -160,12 +156,57 @@ TEST(SweepReport, LoadsInHeadlessChromium) {
                             "--disable-background-networking --disable-component-update --disable-sync "
                             "--user-data-dir=" + t.file("profile") + " --enable-logging=stderr --v=0 --virtual-time-budget=2000 "
                             "--dump-dom file://" + t.file("page.html") + " >" + t.file("dom") + " 2>" + t.file("log");
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << slurp(t.file("log"));
-    const std::string dom = slurp(t.file("dom"));
+    const int rc = std::system(cmd.c_str());
+    log = slurp(t.file("log"));
+    EXPECT_EQ(rc, 0) << log;
+    return slurp(t.file("dom"));
+}
+
+// The page loads with no console message at all (it has no script of its own and the
+// probe logs nothing, so any message is an error, a failed load or a warning), and every
+// SVG is laid out.
+TEST(SweepReport, LoadsInHeadlessChromium) {
+    const std::string chromium = find_chromium();
+    if (chromium.empty()) GTEST_SKIP() << "skipped: chromium is not installed (apt-get install chromium)";
+    TempDir t;
+    qcert::Dataset d;
+    const qcert::SweepResult r = hand_made_result(d);
+    std::string log;
+    const std::string dom = load_in_chromium(chromium, t, qcert::sweep_report_html(r, d), log);
     EXPECT_NE(dom.find("<title>svgs 4 drawn 4</title>"), std::string::npos) << dom.substr(0, 400);
     EXPECT_EQ(count(dom, "<svg"), 4);
-    const std::string log = slurp(t.file("log"));
-    // The page has no script of its own and the probe logs nothing: any console message
-    // (an uncaught error, a failed resource load, a console.error) is a failure.
+    EXPECT_EQ(log.find(":CONSOLE"), std::string::npos) << log;
+}
+
+// The same for the report of a real sweep: the two-input network as 8-bit "pixels" under
+// aaai2021 at 3..5 bits, robustness and parameter robustness.
+TEST(SweepReport, RealSweepLoadsInHeadlessChromium) {
+    const std::string chromium = find_chromium();
+    if (chromium.empty()) GTEST_SKIP() << "skipped: chromium is not installed (apt-get install chromium)";
+    TempDir t;
+    const std::string ex = qcert::test::source_dir() + "/examples/";
+    qcert::Dataset d = qcert::read_csv(ex + "two_input_data.csv");
+    for (double& v : d.raw) v = std::round(v * 255.0);
+    d.float_scale = 1.0 / 255.0;
+    d.integral = true;
+    for (double l : qcert::read_csv(ex + "two_input_labels.csv").raw) d.labels.push_back(int(l));
+    qcert::SweepOptions o;
+    o.model = ex + "two_input_relu.onnx";
+    o.families = {"aaai2021", "fixed"};
+    o.bits_lo = 3;
+    o.bits_hi = 5;
+    o.samples = {0, 1, 2, 3, 4, 5};
+    o.eps = {3, 12};
+    o.params_timeout_s = 5;
+    const qcert::SweepResult r = qcert::run_sweep(o, d);
+    const std::string html = qcert::sweep_report_html(r, d);
+    // accuracy; bars and grid for aaai2021 at two eps; parameter plots for both families
+    // (non-monotone two-input samples would be shown as numbers, not images)
+    const int svgs = count(html, "<svg");
+    EXPECT_EQ(svgs, 1 + 2 + 2 + 2);
+    std::string log;
+    const std::string dom = load_in_chromium(chromium, t, html, log);
+    EXPECT_NE(dom.find("<title>svgs " + std::to_string(svgs) + " drawn " + std::to_string(svgs) + "</title>"), std::string::npos)
+        << dom.substr(0, 400);
     EXPECT_EQ(log.find(":CONSOLE"), std::string::npos) << log;
 }
