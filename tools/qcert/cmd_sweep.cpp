@@ -100,7 +100,6 @@ std::string point_line(const SweepPoint& p, const SweepOptions& so) {
     return s;
 }
 
-
 std::filesystem::path make_report_dir(const std::string& dir) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
