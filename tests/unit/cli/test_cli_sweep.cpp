@@ -1,5 +1,7 @@
-// qcert sweep from the command line: bad input, the files it writes, and a sweep
-// killed half-way that is started again.
+// qcert sweep from the command line: bad input, the files it writes, a sweep killed
+// half-way that is started again, two MPI ranks. The suites named Cli* (the error paths)
+// also run under the sanitizers (scripts/sanitize.sh); the SweepCli ones, which decide
+// real queries with timeouts and start mpirun, do not.
 #include "test_util.hpp"
 
 #include <chrono>
@@ -81,7 +83,7 @@ TEST(CliSweep, NeedsData) {
 
 // The two-input network with CSV data: fixed:B has real activations, so accuracy and
 // parameter robustness per width, no verification; every file is written.
-TEST(CliSweep, CsvDataWritesResultsAndReport) {
+TEST(SweepCli, CsvDataWritesResultsAndReport) {
     TempDir d;
     std::string out, err;
     ASSERT_EQ(run_cli("sweep " + ex("two_input_relu.onnx") + two_input_data() +
@@ -116,7 +118,7 @@ TEST(CliSweep, CsvDataWritesResultsAndReport) {
 
 // A sweep killed (SIGKILL) after some of its queries are in the results file, then started
 // again: it decides only what is missing and ends with the answers of an uninterrupted run.
-TEST(CliSweep, KilledHalfWayAndRestarted) {
+TEST(SweepCli, KilledHalfWayAndRestarted) {
     TempDir d;
     const std::string args = "sweep " + ex("fashion_mlp.onnx") + fashion_data() +
                              " --bits 2:5 --samples 0:10 --eps 1 --timeout 60 --jobs 1 --json --report ";
@@ -155,7 +157,7 @@ TEST(CliSweep, KilledHalfWayAndRestarted) {
 
 // mpirun -np 2: the queries are spread over two ranks and merged; the answers are those
 // of one process, each query decided once, and no rank's file is left behind.
-TEST(CliSweep, TwoMpiRanksGiveTheAnswersOfOne) {
+TEST(SweepCli, TwoMpiRanksGiveTheAnswersOfOne) {
     if (std::system("command -v mpirun >/dev/null 2>&1") != 0) GTEST_SKIP() << "skipped: mpirun not installed (openmpi-bin)";
     TempDir d;
     const std::string args = "sweep " + ex("fashion_mlp.onnx") + fashion_data() +
@@ -184,7 +186,7 @@ TEST(CliSweep, TwoMpiRanksGiveTheAnswersOfOne) {
 
 // A distributed run killed before rank 0 merged: its rank files are merged by the next
 // run (here a single process), which then has nothing left to decide.
-TEST(CliSweep, LeftoverRankFilesAreMergedFirst) {
+TEST(SweepCli, LeftoverRankFilesAreMergedFirst) {
     TempDir d;
     const std::string args = "sweep " + ex("two_input_relu.onnx") + two_input_data() +
                              " --schemes fixed --bits 3:4 --samples 0:3 --params-timeout 5 --json --report ";
