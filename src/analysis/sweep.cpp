@@ -250,8 +250,9 @@ SweepResult run_sweep(const SweepOptions& o, const Dataset& data) {
         }
         throw std::logic_error("unknown sweep query");
     };
+    std::atomic<bool> failed{false};  // a query threw: the others stop, parallel_for rethrows it
     parallel_for(workers, [&](int64_t) {
-        for (size_t k; (k = next++) < queries.size();) {
+        for (size_t k; !failed && (k = next++) < queries.size();) {
             const Query& q = queries[k];
             if (const nlohmann::json* prev = log.find(q.key); prev && is_final_sweep_record(*prev)) {
                 ++reused;
@@ -264,7 +265,13 @@ SweepResult run_sweep(const SweepOptions& o, const Dataset& data) {
                 if (const nlohmann::json* prev = log.find(q.key)) report(*prev);
                 continue;
             }
-            nlohmann::json j = decide_query(q);
+            nlohmann::json j;
+            try {
+                j = decide_query(q);
+            } catch (...) {
+                failed = true;
+                throw;
+            }
             log.append(q.key, j);
             ++decided_now;
             report(j);
