@@ -92,6 +92,9 @@ struct PointModel {
     std::string robustness_note;  // why robustness is not decided here ("" when it is)
 };
 
+// The kinds of question asked at each point. The certified error bound (issue 4) will be
+// one more: one query per point, key "bound:FAMILY:B", calling the bound library, its
+// record summed up into SweepPoint next to the accuracy.
 enum class QueryKind { Accuracy, Robust, Params };
 
 struct Query {
