@@ -221,8 +221,8 @@ Runner add_sweep(CLI::App& app) {
     o->data.add(cmd);
     cmd->add_option("--inputs", o->inputs, "CSV data, one sample per row (with --labels CSV, one class per row)")->check(CLI::ExistingFile);
     cmd->add_option("--bits", o->bits, "bit-widths LO:HI, both included, or B (default 2:8)");
-    cmd->add_option("--schemes", o->schemes, "scheme families, comma list: fixed (fixed:B), aaai2021 (aaai2021:B), qebverif (qebverif:B)");
-    cmd->add_option("--samples", o->samples, "samples for robustness: A:B (A <= i < B), N, or a comma list");
+    cmd->add_option("--schemes", o->schemes, "scheme families, comma list: fixed (fixed:B), aaai2021 (aaai2021:B), qebverif (qebverif:B); default aaai2021");
+    cmd->add_option("--samples", o->samples, "samples for robustness and parameter robustness: A:B (A <= i < B), N, or a comma list");
     cmd->add_option("--eps", o->eps, "L-inf radii in integer input units (pixels), comma list");
     cmd->add_option("--timeout", o->timeout, "seconds per robustness query (default 10)");
     cmd->add_option("--method", o->methods, "comma list of verification methods, in order (default: the portfolio)");
