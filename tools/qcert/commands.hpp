@@ -15,5 +15,6 @@ Runner add_eval(CLI::App& app);
 Runner add_verify(CLI::App& app);
 Runner add_params(CLI::App& app);
 Runner add_bound(CLI::App& app);
+Runner add_sweep(CLI::App& app);
 
 }  // namespace qcert::cli

@@ -296,7 +296,7 @@ TEST(NNet, TruncatedFiles) {
 
 TEST(NNet, Garbage) {
     test::TempDir t;
-    expect_nnet_error(write_text(t, "g1.nnet", std::string("\x7f" "ELF\x01\x02\x00\x00 binary", 17)), "line 1");
+    expect_nnet_error(write_text(t, "g1.nnet", std::string("\x7f" "ELF\x01\x02\x00\x00 binary", 15)), "line 1");
     expect_nnet_error(write_text(t, "g2.nnet", ""), "unexpected end of file");
     std::string tiny = kTiny;
     tiny.replace(tiny.find("0.5,2,"), 6, "0.5,zz,");

@@ -1,0 +1,321 @@
+// The bit-width sweep: plan every query (accuracy, robustness, parameter robustness
+// per bit-width), decide those the results file does not have yet, then sum up.
+#include "qcert/sweep.hpp"
+
+#include "qcert/error.hpp"
+#include "qcert/params.hpp"
+#include "qcert/result_log.hpp"
+#include "run/parallel.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <fmt/format.h>
+#include <mutex>
+
+namespace qcert {
+
+const std::vector<std::string>& sweep_families() {
+    static const std::vector<std::string> f = {"fixed", "aaai2021", "qebverif"};
+    return f;
+}
+
+std::string sweep_scheme(const std::string& family, int bits) {
+    for (const std::string& f : sweep_families())
+        if (f == family) return fmt::format("{}:{}", family, bits);
+    throw InputError("--schemes", fmt::format("unknown scheme family '{}' (fixed, aaai2021, qebverif)", family));
+}
+
+void VerdictCounts::add(Verdict v) {
+    switch (v) {
+        case Verdict::Holds: ++holds; break;
+        case Verdict::Violated: ++violated; break;
+        case Verdict::Unknown: ++unknown; break;
+        case Verdict::Misclassified: ++misclassified; break;
+    }
+}
+
+namespace {
+
+Verdict parse_verdict(const std::string& s) {
+    for (Verdict v : {Verdict::Holds, Verdict::Violated, Verdict::Unknown, Verdict::Misclassified})
+        if (s == verdict_name(v)) return v;
+    throw InputError("results file", "unknown verdict '" + s + "'");
+}
+
+// FNV-1a over bytes: a stable fingerprint of the model file and the data.
+uint64_t fnv1a(const void* p, size_t n, uint64_t h = 1469598103934665603ull) {
+    const unsigned char* b = static_cast<const unsigned char*>(p);
+    for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+std::string file_fingerprint(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) throw InputError(path, "cannot read the model");
+    uint64_t h = 1469598103934665603ull;
+    char buf[65536];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) h = fnv1a(buf, n, h);
+    std::fclose(f);
+    return fmt::format("{:016x}", h);
+}
+
+std::string data_fingerprint(const Dataset& d) {
+    uint64_t h = fnv1a(d.raw.data(), d.raw.size() * sizeof(double));
+    h = fnv1a(d.labels.data(), d.labels.size() * sizeof(int), h);
+    return fmt::format("{:016x}", h);
+}
+
+}  // namespace
+
+void check_sweep_options(const SweepOptions& o, const Dataset& d) {
+    if (o.families.empty()) throw InputError("--schemes", "is empty");
+    for (const std::string& f : o.families) sweep_scheme(f, 8);
+    if (o.bits_lo < 1 || o.bits_hi > 32)
+        throw InputError("--bits", fmt::format("bit-widths must lie in 1..32, got {}:{}", o.bits_lo, o.bits_hi));
+    if (o.bits_lo > o.bits_hi) throw InputError("--bits", fmt::format("range {}:{} is empty (lo > hi)", o.bits_lo, o.bits_hi));
+    if (d.labels.empty()) throw InputError(d.source, "the data has no labels");
+    for (int64_t s : o.samples)
+        if (s < 0 || s >= d.count())
+            throw InputError("--samples", fmt::format("sample {} is past the data ({} has {} samples)", s, d.source, d.count()));
+    for (int64_t e : o.eps)
+        if (e < 0) throw InputError("--eps", fmt::format("must be >= 0, got {}", e));
+    if (!(o.verify.timeout_s > 0)) throw InputError("--timeout", "must be > 0");
+    if (o.shard_count < 1 || o.shard_index < 0 || o.shard_index >= o.shard_count)
+        throw InputError("sweep", fmt::format("shard {} of {} does not exist", o.shard_index, o.shard_count));
+}
+
+namespace {
+
+// One bit-width of one family, ready to be asked.
+struct PointModel {
+    Subject subject;
+    std::string robustness_note;  // why robustness is not decided here ("" when it is)
+};
+
+// The kinds of question asked at each point. The certified error bound (issue 4) will be
+// one more: one query per point, key "bound:FAMILY:B", calling the bound library, its
+// record summed up into SweepPoint next to the accuracy.
+enum class QueryKind { Accuracy, Robust, Params };
+
+struct Query {
+    QueryKind kind;
+    size_t point;
+    int64_t sample = 0, eps = 0;
+    std::string key;
+};
+
+nlohmann::json robust_record(const SweepPoint& p, const RobustnessResult& r) {
+    nlohmann::json j = {{"kind", "robust"}, {"family", p.family}, {"bits", p.bits}, {"scheme", p.scheme},
+                        {"sample", r.sample}, {"eps", r.eps}, {"label", r.label}, {"predicted", r.predicted},
+                        {"verdict", verdict_name(r.outcome.verdict)}, {"method", r.outcome.method},
+                        {"time_s", r.outcome.time_s}};
+    if (r.outcome.verdict == Verdict::Violated) j["counterexample"] = r.outcome.counterexample;
+    if (r.outcome.verdict == Verdict::Unknown) j["reason"] = r.outcome.reason;
+    return j;
+}
+
+nlohmann::json params_record(const SweepPoint& p, int64_t sample, const ParamsResult& r) {
+    nlohmann::json j = {{"kind", "params"}, {"family", p.family}, {"bits", p.bits}, {"scheme", p.scheme},
+                        {"sample", sample}, {"nominal_class", r.nominal_class}, {"confidence", confidence_name(r.confidence)},
+                        {"lower", r.lower}, {"upper", r.upper}, {"complete", r.complete},
+                        {"stop_reason", r.stop_reason}, {"time_s", r.time_s}};
+    j["class_can_change"] = r.class_can_change ? nlohmann::json(*r.class_can_change) : nlohmann::json(nullptr);
+    return j;
+}
+
+nlohmann::json accuracy_record(const SweepPoint& p, const Accuracy& a) {
+    return {{"kind", "accuracy"}, {"family", p.family}, {"bits", p.bits}, {"scheme", p.scheme},
+            {"correct", a.correct}, {"total", a.total}, {"misclassified", a.misclassified}};
+}
+
+Accuracy accuracy_from(const nlohmann::json& j) {
+    Accuracy a;
+    a.correct = j["correct"].get<int64_t>();
+    a.total = j["total"].get<int64_t>();
+    a.misclassified = j["misclassified"].get<std::vector<int64_t>>();
+    return a;
+}
+
+// Refuses a results file written for another model, data set or pruning.
+void check_config(ResultLog& log, const SweepOptions& o, const Dataset& d) {
+    const nlohmann::json config = {{"kind", "config"}, {"model_fingerprint", file_fingerprint(o.model)},
+                                   {"data_fingerprint", data_fingerprint(d)}, {"prune", o.prune},
+                                   {"accuracy_limit", o.accuracy_limit}};
+    if (const nlohmann::json* prev = log.find("config")) {
+        for (const char* k : {"model_fingerprint", "data_fingerprint", "prune", "accuracy_limit"})
+            if ((*prev)[k] != config[k])
+                throw InputError(o.results_path, fmt::format("was written by a sweep with another {} (use another --report directory)", k));
+        return;
+    }
+    log.append("config", config);
+}
+
+}  // namespace
+
+SweepResult run_sweep(const SweepOptions& o, const Dataset& data) {
+    const auto t0 = std::chrono::steady_clock::now();
+    check_sweep_options(o, data);
+    SweepResult res;
+    res.options = o;
+    res.options.on_record = nullptr;
+    res.data_source = data.source;
+
+    Subject base = load_subject(o.model, "", 0.0);
+    base.check_data(data);
+    BlockNet pruned = o.prune != 0.0 ? prune_magnitude(base.blocks, o.prune) : base.blocks;
+    res.parameters = base.blocks.parameter_count();
+    const bool run_params = !o.samples.empty() && res.parameters <= o.params_max_parameters;
+    if (o.samples.empty()) res.params_note = "no samples chosen";
+    else if (!run_params)
+        res.params_note = fmt::format("not run: the network has {} parameters, more than the limit of {}", res.parameters,
+                                      o.params_max_parameters);
+
+    // The points: one subject per family and bit-width that has a scheme.
+    std::vector<PointModel> models;
+    for (const std::string& family : o.families)
+        for (int b = o.bits_lo; b <= o.bits_hi; ++b) {
+            SweepPoint p;
+            p.family = family;
+            p.bits = b;
+            p.scheme = sweep_scheme(family, b);
+            PointModel m;
+            m.subject.path = base.path;
+            m.subject.model = base.model;
+            m.subject.blocks = base.blocks;
+            try {
+                m.subject.quant = quantize(pruned, parse_scheme(p.scheme, pruned));
+            } catch (const InputError& e) {
+                p.unavailable = e.what();
+            }
+            if (p.unavailable.empty()) {
+                p.integer = m.subject.quant->integer.has_value();
+                if (!p.integer) m.robustness_note = "no integer semantics (real activations)";
+                else if (!o.samples.empty()) {
+                    try {
+                        m.subject.quant->integer->input_from(data.raw_sample(o.samples[0]), data.float_sample(o.samples[0]));
+                    } catch (const InputError& e) {
+                        m.robustness_note = e.what();
+                    }
+                }
+            }
+            res.points.push_back(p);
+            models.push_back(std::move(m));
+        }
+
+    std::vector<Query> queries;
+    for (size_t i = 0; i < res.points.size(); ++i) {
+        const SweepPoint& p = res.points[i];
+        if (!p.unavailable.empty()) continue;
+        queries.push_back({QueryKind::Accuracy, i, 0, 0, fmt::format("accuracy:{}:{}", p.family, p.bits)});
+        if (models[i].robustness_note.empty())
+            for (int64_t e : o.eps)
+                for (int64_t s : o.samples)
+                    queries.push_back({QueryKind::Robust, i, s, e, fmt::format("robust:{}:{}:{}:{}", p.family, p.bits, s, e)});
+        if (run_params)
+            for (int64_t s : o.samples)
+                queries.push_back({QueryKind::Params, i, s, 0, fmt::format("params:{}:{}:{}", p.family, p.bits, s)});
+    }
+    res.queries = int64_t(queries.size());
+
+    ResultLog log(o.results_path);
+    check_config(log, o, data);
+    res.float_accuracy = accuracy(data, o.accuracy_limit, [&](int64_t i) { return argmax(base.float_output(data, i)); });
+
+    const unsigned workers = o.jobs ? o.jobs : worker_count();
+    VerifyOptions vo = o.verify;
+    if (workers > 1) vo.threads = 1;  // queries in parallel, each on one core
+    std::atomic<size_t> next{0};
+    std::atomic<int64_t> started_new{0}, decided_now{0}, reused{0}, done{0};
+    std::mutex report_mu;
+    auto report = [&](const nlohmann::json& j) {
+        ++done;
+        if (!o.on_record) return;
+        std::lock_guard<std::mutex> g(report_mu);
+        o.on_record(j, done.load(), res.queries);
+    };
+    auto decide_query = [&](const Query& q) {
+        const SweepPoint& p = res.points[q.point];
+        const Subject& s = models[q.point].subject;
+        switch (q.kind) {
+            case QueryKind::Accuracy:
+                return accuracy_record(p, accuracy(data, o.accuracy_limit, [&](int64_t i) { return s.quantized_class(data, i); }));
+            case QueryKind::Robust:
+                return robust_record(p, verify_robustness(s, data, q.sample, q.eps, vo));
+            case QueryKind::Params: {
+                ParamsQuery pq;
+                const Vec x = data.float_sample(q.sample);
+                pq.input_lo.assign(x.data(), x.data() + x.size());
+                pq.input_hi = pq.input_lo;
+                pq.timeout_s = o.params_timeout_s;
+                pq.threads = workers > 1 ? 1 : 0;
+                return params_record(p, q.sample, analyse_params(pruned, perturbation_from_scheme(pruned, s.quant->scheme), pq));
+            }
+        }
+        throw std::logic_error("unknown sweep query");
+    };
+    std::atomic<bool> failed{false};  // a query threw: the others stop, parallel_for rethrows it
+    parallel_for(workers, [&](int64_t) {
+        for (size_t k; !failed && (k = next++) < queries.size();) {
+            const Query& q = queries[k];
+            if (const nlohmann::json* prev = log.find(q.key); prev && is_final_sweep_record(*prev)) {
+                ++reused;
+                report(*prev);
+                continue;
+            }
+            const bool mine = int64_t(k % size_t(o.shard_count)) == o.shard_index &&
+                              (o.max_new_queries < 0 || started_new++ < o.max_new_queries);
+            if (!mine) {  // left to another process or run; an Unknown from before is still shown
+                if (const nlohmann::json* prev = log.find(q.key)) report(*prev);
+                continue;
+            }
+            nlohmann::json j;
+            try {
+                j = decide_query(q);
+            } catch (...) {
+                failed = true;
+                throw;
+            }
+            log.append(q.key, j);
+            ++decided_now;
+            report(j);
+        }
+    }, workers);
+    res.decided_now = decided_now;
+    res.reused = reused;
+
+    // Sum up from the records.
+    for (const Query& q : queries) {
+        const nlohmann::json* j = log.find(q.key);
+        if (!j) {
+            ++res.missing;
+            continue;
+        }
+        SweepPoint& p = res.points[q.point];
+        switch (q.kind) {
+            case QueryKind::Accuracy: p.accuracy = accuracy_from(*j); break;
+            case QueryKind::Robust: {
+                const Verdict v = parse_verdict((*j)["verdict"].get<std::string>());
+                p.robustness[q.eps].add(v);
+                res.robust.push_back({p.family, p.bits, q.sample, q.eps, v});
+                break;
+            }
+            case QueryKind::Params: {
+                if (!p.params) p.params = ParamsCounts{};
+                const nlohmann::json& c = (*j)["class_can_change"];
+                if (c.is_null()) ++p.params->undecided;
+                else if (c.get<bool>()) ++p.params->class_can_change;
+                else ++p.params->class_fixed;
+                p.params->max_confidence_change = std::max(p.params->max_confidence_change, (*j)["upper"].get<double>());
+                break;
+            }
+        }
+    }
+    for (size_t i = 0; i < res.points.size(); ++i)
+        if (res.points[i].unavailable.empty() && !models[i].robustness_note.empty() && !o.eps.empty())
+            res.points[i].robustness_note = models[i].robustness_note;
+    res.non_monotone = find_non_monotone(res.robust);
+    res.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return res;
+}
+
+}  // namespace qcert
