@@ -16,5 +16,6 @@ Runner add_verify(CLI::App& app);
 Runner add_params(CLI::App& app);
 Runner add_bound(CLI::App& app);
 Runner add_sweep(CLI::App& app);
+Runner add_synth(CLI::App& app);
 
 }  // namespace qcert::cli

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
     add(qcert::cli::add_params);
     add(qcert::cli::add_bound);
     add(qcert::cli::add_sweep);
+    add(qcert::cli::add_synth);
     std::string names;
     bool known = false;
     for (const CLI::App* sub : app.get_subcommands({})) {

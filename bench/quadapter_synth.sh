@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# qcert synth on Quadapter's networks (FM 2024): 50 MNIST test samples x radius 1..5 (1/255).
+# Writes bench/results/quadapter_synth_NET_tTIMEOUT/ (results.jsonl resumable, synth.json, scheme.json)
+# and prints a markdown table. Env: QCERT, NETS (default "mnist_1blk_100"), SAMPLES (0:50),
+# RADII (1,2,3,4,5), MIN_BITS (2), MAX_BITS (16), TIMEOUT (seconds per property and candidate, 10).
+# CHECK=1: instead of searching, check Quadapter's published bits (synth --bits) into ..._check_BITS_tTIMEOUT.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+QCERT=${QCERT:-build/qcert}
+B=${BENCH_DIR:-../shared/benchmarks}
+NETS=${NETS:-"mnist_1blk_100"}
+SAMPLES=${SAMPLES:-0:50}
+RADII=${RADII:-1,2,3,4,5}
+TIMEOUT=${TIMEOUT:-10}
+mkdir -p bench/results
+echo "| network | timeout (s) | bits | proved / total | kept by float | required (proved at max) | accuracy % | candidates | time (s) |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for net in $NETS; do
+  case $net in
+    fashion*) IMG=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz; LAB=/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ;;
+    *) IMG=$B/mnist/t10k-images-idx3-ubyte.gz; LAB=$B/mnist/t10k-labels-idx1-ubyte.gz ;;
+  esac
+  out=bench/results/quadapter_synth_${net}_t${TIMEOUT}
+  extra=()
+  if [ "${CHECK:-0}" = 1 ]; then
+    case $net in
+      mnist_1blk_100) bits=6,3 ;; mnist_2blk_100_100) bits=8,6,3 ;; mnist_3blk_100_100_100) bits=11,9,6,3 ;;
+      *) echo "no published bits for $net" >&2; continue ;;
+    esac
+    out=bench/results/quadapter_check_${net}_${bits}_t${TIMEOUT}
+    extra=(--bits "$bits")
+  fi
+  "$QCERT" synth "$B/quadapter/${net}_weight.h5" --images "$IMG" --labels "$LAB" --samples "$SAMPLES" \
+    --radius "$RADII" --min-bits "${MIN_BITS:-2}" --max-bits "${MAX_BITS:-16}" --timeout "$TIMEOUT" --out "$out" --json \
+    "${extra[@]}" >/dev/null
+  python3 - "$out/synth.json" "$net" "$TIMEOUT" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+print(f"| {sys.argv[2]} | {sys.argv[3]} | ({','.join(map(str, j['bits']))}) | {j['proved']} / {j['total']} | {j['kept']} | {j['required']} | "
+      f"{j['accuracy']:.2f} | {j['candidates']} | {j['time_s']:.0f} |")
+PY
+done
