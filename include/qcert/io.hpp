@@ -32,6 +32,11 @@ Network read_keras_h5(const std::string& path);     // src/io/keras_h5_reader.cp
 // Chooses the reader by file extension (.onnx, .nnet, .h5/.hdf5/.keras).
 LoadedModel load_model(const std::string& path);    // src/io/model_loader.cpp
 
+// A pruning mask (src/io/prune_mask_reader.cpp): JSON {"layers": [M0, M1, ...]}, one
+// matrix per affine block (rows = outputs, columns = inputs, as the block's W), each
+// entry 1 (kept) or 0 (pruned).
+PruneMask read_prune_mask(const std::string& path);
+
 // Writes a float network as an ONNX model (Gemm/Conv/activations), opset 13.
 void write_onnx(const Network& net, const std::string& path);  // src/io/onnx_writer.cpp
 

@@ -35,6 +35,10 @@ struct Subject {
 // unless a scheme is given) and then magnitude pruning by `prune_ratio` (0: none)
 // before quantization. Throws InputError.
 Subject load_subject(const std::string& model_path, const std::string& scheme = "", double prune_ratio = 0.0);
+// The same, pruning by the mask in `prune_mask_file` (read_prune_mask; empty: none) instead
+// of, not besides, a ratio.
+Subject load_subject(const std::string& model_path, const std::string& scheme, double prune_ratio,
+                     const std::string& prune_mask_file);
 
 struct Accuracy {
     int64_t total = 0, correct = 0;

@@ -165,8 +165,10 @@ QuantizedNet from_qdq(const BlockNet& dequantized, const IntNetwork& qdq);
 
 // Zeroes, in each block, the `ratio` fraction of weights of smallest magnitude.
 BlockNet prune_magnitude(const BlockNet& net, double ratio);
+// Per block, a matrix of the shape of its W: false entries are pruned.
+using PruneMask = std::vector<Eigen::Matrix<bool, Eigen::Dynamic, Eigen::Dynamic>>;
 // mask[k] has the shape of blocks[k].W; false entries become zero.
-BlockNet prune_mask(const BlockNet& net, const std::vector<Eigen::Matrix<bool, Eigen::Dynamic, Eigen::Dynamic>>& mask);
+BlockNet prune_mask(const BlockNet& net, const PruneMask& mask);
 
 // IEEE half precision cast (round to nearest even, overflow to inf).
 double to_fp16(double x);

@@ -9,20 +9,28 @@
 namespace qcert {
 
 Subject load_subject(const std::string& model_path, const std::string& scheme, double prune_ratio) {
+    return load_subject(model_path, scheme, prune_ratio, "");
+}
+
+Subject load_subject(const std::string& model_path, const std::string& scheme, double prune_ratio,
+                     const std::string& prune_mask_file) {
+    if (prune_ratio != 0.0 && !prune_mask_file.empty()) throw InputError("--prune-mask", "give --prune or --prune-mask, not both");
     Subject s;
     s.path = model_path;
     s.model = load_model(model_path);
     s.blocks = to_blocks(s.model.net);
     BlockNet base = s.blocks;
     if (prune_ratio != 0.0) base = prune_magnitude(base, prune_ratio);
+    if (!prune_mask_file.empty()) base = prune_mask(base, read_prune_mask(prune_mask_file));
+    const bool pruned = prune_ratio != 0.0 || !prune_mask_file.empty();
     if (!scheme.empty()) {
         s.quant = quantize(base, parse_scheme(scheme, base));
     } else if (s.model.qdq) {
-        if (prune_ratio != 0.0) throw InputError("--prune", "a QDQ model's own quantization cannot be pruned; give --scheme");
+        if (pruned) throw InputError("--prune", "a QDQ model's own quantization cannot be pruned; give --scheme");
         s.quant = from_qdq(base, *s.model.qdq);
-    } else if (prune_ratio != 0.0) {
+    } else if (pruned) {
         QuantizedNet q;
-        q.scheme.name = fmt::format("prune:{}", prune_ratio);
+        q.scheme.name = prune_mask_file.empty() ? fmt::format("prune:{}", prune_ratio) : "prune-mask:" + prune_mask_file;
         q.real = base;
         s.quant = q;
     }

@@ -24,7 +24,7 @@ BlockNet prune_magnitude(const BlockNet& net, double ratio) {
     return out;
 }
 
-BlockNet prune_mask(const BlockNet& net, const std::vector<Eigen::Matrix<bool, Eigen::Dynamic, Eigen::Dynamic>>& mask) {
+BlockNet prune_mask(const BlockNet& net, const PruneMask& mask) {
     if (mask.size() != net.blocks.size())
         throw InputError("--prune-mask", fmt::format("the mask has {} layers, the network has {}", mask.size(), net.blocks.size()));
     BlockNet out = net;

@@ -26,7 +26,7 @@ std::string join(const std::vector<int64_t>& v) {
 
 Runner add_eval(CLI::App& app) {
     struct Opts {
-        std::string model, scheme, inputs;
+        std::string model, scheme, inputs, prune_mask;
         double prune = 0, input_scale = 1.0;
         bool json = false;
     };
@@ -35,12 +35,13 @@ Runner add_eval(CLI::App& app) {
     cmd->add_option("model", o->model, "model file (.onnx, .nnet, .h5)")->required();
     cmd->add_option("--scheme", o->scheme, "quantization scheme (see qcert inspect --help)");
     cmd->add_option("--prune", o->prune, "prune this fraction of each layer's smallest weights");
+    cmd->add_option("--prune-mask", o->prune_mask, "prune the weights a JSON mask marks 0: {\"layers\": [[[1,0,...],...],...]}, one matrix per layer");
     cmd->add_option("--inputs", o->inputs, "CSV file, one input per row")->required();
     cmd->add_option("--input-scale", o->input_scale,
                     "the float network sees value * SCALE (e.g. 0.00392156862745098 for pixels given as 0..255)");
     cmd->add_flag("--json", o->json, "one JSON object per row");
     return [o] {
-        const Subject s = load_subject(o->model, o->scheme, o->prune);
+        const Subject s = load_subject(o->model, o->scheme, o->prune, o->prune_mask);
         Dataset d = read_csv(o->inputs);
         d.float_scale = o->input_scale;
         s.check_data(d);

@@ -127,7 +127,7 @@ Runner add_verify(CLI::App& app) {
     CLI::App* cmd = app.add_subcommand("verify", "decide properties of the quantized network in its exact integer semantics");
     o->add(cmd);
     return [o] {
-        const Subject s = load_subject(o->model, o->scheme, o->prune);
+        const Subject s = load_subject(o->model, o->scheme, o->prune, o->prune_mask);
         if (!o->vnnlib.empty()) return run_vnnlib(*o, s);
         if (!o->box.empty()) return run_box(*o, s);
         const std::optional<Dataset> d = o->data.load();

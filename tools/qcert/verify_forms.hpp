@@ -12,7 +12,7 @@
 namespace qcert::cli {
 
 struct VerifyCli {
-    std::string model, scheme, samples, eps, methods, out, vnnlib, cex, box, sensitive;
+    std::string model, scheme, prune_mask, samples, eps, methods, out, vnnlib, cex, box, sensitive;
     double prune = 0, timeout = 60, delta = 0;
     int64_t max_eps = 0;
     unsigned jobs = 0;
@@ -23,6 +23,7 @@ struct VerifyCli {
         cmd->add_option("model", model, "model file (.onnx, .nnet, .h5)")->required();
         cmd->add_option("--scheme", scheme, "quantization scheme with an integer semantics (aaai2021:Q, qebverif:Q, fixed:..., JSON)");
         cmd->add_option("--prune", prune, "prune this fraction of each layer's smallest weights first");
+        cmd->add_option("--prune-mask", prune_mask, "prune the weights a JSON mask marks 0: {\"layers\": [[[1,0,...],...],...]}, one matrix per layer");
         data.add(cmd);
         cmd->add_option("--samples", samples, "data samples: A:B (A <= i < B), N, or a comma list");
         cmd->add_option("--eps", eps, "L-inf radius in integer input units (pixels); a comma list runs each");

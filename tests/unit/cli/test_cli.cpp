@@ -48,6 +48,23 @@ TEST(Cli, EvalFloatAndQuantized) {
     EXPECT_EQ(j["overflow"], false);
 }
 
+TEST(Cli, EvalWithPruneMask) {
+    TempDir d;
+    const std::string model = write_tiny_nnet(d);
+    std::ofstream(d.file("in.csv")) << "x1,x2\n1,0\n";
+    // Prunes the first layer's weight 1 on x1: for x = (1, 0), h = (0, 0.75) and y = (0.1, 1.5).
+    std::ofstream(d.file("mask.json")) << R"({"layers": [[[0, 1], [1, 1]], [[1, 1], [1, 1]]]})";
+    std::string out, err;
+    ASSERT_EQ(run_cli("eval " + model + " --inputs " + d.file("in.csv") + " --prune-mask " + d.file("mask.json") + " --json",
+                      &out, &err),
+              0)
+        << err;
+    const auto j = nlohmann::json::parse(out.substr(0, out.find('\n')));
+    EXPECT_NEAR(j["float"][0].get<double>(), 1.1, 1e-12);  // the float network is untouched
+    EXPECT_NEAR(j["quantized"][0].get<double>(), 0.1, 1e-12);
+    EXPECT_NEAR(j["quantized"][1].get<double>(), 1.5, 1e-12);
+}
+
 TEST(Cli, InspectWithoutData) {
     TempDir d;
     std::string out, err;
@@ -71,6 +88,8 @@ TEST_P(CliBadInput, OneLineExitTwo) {
     std::ofstream(d.file("model.xyz")) << "x";
     std::ofstream(d.file("short.csv")) << "1\n";
     std::ofstream(d.file("ok.csv")) << "1,2\n";
+    std::ofstream(d.file("mask1.json")) << R"({"layers": [[[1, 1], [1, 1]]]})";
+    std::ofstream(d.file("mask2.json")) << R"({"layers": [[[1, 1], [1, 2]], [[1, 1], [1, 1]]]})";
     std::string args = GetParam().args;
     const std::string ex = std::string(QCERT_SOURCE_DIR) + "/examples/";
     for (auto [k, v] : {std::pair{std::string("@MODEL"), model},
@@ -98,6 +117,10 @@ INSTANTIATE_TEST_SUITE_P(
                       BadInput{"eval @MODEL --inputs @DIR/short.csv", "short.csv"},
                       BadInput{"eval @MODEL --inputs @DIR/ok.csv --prune 2", "ratio"},
                       BadInput{"inspect", "model"},
+                      BadInput{"inspect @MODEL --prune-mask @DIR/mask1.json", "the mask has 1 layers, the network has 2"},
+                      BadInput{"inspect @MODEL --prune-mask @DIR/mask2.json", "expected 0 or 1, got 2"},
+                      BadInput{"inspect @MODEL --prune-mask @DIR/ok.csv", "not JSON"},
+                      BadInput{"inspect @MODEL --prune 0.5 --prune-mask @DIR/mask1.json", "not both"},
                       // qcert params
                       BadInput{"params @TWO --rel 0.01 --at 0.5,0.5 --precision -1", "precision"},
                       BadInput{"params @TWO --rel 0.01 --at 0.5,0.5,0.2", "3 values given"},
