@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace qcert::test {
@@ -36,20 +38,21 @@ struct TempDir {
     std::string file(const std::string& name) const { return (path / name).string(); }
 };
 
+// The whole content of a file (empty when it cannot be read).
+inline std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
 // Runs the qcert CLI; returns the exit code and fills `out` with stdout and `err` with stderr.
 inline int run_cli(const std::string& args, std::string* out = nullptr, std::string* err = nullptr) {
     TempDir d;
     std::string cmd = std::string(QCERT_CLI) + " " + args + " >" + d.file("out") + " 2>" + d.file("err");
     int rc = std::system(cmd.c_str());
-    auto slurp = [](const std::string& f) {
-        std::string s; FILE* fp = std::fopen(f.c_str(), "rb");
-        if (!fp) return s;
-        char buf[4096]; size_t n;
-        while ((n = std::fread(buf, 1, sizeof buf, fp)) > 0) s.append(buf, n);
-        std::fclose(fp); return s;
-    };
-    if (out) *out = slurp(d.file("out"));
-    if (err) *err = slurp(d.file("err"));
+    if (out) *out = read_file(d.file("out"));
+    if (err) *err = read_file(d.file("err"));
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 

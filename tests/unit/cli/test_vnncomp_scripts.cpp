@@ -10,13 +10,6 @@ using qcert::test::TempDir;
 
 namespace {
 
-std::string slurp(const std::string& p) {
-    std::ifstream f(p);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
-
 int run(const TempDir& d, const std::string& env, const std::string& script, const std::string& args) {
     const std::string cmd = "QCERT=" + std::string(QCERT_CLI) + " QCERT_VNNCOMP_CACHE=" + d.file("cache") + " " + env + " bash " +
                             qcert::test::source_dir() + "/vnncomp/" + script + " " + args + " >>" + d.file("log") + " 2>&1";
@@ -34,13 +27,13 @@ TEST(VnncompScripts, CompressedInstanceGivesTheAnswerOfQcertVerify) {
     ASSERT_EQ(std::system(("gzip -c " + ex + "two_input_relu.onnx >" + d.file("net.onnx.gz")).c_str()), 0);
     ASSERT_EQ(std::system(("gzip -c " + ex + "two_input_region.vnnlib >" + d.file("prop.vnnlib.gz")).c_str()), 0);
     const std::string instance = "v1 test " + d.file("net.onnx.gz") + " " + d.file("prop.vnnlib.gz");
-    ASSERT_EQ(run(d, kScheme, "prepare_instance.sh", instance), 0) << slurp(d.file("log"));
-    ASSERT_EQ(run(d, kScheme, "run_instance.sh", instance + " " + d.file("result.txt") + " 30"), 0) << slurp(d.file("log"));
+    ASSERT_EQ(run(d, kScheme, "prepare_instance.sh", instance), 0) << qcert::test::read_file(d.file("log"));
+    ASSERT_EQ(run(d, kScheme, "run_instance.sh", instance + " " + d.file("result.txt") + " 30"), 0) << qcert::test::read_file(d.file("log"));
     const std::string direct = std::string(QCERT_CLI) + " verify " + ex + "two_input_relu.onnx --scheme fixed:w=s8.4,b=s8.4,a=s12.6,i=u8.8 --vnnlib " +
                                ex + "two_input_region.vnnlib --cex " + d.file("direct.txt") + " >/dev/null";
     ASSERT_EQ(std::system(direct.c_str()), 0);
-    EXPECT_EQ(slurp(d.file("result.txt")), slurp(d.file("direct.txt")));
-    EXPECT_EQ(slurp(d.file("result.txt")).substr(0, 5), "unsat");
+    EXPECT_EQ(qcert::test::read_file(d.file("result.txt")), qcert::test::read_file(d.file("direct.txt")));
+    EXPECT_EQ(qcert::test::read_file(d.file("result.txt")).substr(0, 5), "unsat");
 }
 
 TEST(VnncompScripts, WrongVersionOrUnusableModelIsRefused) {
@@ -53,5 +46,5 @@ TEST(VnncompScripts, WrongVersionOrUnusableModelIsRefused) {
     EXPECT_EQ(run(d, "QCERT_SCHEME=", "run_instance.sh",
                   "v1 test " + ex + "two_input_relu.onnx " + ex + "two_input_region.vnnlib " + d.file("r.txt") + " 10"),
               0);
-    EXPECT_EQ(slurp(d.file("r.txt")), "error\n");
+    EXPECT_EQ(qcert::test::read_file(d.file("r.txt")), "error\n");
 }

@@ -27,13 +27,6 @@ std::string write_text(const test::TempDir& t, const std::string& name, const st
     return path;
 }
 
-std::string read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 // An independent NNet evaluator in the style of Reluplex's nnet.cpp: every
 // non-comment line split on commas with strtod; inputs clipped to [min, max]
 // and normalised; ReLU on hidden layers; outputs de-normalised with the last
@@ -287,7 +280,7 @@ TEST(NNet, TruncatedFiles) {
     expect_nnet_error(write_text(t, "head.nnet", "// c\n2,2,1,2,\n2,2,1,\n"), "line 4: unexpected end of file");
     const std::string a = acas("1_1");
     if (!std::filesystem::exists(a)) return;
-    const std::string text = read_text(a);
+    const std::string text = test::read_file(a);
     expect_nnet_error(write_text(t, "half.nnet", text.substr(0, text.rfind('\n', text.size() / 2) + 1)),
                       "unexpected end of file");
     // Cut inside a number.

@@ -91,13 +91,6 @@ std::string save(const onnx::ModelProto& m, const std::string& path) {
     return path;
 }
 
-std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 std::vector<double> to_std(const Vec& v) { return std::vector<double>(v.data(), v.data() + v.size()); }
 Vec to_vec(const std::vector<double>& v) { return Eigen::Map<const Vec>(v.data(), Eigen::Index(v.size())); }
 
@@ -1354,7 +1347,7 @@ TEST(OnnxBadInput, TruncatedAndGarbledFiles) {
     test::TempDir dir;
     const std::string good = dir.file("good.onnx");
     write_onnx(random_cnn(1), good);
-    const std::string bytes = slurp(good);
+    const std::string bytes = test::read_file(good);
     for (size_t cut : {size_t(1), size_t(10), bytes.size() / 3, bytes.size() / 2, bytes.size() - 5, bytes.size() - 1}) {
         const std::string p = dir.file("cut" + std::to_string(cut) + ".onnx");
         std::ofstream(p, std::ios::binary) << bytes.substr(0, cut);

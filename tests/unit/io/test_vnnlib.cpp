@@ -25,13 +25,6 @@ std::string write_text(const test::TempDir& t, const std::string& name, const st
     return path;
 }
 
-std::string read_text(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 std::string declare(int inputs, int outputs) {
     std::string s;
     for (int i = 0; i < inputs; ++i) s += "(declare-const X_" + std::to_string(i) + " Real)\n";
@@ -446,7 +439,7 @@ TEST(VnnlibResult, WriteFileLeavesNoTemporary) {
     test::TempDir t;
     const std::string p = t.file("out.txt");
     write_vnncomp_result(p, VnncompStatus::Sat, {0.25}, vec({-1.0}));
-    EXPECT_EQ(read_text(p), "sat\n((X_0 0.25)\n (Y_0 -1))\n");
+    EXPECT_EQ(test::read_file(p), "sat\n((X_0 0.25)\n (Y_0 -1))\n");
     EXPECT_FALSE(std::filesystem::exists(p + ".tmp"));
     EXPECT_THROW(write_vnncomp_result(t.file("no/such/dir/out.txt"), VnncompStatus::Unsat), InputError);
 }

@@ -20,13 +20,6 @@ int count(const std::string& s, const std::string& what) {
     return n;
 }
 
-std::string slurp(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
-
 // A result as run_sweep would give it, small enough to check by hand: one family, bits
 // 3..5, samples 0 and 1 of a 4x4 "image" data set, one eps; sample 1 robust at 3 bits
 // but violated at 5.
@@ -134,8 +127,8 @@ TEST(SweepReport, WrittenAtomicallyIntoTheDirectory) {
     const qcert::SweepResult r = hand_made_result(d);
     const std::string html = qcert::write_sweep_report(r, d, t.file("out/deeper"));
     EXPECT_EQ(html, t.file("out/deeper/report.html"));
-    EXPECT_EQ(slurp(html), qcert::sweep_report_html(r, d));
-    EXPECT_EQ(slurp(t.file("out/deeper/report.md")), qcert::sweep_report_markdown(r));
+    EXPECT_EQ(qcert::test::read_file(html), qcert::sweep_report_html(r, d));
+    EXPECT_EQ(qcert::test::read_file(t.file("out/deeper/report.md")), qcert::sweep_report_markdown(r));
     int files = 0;
     for (const auto& e : std::filesystem::directory_iterator(t.file("out/deeper"))) files += e.is_regular_file();
     EXPECT_EQ(files, 2);  // no temporary file left behind
@@ -157,9 +150,9 @@ std::string load_in_chromium(const std::string& chromium, const TempDir& t, std:
                             "--user-data-dir=" + t.file("profile") + " --enable-logging=stderr --v=0 --virtual-time-budget=2000 "
                             "--dump-dom file://" + t.file("page.html") + " >" + t.file("dom") + " 2>" + t.file("log");
     const int rc = std::system(cmd.c_str());
-    log = slurp(t.file("log"));
+    log = qcert::test::read_file(t.file("log"));
     EXPECT_EQ(rc, 0) << log;
-    return slurp(t.file("dom"));
+    return qcert::test::read_file(t.file("dom"));
 }
 
 // The page loads with no console message at all (it has no script of its own and the
