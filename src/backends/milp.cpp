@@ -8,6 +8,7 @@
 
 #include "backends/milp_cbc.hpp"
 #include "backends/milp_encoding.hpp"
+#include "backends/milp_tighten.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -58,9 +59,9 @@ i128 distance(const std::vector<IntConstraint>& conj, const std::vector<int64_t>
 
 // What one MILP said about a part of the unsafe set.
 struct PartResult {
-    enum Kind { Empty, Found, Unknown } kind = Unknown;
+    enum Kind { Empty, Found, Unknown, Unsupported } kind = Unknown;
     std::vector<int64_t> x;  // Found: re-checked
-    std::string reason;      // Unknown
+    std::string reason;      // Unknown, Unsupported
 };
 
 PartResult solve_part(const IntQuery& q, milp::NetworkEncoding enc, const Budget& budget, const MilpOptions& o) {
@@ -118,6 +119,45 @@ std::vector<int64_t> centre(const IntQuery& q) {
     return c;
 }
 
+// One disjunct: its MILP over the bounds B for a first slice of the budget; when
+// that runs out, the bounds are narrowed to the inputs that meet the disjunct
+// (milp_tighten.hpp) and the MILP is solved again on them with the rest. The
+// narrowing costs a few hundred LPs, too much for the many disjuncts the first
+// try settles at once, and it often decides the ones that it does not.
+PartResult solve_disjunct(const IntQuery& q, const std::vector<IntConstraint>& conj, const IntBounds& B,
+                          const Budget& budget, const MilpOptions& o) {
+    const std::vector<bool> wanted = milp::outputs_read({conj}, q.net->output_size());
+    auto attempt = [&](const IntBounds& bounds, const std::vector<std::vector<bool>>* enforced, const Budget& b) {
+        PartResult p;
+        milp::NetworkEncoding enc = milp::encode_network(q, bounds, wanted, enforced);
+        if (!enc.unsupported.empty()) {
+            p.kind = PartResult::Unsupported;
+            p.reason = enc.unsupported;
+            return p;
+        }
+        if (enc.empty || !milp::add_conjunction(enc, conj)) {  // the bounds rule this disjunct out
+            p.kind = PartResult::Empty;
+            return p;
+        }
+        // Guidance only: the search stops at the first solution or candidate.
+        enc.model.objective = milp::steering_objective(enc, conj);
+        return solve_part(q, std::move(enc), b, o);
+    };
+    if (o.tighten_rounds <= 0) return attempt(B, nullptr, budget);
+    Budget first = budget;
+    first.deadline = std::min(budget.deadline, std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                                                     std::chrono::duration<double>(o.first_slice_s)));
+    PartResult p = attempt(B, nullptr, first);
+    if (p.kind != PartResult::Unknown || p.reason != "timeout" || budget.expired()) return p;
+    IntBounds narrowed = B;
+    const milp::Tightening t = milp::tighten_for_disjunct(q, narrowed, conj, wanted, budget, o.tighten_rounds);
+    if (t.empty) {
+        p.kind = PartResult::Empty;
+        return p;
+    }
+    return attempt(narrowed, &t.narrowed_mask, budget);
+}
+
 // `sb` (optional) rules out disjuncts whose constraints its back-substituted
 // bounds refute: cheaper than any MILP, and tighter than the per-output bounds in B.
 Outcome decide(const IntQuery& q, const Budget& budget, const IntBounds& B, const SymbolicBounds* sb, const MilpOptions& o) {
@@ -155,12 +195,9 @@ Outcome decide(const IntQuery& q, const Budget& budget, const IntBounds& B, cons
         for (size_t k : order) {
             const auto& conj = q.unsafe[k];
             if (sb && std::any_of(conj.begin(), conj.end(), [&](const IntConstraint& c) { return infeasible(*sb, c); })) continue;
-            milp::NetworkEncoding enc = milp::encode_network(q, B, milp::outputs_read({conj}, outs));
-            if (!enc.unsupported.empty()) { res.reason = enc.unsupported; return res; }
-            if (!milp::add_conjunction(enc, conj)) continue;  // the bounds rule this disjunct out
-            // Guidance only: the search stops at the first solution or candidate.
-            enc.model.objective = milp::steering_objective(enc, conj);
-            if (conclude(solve_part(q, std::move(enc), budget, o))) return res;
+            const PartResult p = solve_disjunct(q, conj, B, budget, o);
+            if (p.kind == PartResult::Unsupported) { res.reason = p.reason; return res; }
+            if (conclude(p)) return res;
             if (!unknown.empty() && unknown.back() == "timeout") break;
         }
     }

@@ -16,6 +16,11 @@ struct MilpOptions {
     // CBC's stand-alone solver (CbcMain1: preprocessing, cuts, heuristics; calls
     // serialised) instead of a CbcModel set up here with the candidate check.
     bool full_solver = false;
+    // When a disjunct's MILP is not decided within first_slice_s, narrow the neuron
+    // bounds to the inputs that meet it (milp_tighten.hpp, at most this many passes
+    // over the layers; 0: never) and solve it again on them.
+    int tighten_rounds = 2;
+    double first_slice_s = 2.0;
 };
 
 // Method "milp": complete; Violated only with a re-checked counterexample.

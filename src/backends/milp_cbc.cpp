@@ -125,6 +125,12 @@ void load(OsiClpSolverInterface& s, const Model& m) {
     s.setHintParam(OsiDoReducePrint, true, OsiHintTry);
 }
 
+}  // namespace
+
+void load_model(OsiClpSolverInterface& s, const Model& m) { load(s, m); }
+
+namespace {
+
 int no_callback(CbcModel*, int) { return 0; }
 
 // CbcMain1 keeps global state in CBC 2.10 (coin-or/Cbc#332): one call at a time.

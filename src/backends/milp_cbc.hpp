@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+class OsiClpSolverInterface;
+
 namespace qcert::milp {
 
 enum class SolveStatus {
@@ -40,6 +42,9 @@ struct SolveResult {
     std::string detail;
     int64_t nodes = 0;
 };
+
+// Loads m into a Clp solver (integer variables marked; an LP solve ignores them).
+void load_model(OsiClpSolverInterface& s, const Model& m);
 
 SolveResult solve_with_cbc(const Model& m, const Budget& budget, const SolveOptions& options = {});
 

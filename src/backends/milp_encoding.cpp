@@ -176,8 +176,14 @@ std::string unsupported_layer(const IntLayer& L, size_t k, i128 alo, i128 ahi) {
                        L.overflow == Overflow::Wrap ? "wrapping" : "saturating", bits);
 }
 
-// The neurons of each layer that influence a wanted output and are not constant.
-std::vector<std::vector<bool>> needed_neurons(const IntNetwork& net, const IntBounds& B, const std::vector<bool>& wanted) {
+bool is_enforced(const std::vector<std::vector<bool>>* enforced, size_t k, int64_t i) {
+    return enforced && (*enforced)[k][i];
+}
+
+// The neurons of each layer that influence a wanted output and are not constant
+// (or are enforced).
+std::vector<std::vector<bool>> needed_neurons(const IntNetwork& net, const IntBounds& B, const std::vector<bool>& wanted,
+                                              const std::vector<std::vector<bool>>* enforced) {
     const size_t K = net.layers.size();
     std::vector<std::vector<bool>> need(K);
     need[K - 1] = wanted;
@@ -185,7 +191,7 @@ std::vector<std::vector<bool>> needed_neurons(const IntNetwork& net, const IntBo
         const IntLayer& L = net.layers[k];
         need[k - 1].assign(L.in_size(), false);
         for (int64_t i = 0; i < L.out_size(); ++i) {
-            if (!need[k][i] || B.stable(k, i)) continue;
+            if (!need[k][i] || (B.stable(k, i) && !is_enforced(enforced, k, i))) continue;
             for (int64_t j = 0; j < L.in_size(); ++j)
                 if (L.W(i, j) != 0) need[k - 1][j] = true;
         }
@@ -205,17 +211,18 @@ std::vector<int64_t> NetworkEncoding::input_from(const std::vector<double>& valu
     return x;
 }
 
-NetworkEncoding encode_network(const IntQuery& q, const IntBounds& B, const std::vector<bool>& wanted) {
+NetworkEncoding encode_network(const IntQuery& q, const IntBounds& B, const std::vector<bool>& wanted,
+                               const std::vector<std::vector<bool>>* enforced) {
     const IntNetwork& net = *q.net;
     NetworkEncoding e;
     Model& m = e.model;
-    const auto need = needed_neurons(net, B, wanted);
+    const auto need = needed_neurons(net, B, wanted, enforced);
 
     // Inputs: a variable for those a needed first-layer neuron reads.
     const IntLayer& first = net.layers.front();
     std::vector<bool> read(first.in_size(), false);
     for (int64_t i = 0; i < first.out_size(); ++i)
-        if (need[0][i] && !B.stable(0, i))
+        if (need[0][i] && (!B.stable(0, i) || is_enforced(enforced, 0, i)))
             for (int64_t j = 0; j < first.in_size(); ++j)
                 if (first.W(i, j) != 0) read[j] = true;
     e.input_var.assign(first.in_size(), -1);
@@ -231,13 +238,16 @@ NetworkEncoding encode_network(const IntQuery& q, const IntBounds& B, const std:
     }
 
     e.pre_clamp.resize(net.output_size());
+    e.acc.resize(net.layers.size());
     for (size_t k = 0; k < net.layers.size(); ++k) {
         const IntLayer& L = net.layers[k];
+        e.acc[k].resize(L.out_size());
         const i128 g = std::gcd(L.num, L.den), num = L.num / g, d = L.den / g;
         std::vector<Affine> next(L.out_size());
         for (int64_t i = 0; i < L.out_size(); ++i) {
             if (!need[k][i]) continue;
-            if (B.stable(k, i)) { next[i] = Affine{{}, B.out_lo[k][i]}; continue; }
+            const bool enforce = is_enforced(enforced, k, i);
+            if (B.stable(k, i) && !enforce) { next[i] = Affine{{}, B.out_lo[k][i]}; continue; }
             Affine acc{{}, L.b[i]};
             for (int64_t j = 0; j < L.in_size(); ++j) {
                 if (L.W(i, j) == 0) continue;
@@ -247,6 +257,10 @@ NetworkEncoding encode_network(const IntQuery& q, const IntBounds& B, const std:
             }
             i128 alo, ahi;
             affine_range(m, acc, alo, ahi);
+            if (enforce && (B.acc_lo[k][i] > alo || B.acc_hi[k][i] < ahi)) {
+                if (!m.add_row(acc, B.acc_lo[k][i], B.acc_hi[k][i])) e.empty = true;  // no input of the part
+            }
+            if (B.stable(k, i)) { next[i] = Affine{{}, B.out_lo[k][i]}; continue; }
             alo = std::max(alo, B.acc_lo[k][i]);
             ahi = std::min(ahi, B.acc_hi[k][i]);
             if (std::string why = unsupported_layer(L, k, alo, ahi); !why.empty()) {
@@ -254,6 +268,7 @@ NetworkEncoding encode_network(const IntQuery& q, const IntBounds& B, const std:
                 return e;
             }
             ++e.encoded_neurons;
+            e.acc[k][i] = acc;
             Affine N;
             N.add_scaled(acc, num);
             const i128 Nlo = alo * num, Nhi = ahi * num;

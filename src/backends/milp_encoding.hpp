@@ -41,8 +41,13 @@ struct NetworkEncoding {
         double inv_d = 1.0;
     };
     std::vector<std::optional<Scaled>> pre_clamp;
+    // Per layer and neuron: the exact accumulator of every encoded neuron (those that
+    // are needed and not constant), for bound tightening.
+    std::vector<std::vector<std::optional<Affine>>> acc;
     // Why the network cannot be encoded exactly (empty: it can).
     std::string unsupported;
+    // An enforced range that no input meets: the model has no point.
+    bool empty = false;
     int encoded_neurons = 0;
 
     // The integer input a solver's values describe (inputs rounded to the nearest integer).
@@ -51,7 +56,14 @@ struct NetworkEncoding {
 
 // Encodes q.net over the box [q.lo, q.hi] with the given sound bounds (interval_bounds
 // or tighter). `wanted[i]` says whether output i must be encoded.
-NetworkEncoding encode_network(const IntQuery& q, const IntBounds& bounds, const std::vector<bool>& wanted);
+//
+// Bounds that hold only on part of the box (milp_tighten: where a disjunct is met)
+// must be marked in `enforced` (per layer and neuron): such a neuron gets the row
+// acc_lo <= acc <= acc_hi, and its inputs are encoded even when it is constant.
+// Without the row, an input outside that part could meet the model with values
+// the network does not compute there.
+NetworkEncoding encode_network(const IntQuery& q, const IntBounds& bounds, const std::vector<bool>& wanted,
+                               const std::vector<std::vector<bool>>* enforced = nullptr);
 
 // The outputs a set of integer constraints reads.
 std::vector<bool> outputs_read(const IntUnsafe& unsafe, int64_t outputs);

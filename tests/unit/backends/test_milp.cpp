@@ -198,7 +198,8 @@ TEST(Milp, MatchesBruteForceOnGeneralRescalesAndEveryMode) {
     Tally t;
     for (int trial = 0; trial < 200; ++trial) {
         const IntNetwork net = random_int_network(rng, 2 + int(rng() % 3), {3 + int(rng() % 3), 3});
-        const MilpOptions o{trial % 3 != 1, trial % 4 != 3};  // also the joint model and the bare solver
+        MilpOptions o{trial % 3 != 1, trial % 4 != 3};  // also the joint model and the bare solver
+        if (trial % 2) o.first_slice_s = 0;               // and bound tightening before every disjunct's MILP
         run_queries(rng, net, o, fmt::format("trial {} modes {} {}", trial, rounding_name(net.layers[0].rounding),
                                              rounding_name(net.layers[1].rounding)), t);
     }
@@ -279,10 +280,16 @@ TEST(Milp, FashionAaaiKnownAnswers) {
     EXPECT_EQ(nonrobust.verdict, Verdict::Violated) << nonrobust.reason;
     const Outcome robust = fashion_query(f, 0, 1, 120);
     EXPECT_EQ(robust.verdict, Verdict::Holds) << robust.reason;
+    // The same two with bound tightening before every disjunct's MILP.
+    MilpOptions tighten;
+    tighten.first_slice_s = 0;
+    EXPECT_EQ(fashion_query(f, 4, 1, 120, tighten).verdict, Verdict::Violated);
+    EXPECT_EQ(fashion_query(f, 0, 1, 120, tighten).verdict, Verdict::Holds);
 }
 
 // Timings for the report: --gtest_also_run_disabled_tests --gtest_filter='*MilpTiming*'
-// QCERT_MILP_QUERIES="0-20:1,219:3,311:4" picks samples:eps; QCERT_MILP_JOINT / QCERT_MILP_FULL pick the variant.
+// QCERT_MILP_QUERIES="0-20:1,219:3,311:4" picks samples:eps; QCERT_MILP_JOINT / QCERT_MILP_FULL pick the variant;
+// QCERT_MILP_TIGHTEN / QCERT_MILP_SLICE set tighten_rounds / first_slice_s; QCERT_MILP_SECONDS the limit.
 TEST(MilpTiming, DISABLED_Fashion) {
     const std::string model = test::shared_benchmarks() + "/aaai2021/fashion-mnist_mlp.h5";
     QCERT_REQUIRE_FILE(model);
@@ -293,6 +300,8 @@ TEST(MilpTiming, DISABLED_Fashion) {
     MilpOptions o;
     o.per_disjunct = std::getenv("QCERT_MILP_JOINT") == nullptr;
     o.full_solver = std::getenv("QCERT_MILP_FULL") != nullptr;
+    if (const char* t = std::getenv("QCERT_MILP_TIGHTEN")) o.tighten_rounds = std::atoi(t);  // passes (0: none)
+    if (const char* t = std::getenv("QCERT_MILP_SLICE")) o.first_slice_s = std::atof(t);     // seconds before tightening
     for (const std::string& item : [&] {
              std::vector<std::string> v;
              size_t p = 0;
