@@ -1,7 +1,9 @@
-// A parallel loop over [0, n) on all cores, in contiguous chunks.
+// A parallel loop over [0, n) on all cores. Each thread takes the next index in
+// turn, so a few slow calls (hard queries) do not leave the other cores idle.
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -23,13 +25,14 @@ inline void parallel_for(int64_t n, const std::function<void(int64_t)>& body, un
     }
     std::exception_ptr err;
     std::mutex m;
+    std::atomic<int64_t> next{0};
     std::vector<std::thread> pool;
     for (unsigned t = 0; t < threads; ++t)
-        pool.emplace_back([&, t] {
-            const int64_t lo = n * t / threads, hi = n * (t + 1) / threads;
+        pool.emplace_back([&] {
             try {
-                for (int64_t i = lo; i < hi; ++i) body(i);
+                for (int64_t i = next++; i < n; i = next++) body(i);
             } catch (...) {
+                next = n;  // the others stop at their current call
                 std::lock_guard<std::mutex> g(m);
                 if (!err) err = std::current_exception();
             }
