@@ -15,12 +15,24 @@ namespace {
 
 constexpr mpfr_prec_t kBits = 256;
 
+// MPFR caches constants (those exp and tanh use) per thread; a search worker's
+// would outlive it (LeakSanitizer). The first number a thread makes arms this, and
+// the thread's end frees its caches.
+struct ThreadCaches {
+    ~ThreadCaches() { mpfr_free_cache2(MPFR_FREE_LOCAL_CACHE); }
+};
+void init(mpfr_t v) {
+    static thread_local ThreadCaches caches;
+    (void)caches;
+    mpfr_init2(v, kBits);
+}
+
 // One MPFR number at kBits, owned.
 class Mp {
 public:
-    Mp() { mpfr_init2(v, kBits); mpfr_set_zero(v, 1); }
-    explicit Mp(double d) { mpfr_init2(v, kBits); mpfr_set_d(v, d, MPFR_RNDN); }  // exact
-    Mp(const Mp& o) { mpfr_init2(v, kBits); mpfr_set(v, o.v, MPFR_RNDN); }      // exact: same precision
+    Mp() { init(v); mpfr_set_zero(v, 1); }
+    explicit Mp(double d) { init(v); mpfr_set_d(v, d, MPFR_RNDN); }  // exact
+    Mp(const Mp& o) { init(v); mpfr_set(v, o.v, MPFR_RNDN); }      // exact: same precision
     Mp& operator=(const Mp& o) { mpfr_set(v, o.v, MPFR_RNDN); return *this; }
     ~Mp() { mpfr_clear(v); }
     mpfr_t v;
