@@ -64,4 +64,22 @@ INSTANTIATE_TEST_SUITE_P(Cases, CliSynthBad,
                                            SynthBad{"--samples 3:3 --radius 1", "--samples"},
                                            SynthBad{"--samples 0:2 --radius 1 --min-bits 1", "2..32"},
                                            SynthBad{"--samples 500 --radius 1", "sample 500"},
-                                           SynthBad{"--samples 0:2 --radius 1 --bits 6,6,6,6,6,6,6", "bit-widths given"}));
+                                           SynthBad{"--samples 0:2 --radius 1 --bits 6,6,6,6,6,6,6", "bit-widths given"},
+                                           SynthBad{"--samples 0:2 --radius 1 --method milp", "unknown method 'milp'"}));
+
+TEST(CliSynth, PreimageMethodAnswerIsCertifiedPropertyByProperty) {
+    std::string out, err;
+    ASSERT_EQ(run_cli("synth " + fashion_args() + " --samples 0:4 --radius 1 --max-bits 10 --timeout 5 --json --method preimage",
+                      &out, &err),
+              0)
+        << err;
+    const auto j = nlohmann::json::parse(out);
+    EXPECT_EQ(j["method"], "preimage");
+    ASSERT_EQ(j["answers"].size(), 1u);
+    EXPECT_EQ(j["answers"][0]["bits"], j["bits"]);
+    EXPECT_EQ(j["answers"][0]["proved"], j["proved"]);
+    int proved = 0;
+    for (const auto& c : j["certificates"]) proved += c["verdict"] == "proved";
+    EXPECT_EQ(proved, j["proved"].get<int>());
+    EXPECT_GT(proved, 0);
+}
