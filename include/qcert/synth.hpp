@@ -84,6 +84,7 @@ struct MethodAnswer {
     std::vector<int> bits;
     int64_t proved = 0;          // kept properties proved at `bits`
     double time_s = 0;           // choosing the bits (the certification not included)
+    std::string note;            // how the method got there (preimage: per layer what bound the bits)
 };
 
 struct LeftOut {

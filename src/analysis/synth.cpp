@@ -260,11 +260,12 @@ SynthResult synthesize(const BlockNet& net, const std::vector<RobustProperty>& p
         if (o.method != "preimage") {
             const auto ts = std::chrono::steady_clock::now();
             const std::vector<int> b = search_bits(s, net, r.kept, o, required);
-            r.answers.push_back({"search", b, 0, std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count()});
+            r.answers.push_back({"search", b, 0, std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count(),
+                                 fmt::format("{} required properties (proved at max-bits)", required.size())});
         }
         if (o.method != "search") {
             const synth::PreimageAnswer a = synth::preimage_bits(net, r.kept, divisor, o);
-            r.answers.push_back({"preimage", a.bits, 0, a.time_s});
+            r.answers.push_back({"preimage", a.bits, 0, a.time_s, a.summary()});
             if (o.method == "preimage") preimage_required = a.linear;
         }
         answer_checks.resize(r.answers.size());

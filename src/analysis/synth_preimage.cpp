@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <fmt/format.h>
 #include <limits>
 
 namespace qcert::synth {
@@ -148,6 +149,7 @@ PreimageAnswer preimage_bits(const BlockNet& net, const std::vector<RobustProper
     a.bits.assign(layers, o.max_bits);
     a.constrained.assign(layers, 0);
     a.dropped.assign(layers, 0);
+    a.binding.assign(layers, "");
     // Backward, per property.
     std::vector<PropertyPreimage> pre(props.size());
     parallel_for(int64_t(props.size()), [&](int64_t i) { pre[size_t(i)] = compute_preimage(net, props[size_t(i)], divisor); },
@@ -192,9 +194,11 @@ PreimageAnswer preimage_bits(const BlockNet& net, const std::vector<RobustProper
         for (int b = o.min_bits; b < o.max_bits; ++b) {
             const BlockNet twin = twin_at(b);
             std::atomic<bool> fail{false};
+            std::atomic<size_t> failed_at{0};
             parallel_for(int64_t(part.size()), [&](int64_t t) {
-                if (!fail.load() && !inside(twin, part[size_t(t)])) fail = true;
+                if (!fail.load() && !inside(twin, part[size_t(t)])) failed_at = part[size_t(t)], fail = true;
             }, o.threads);
+            if (fail.load()) a.binding[k] = props[failed_at.load()].key();
             if (!fail.load()) {
                 a.bits[k] = b;
                 break;
@@ -203,6 +207,17 @@ PreimageAnswer preimage_bits(const BlockNet& net, const std::vector<RobustProper
     }
     a.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return a;
+}
+
+std::string PreimageAnswer::summary() const {
+    std::string s = fmt::format("{} of the properties have a preimage at every hidden layer, {} are proved by linear bounds "
+                                "on the float network", with_preimage, linear);
+    for (size_t k = 0; k < bits.size(); ++k) {
+        // (dropped: their inclusion failed at max-bits; at the last layer: not proved by linear bounds there)
+        s += fmt::format("; layer {}: {} bits, {} constrained, {} dropped", k + 1, bits[k], constrained[k], dropped[k]);
+        if (!binding[k].empty()) s += fmt::format(", {} bits leave {} outside", bits[k] - 1, binding[k]);
+    }
+    return s;
 }
 
 }  // namespace qcert::synth

@@ -88,7 +88,7 @@ nlohmann::json result_json(const SynthResult& r, const Accuracy& acc, const std:
     j["method"] = r.method;
     j["answers"] = nlohmann::json::array();
     for (const MethodAnswer& a : r.answers)
-        j["answers"].push_back({{"method", a.method}, {"bits", a.bits}, {"proved", a.proved}, {"time_s", a.time_s}});
+        j["answers"].push_back({{"method", a.method}, {"bits", a.bits}, {"proved", a.proved}, {"time_s", a.time_s}, {"note", a.note}});
     j["time_s"] = r.time_s;
     j["certificates"] = nlohmann::json::array();
     for (size_t i = 0; i < r.kept.size(); ++i) {
