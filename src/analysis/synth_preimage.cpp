@@ -162,11 +162,14 @@ PreimageAnswer preimage_bits(const BlockNet& net, const std::vector<RobustProper
     // Forward, per layer: the fewest bits that keep every participating property inside its preimage.
     for (size_t k = 0; k < layers; ++k) {
         const bool last = k + 1 == layers;
+        // A property with a preimage at this layer is constrained by it; one without (the box
+        // abstraction was too coarse) by the look-ahead: the linear bounds of the whole network,
+        // this layer at the candidate bits and the layers above still at max-bits, prove it.
         std::vector<size_t> part;
         for (size_t i = 0; i < props.size(); ++i)
-            if (last ? pre[i].linear : alive[i] && pre[i].scale[k] >= 0) part.push_back(i);
+            if (last ? pre[i].linear : alive[i] && (pre[i].scale[k] >= 0 || pre[i].linear)) part.push_back(i);
         auto inside = [&](const BlockNet& twin, size_t i) {
-            if (last) return linear_bound_proves(twin, props[i], divisor);
+            if (last || pre[i].scale[k] < 0) return linear_bound_proves(twin, props[i], divisor);
             const LayerBox q = prefix_bounds(twin, k + 1, props[i], divisor);
             const LayerBox& P = pre[i].preimage[k];
             for (size_t j = 0; j < q.lo.size(); ++j)
@@ -191,6 +194,7 @@ PreimageAnswer preimage_bits(const BlockNet& net, const std::vector<RobustProper
             part = std::move(kept);
         }
         a.constrained[k] = int64_t(part.size());
+        if (part.empty()) continue;  // nothing to go by: the layer keeps max-bits
         for (int b = o.min_bits; b < o.max_bits; ++b) {
             const BlockNet twin = twin_at(b);
             std::atomic<bool> fail{false};

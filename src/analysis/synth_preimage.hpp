@@ -5,9 +5,11 @@
 // hidden layer's output (every h in P_k is mapped by the float layers after k into the
 // safe set, checked in outward-rounded interval arithmetic). Then forwards, per layer: the
 // fewest bits such that, for every property, the sound bounds of the quantized prefix
-// (layers 0..k at the bits chosen so far) over the property's input box lie inside P_k;
-// at the last layer the fewest bits with which the quantized network's linear bounds prove
-// the property. The answer is a proposal: synthesize() certifies it with check_robust.
+// (layers 0..k at the bits chosen so far) over the property's input box lie inside P_k
+// (a property without P_k: the whole network's linear bounds, the layers above k at
+// max-bits, prove it); at the last layer the fewest bits with which the quantized network's
+// linear bounds prove the property; a layer no property constrains keeps max-bits.
+// The answer is a proposal: synthesize() certifies it with check_robust.
 #pragma once
 
 #include "qcert/synth.hpp"
