@@ -4,12 +4,23 @@
 # and prints a markdown table. Env: QCERT, NETS (default "mnist_1blk_100"), SAMPLES (0:50),
 # RADII (1,2,3,4,5), MIN_BITS (2), MAX_BITS (16), TIMEOUT (seconds per property and candidate, 10).
 # CHECK=1: instead of searching, check Quadapter's published bits (synth --bits) into ..._check_BITS_tTIMEOUT.
+# METHOD: synth --method (search, preimage, best; default: search, the directories of the earlier runs);
+# another method than search writes ..._METHOD_tTIMEOUT (a copy of the search's results.jsonl is a
+# cache of the checks already done). SAMPLES=quadapter: the 50 test images of Quadapter's benchmark
+# (tool/readme.md of zhangyedi/Quadapter), written to ..._qsamples_...; THREADS: synth --threads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 QCERT=${QCERT:-build/qcert}
 B=${BENCH_DIR:-../shared/benchmarks}
 NETS=${NETS:-"mnist_1blk_100"}
 SAMPLES=${SAMPLES:-0:50}
+METHOD=${METHOD:-search}
+tag=""
+if [ "$SAMPLES" = quadapter ]; then
+  SAMPLES=5346,8564,7059,371,6984,5782,2127,8517,4520,8685,3877,463,5446,7775,9623,5739,5010,7668,892,8825,3523,7997,8561,1613,6934,6781,5554,6301,6220,9873,9384,130,9033,8620,6066,4973,8870,5032,8911,5224,5369,1451,7766,5126,9498,1382,3932,8302,9566,5750
+  tag=_qsamples
+fi
+[ "$METHOD" = search ] || tag=${tag}_$METHOD
 RADII=${RADII:-1,2,3,4,5}
 TIMEOUT=${TIMEOUT:-10}
 mkdir -p bench/results
@@ -20,23 +31,30 @@ for net in $NETS; do
     fashion*) IMG=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz; LAB=/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ;;
     *) IMG=$B/mnist/t10k-images-idx3-ubyte.gz; LAB=$B/mnist/t10k-labels-idx1-ubyte.gz ;;
   esac
-  out=bench/results/quadapter_synth_${net}_t${TIMEOUT}
+  out=bench/results/quadapter_synth_${net}${tag}_t${TIMEOUT}
   extra=()
   if [ "${CHECK:-0}" = 1 ]; then
     case $net in
       mnist_1blk_100) bits=6,3 ;; mnist_2blk_100_100) bits=8,6,3 ;; mnist_3blk_100_100_100) bits=11,9,6,3 ;;
       *) echo "no published bits for $net" >&2; continue ;;
     esac
-    out=bench/results/quadapter_check_${net}_${bits}_t${TIMEOUT}
+    out=bench/results/quadapter_check_${net}_${bits}${tag%_$METHOD}_t${TIMEOUT}
     extra=(--bits "$bits")
+  fi
+  search_log=bench/results/quadapter_synth_${net}${tag%_$METHOD}_t${TIMEOUT}/results.jsonl
+  if [ "$METHOD" != search ] && [ ! -e "$out/results.jsonl" ] && [ -e "$search_log" ]; then
+    mkdir -p "$out" && cp "$search_log" "$out/results.jsonl"
   fi
   "$QCERT" synth "$B/quadapter/${net}_weight.h5" --images "$IMG" --labels "$LAB" --samples "$SAMPLES" \
     --radius "$RADII" --min-bits "${MIN_BITS:-2}" --max-bits "${MAX_BITS:-16}" --timeout "$TIMEOUT" --out "$out" --json \
+    --method "$METHOD" ${THREADS:+--threads "$THREADS"} \
     "${extra[@]}" >/dev/null
   python3 - "$out/synth.json" "$net" "$TIMEOUT" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
 print(f"| {sys.argv[2]} | {sys.argv[3]} | ({','.join(map(str, j['bits']))}) | {j['proved']} / {j['total']} | {j['kept']} | {j['required']} | "
       f"{j['accuracy']:.2f} | {j['candidates']} | {j['time_s']:.0f} |")
+for a in j.get("answers", []):
+    print(f"|   method {a['method']} | | ({','.join(map(str, a['bits']))}) | {a['proved']} / {j['kept']} kept | | | | | {a['time_s']:.0f} (choice) |")
 PY
 done

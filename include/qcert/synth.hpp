@@ -72,6 +72,19 @@ struct SynthOptions {
     // Non-empty: no search; the kept properties are checked at these bits (one per layer),
     // e.g. to check a published strategy. `required` is then the number of kept properties.
     std::vector<int> fixed_bits;
+    // How the bits are chosen (docs/SYNTH.md): "search" (the bit-width search with the checker as
+    // oracle), "preimage" (Quadapter's backward preimage boxes, forward bit choice), "best" (both;
+    // the answer that proves more kept properties wins, then the one with fewer bits in total).
+    std::string method = "best";
+};
+
+// One method's answer, certified by check_robust on every kept property.
+struct MethodAnswer {
+    std::string method;          // "search" or "preimage"
+    std::vector<int> bits;
+    int64_t proved = 0;          // kept properties proved at `bits`
+    double time_s = 0;           // choosing the bits (the certification not included)
+    std::string note;            // how the method got there (preimage: per layer what bound the bits)
 };
 
 struct LeftOut {
@@ -88,11 +101,13 @@ struct SynthResult {
     int64_t required = 0;                  // kept properties proved at max-bits (the search keeps them all)
     int64_t candidates = 0;                // bit vectors tried
     double time_s = 0;
+    std::string method;                    // the method whose answer `bits` is ("bits" for fixed bits)
+    std::vector<MethodAnswer> answers;     // every method run, with its certified count
     Scheme scheme;                         // quadapter:bits
     BlockNet quantized;                    // the twin at `bits`
 };
 
-// Throws InputError on an empty property set, min_bits > max_bits, bits outside 1..32.
+// Throws InputError on an empty property set, min_bits > max_bits, bits outside 2..32, an unknown method.
 SynthResult synthesize(const BlockNet& net, const std::vector<RobustProperty>& props, double divisor,
                        const SynthOptions& o);
 

@@ -10,7 +10,10 @@
 // A candidate is checked property by property on all cores; the property that failed
 // the last candidate is checked first (counterexample-guided), and a failure stops
 // the candidate. Every check is written to the ResultLog, keyed by candidate and property.
+// --method preimage / best: synth_preimage.cpp (Quadapter's backward preimages) proposes bits
+// too; every proposal is certified on every kept property and the better one wins.
 #include "analysis/synth_margin.hpp"
+#include "analysis/synth_preimage.hpp"
 #include "qcert/error.hpp"
 #include "qcert/result_log.hpp"
 #include "qcert/synth.hpp"
@@ -171,6 +174,8 @@ void check_options(const BlockNet& net, const std::vector<RobustProperty>& props
     if (o.min_bits > o.max_bits)
         throw InputError("--min-bits", fmt::format("min-bits {} is greater than max-bits {}", o.min_bits, o.max_bits));
     if (!(o.timeout_s > 0)) throw InputError("--timeout", "must be positive");
+    if (o.method != "search" && o.method != "preimage" && o.method != "best")
+        throw InputError("--method", fmt::format("unknown method '{}' (search, preimage, best)", o.method));
     if (!o.fixed_bits.empty() && o.fixed_bits.size() != net.blocks.size())
         throw InputError("--bits", fmt::format("{} bit-widths given, the network has {} layers", o.fixed_bits.size(),
                                                net.blocks.size()));
@@ -180,6 +185,44 @@ void check_options(const BlockNet& net, const std::vector<RobustProperty>& props
         if (int64_t(p.lo.size()) != net.input_size() || p.lo.size() != p.hi.size())
             throw InputError(net.source, fmt::format("property {} has {} inputs, the network {}", p.key(), p.lo.size(),
                                                      net.input_size()));
+}
+
+// Steps 2-4 of the search: the required set (what the all-max twin keeps), then the two passes.
+std::vector<int> search_bits(Searcher& s, const BlockNet& net, const std::vector<RobustProperty>& kept, const SynthOptions& o,
+                             std::vector<RobustProperty>& required) {
+    const size_t layers = net.blocks.size();
+    std::vector<int> bits(layers, o.max_bits);
+    std::vector<PropertyCheck> max_checks;
+    s.certify("b" + bits_str(bits), quadapter_twin(net, bits), kept, true, max_checks);
+    for (size_t i = 0; i < kept.size(); ++i)
+        if (max_checks[i].verdict == CheckVerdict::Proved) required.push_back(kept[i]);
+    if (required.empty()) return bits;
+    // Pass 1: binary search per layer, last to first.
+    for (size_t k = layers; k-- > 0;) {
+        int good = bits[k], lo = o.min_bits;  // good certifies; below lo is not tried
+        while (lo < good) {
+            const int mid = lo + (good - lo) / 2;
+            std::vector<int> cand = bits;
+            cand[k] = mid;
+            if (s.certify_bits(cand, required)) good = mid;
+            else lo = mid + 1;
+        }
+        bits[k] = good;
+    }
+    // Pass 2: one bit lower per layer while it certifies, until nothing changes.
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (size_t k = layers; k-- > 0;) {
+            while (bits[k] > o.min_bits) {
+                std::vector<int> cand = bits;
+                --cand[k];
+                if (!s.certify_bits(cand, required)) break;
+                bits = cand;
+                changed = true;
+            }
+        }
+    }
+    return bits;
 }
 
 }  // namespace
@@ -202,52 +245,49 @@ SynthResult synthesize(const BlockNet& net, const std::vector<RobustProperty>& p
                                             ? "the float network misclassifies an input of the box (counterexample found)"
                                             : "not proved on the float network: " + c.reason});
     }
-    // 2. The required set: what the all-max twin keeps.
     const size_t layers = net.blocks.size();
     std::vector<int> bits(layers, o.max_bits);
     std::vector<RobustProperty> required;
+    int64_t preimage_required = -1;  // --method preimage: kept properties the linear bounds prove at the root
+    std::vector<std::vector<PropertyCheck>> answer_checks;
     if (!o.fixed_bits.empty()) {
         bits = o.fixed_bits;
         required = r.kept;
+        r.method = "bits";
     } else if (!r.kept.empty()) {
-        std::vector<PropertyCheck> max_checks;
-        s.certify("b" + bits_str(bits), quadapter_twin(net, bits), r.kept, true, max_checks);
-        for (size_t i = 0; i < r.kept.size(); ++i)
-            if (max_checks[i].verdict == CheckVerdict::Proved) required.push_back(r.kept[i]);
-    }
-    // 3. Pass 1: binary search per layer, last to first.
-    if (!required.empty() && o.fixed_bits.empty()) {
-        for (size_t k = layers; k-- > 0;) {
-            int good = bits[k], lo = o.min_bits;  // good certifies; below lo is not tried
-            while (lo < good) {
-                const int mid = lo + (good - lo) / 2;
-                std::vector<int> cand = bits;
-                cand[k] = mid;
-                if (s.certify_bits(cand, required)) good = mid;
-                else lo = mid + 1;
-            }
-            bits[k] = good;
+        // The method hook: each method proposes bits, each proposal is certified on every
+        // kept property, the better certified answer wins (docs/SYNTH.md).
+        if (o.method != "preimage") {
+            const auto ts = std::chrono::steady_clock::now();
+            const std::vector<int> b = search_bits(s, net, r.kept, o, required);
+            r.answers.push_back({"search", b, 0, std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count(),
+                                 fmt::format("{} required properties (proved at max-bits)", required.size())});
         }
-        // 4. Pass 2: one bit lower per layer while it certifies, until nothing changes.
-        for (bool changed = true; changed;) {
-            changed = false;
-            for (size_t k = layers; k-- > 0;) {
-                while (bits[k] > o.min_bits) {
-                    std::vector<int> cand = bits;
-                    --cand[k];
-                    if (!s.certify_bits(cand, required)) break;
-                    bits = cand;
-                    changed = true;
-                }
-            }
+        if (o.method != "search") {
+            const synth::PreimageAnswer a = synth::preimage_bits(net, r.kept, divisor, o);
+            r.answers.push_back({"preimage", a.bits, 0, a.time_s, a.summary()});
+            if (o.method == "preimage") preimage_required = a.linear;
         }
+        answer_checks.resize(r.answers.size());
+        size_t best = 0;
+        auto total = [](const std::vector<int>& v) { int t = 0; for (int x : v) t += x; return t; };
+        for (size_t m = 0; m < r.answers.size(); ++m) {
+            MethodAnswer& a = r.answers[m];
+            s.certify("b" + bits_str(a.bits), quadapter_twin(net, a.bits), r.kept, true, answer_checks[m]);
+            for (const PropertyCheck& c : answer_checks[m]) a.proved += c.verdict == CheckVerdict::Proved;
+            const MethodAnswer& b = r.answers[best];
+            if (a.proved > b.proved || (a.proved == b.proved && total(a.bits) < total(b.bits))) best = m;
+        }
+        bits = r.answers[best].bits;
+        r.method = r.answers[best].method;
+        r.checks = answer_checks[best];
     }
     // The answer, with every kept property's check at it.
     r.bits = bits;
-    r.required = int64_t(required.size());
+    r.required = preimage_required >= 0 ? preimage_required : int64_t(required.size());
     r.quantized = quadapter_twin(net, bits);
     r.scheme = parse_scheme("quadapter:" + bits_str(bits), net);
-    if (!r.kept.empty()) s.certify("b" + bits_str(bits), r.quantized, r.kept, true, r.checks);
+    if (!r.kept.empty() && r.checks.empty()) s.certify("b" + bits_str(bits), r.quantized, r.kept, true, r.checks);
     for (const PropertyCheck& c : r.checks) r.proved += c.verdict == CheckVerdict::Proved;
     r.candidates = s.candidates();
     r.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -22,7 +22,7 @@ namespace qcert::cli {
 namespace {
 
 struct SynthCli {
-    std::string model, samples, radius, out, bits;
+    std::string model, samples, radius, out, bits, method = "best";
     int min_bits = 2, max_bits = 16;
     double timeout = 10;
     unsigned threads = 0;
@@ -40,6 +40,7 @@ struct SynthCli {
         cmd->add_option("--threads", threads, "threads (default: all cores)");
         cmd->add_option("--out", out, "directory for results.jsonl (resumable), scheme.json, quantized.onnx, synth.json");
         cmd->add_option("--bits", bits, "no search: check the properties at these bits B1,...,Bn (e.g. a published strategy)");
+        cmd->add_option("--method", method, "search | preimage (Quadapter's backward preimages) | best (both, default)");
         cmd->add_flag("--json", json, "print the result as one JSON line");
     }
 };
@@ -84,6 +85,10 @@ nlohmann::json result_json(const SynthResult& r, const Accuracy& acc, const std:
     j["required"] = r.required;
     j["accuracy"] = acc.percent();
     j["candidates"] = r.candidates;
+    j["method"] = r.method;
+    j["answers"] = nlohmann::json::array();
+    for (const MethodAnswer& a : r.answers)
+        j["answers"].push_back({{"method", a.method}, {"bits", a.bits}, {"proved", a.proved}, {"time_s", a.time_s}, {"note", a.note}});
     j["time_s"] = r.time_s;
     j["certificates"] = nlohmann::json::array();
     for (size_t i = 0; i < r.kept.size(); ++i) {
@@ -115,6 +120,7 @@ int run_synth(const SynthCli& o) {
     const std::vector<RobustProperty> props = robust_properties(*data, samples, radii);
     SynthOptions so;
     so.min_bits = o.min_bits, so.max_bits = o.max_bits, so.timeout_s = o.timeout, so.threads = o.threads;
+    so.method = o.method;
     if (!o.bits.empty())
         for (int64_t b : parse_index_list(o.bits, "--bits")) so.fixed_bits.push_back(int(b));
     if (!o.out.empty()) {
@@ -146,6 +152,9 @@ int run_synth(const SynthCli& o) {
                              bits_str(r.bits), r.proved, j["total"].get<int64_t>(), r.kept.size(), r.left_out.size(),
                              r.required, j["refuted"].get<int64_t>(), j["unknown"].get<int64_t>(), acc.percent(),
                              r.candidates, r.time_s);
+    for (const MethodAnswer& a : r.answers)
+        std::cout << fmt::format("method {}: bits ({}) proves {}/{} kept ({:.1f} s to choose){}\n", a.method, bits_str(a.bits),
+                                 a.proved, r.kept.size(), a.time_s, a.method == r.method ? "  <- the answer" : "");
     for (size_t i = 0; i < r.kept.size(); ++i)
         if (r.checks[i].verdict != CheckVerdict::Proved)
             std::cout << fmt::format("{} at these bits: {}\n", r.kept[i].key(), check_verdict_name(r.checks[i].verdict));

@@ -111,6 +111,7 @@ protected:
             if (per_class[0] > 0 && per_class[1] > 0 && per_class[2] > 0) break;
         }
         o.min_bits = 2, o.max_bits = 10, o.timeout_s = 5, o.progress = false;
+        o.method = "search";  // the preimage method has its own tests (test_synth_preimage.cpp)
     }
     BlockNet net;
     std::vector<RobustProperty> props;

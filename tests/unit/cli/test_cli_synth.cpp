@@ -33,7 +33,8 @@ TEST(CliSynth, WritesResultSchemeAndOnnx) {
     ASSERT_GE(j["bits"].size(), 1u);
     for (const auto& b : j["bits"]) EXPECT_TRUE(b.get<int>() >= 2 && b.get<int>() <= 8) << b;
     EXPECT_GT(j["accuracy"].get<double>(), 50.0);
-    EXPECT_EQ(j["proved"], j["required"]);
+    EXPECT_GE(j["proved"].get<int>(), j["required"].get<int>());  // best: the search's answer proves every required one
+    EXPECT_EQ(j["answers"].size(), 2u);                            // --method best: search and preimage
     for (const char* f : {"scheme.json", "quantized.onnx", "synth.json", "results.jsonl"})
         EXPECT_TRUE(std::filesystem::exists(d.file("run/") + f)) << f;
     // The scheme file is read back, and gives the same quantized network as the preset.
@@ -64,4 +65,22 @@ INSTANTIATE_TEST_SUITE_P(Cases, CliSynthBad,
                                            SynthBad{"--samples 3:3 --radius 1", "--samples"},
                                            SynthBad{"--samples 0:2 --radius 1 --min-bits 1", "2..32"},
                                            SynthBad{"--samples 500 --radius 1", "sample 500"},
-                                           SynthBad{"--samples 0:2 --radius 1 --bits 6,6,6,6,6,6,6", "bit-widths given"}));
+                                           SynthBad{"--samples 0:2 --radius 1 --bits 6,6,6,6,6,6,6", "bit-widths given"},
+                                           SynthBad{"--samples 0:2 --radius 1 --method milp", "unknown method 'milp'"}));
+
+TEST(CliSynth, PreimageMethodAnswerIsCertifiedPropertyByProperty) {
+    std::string out, err;
+    ASSERT_EQ(run_cli("synth " + fashion_args() + " --samples 0:4 --radius 1 --max-bits 10 --timeout 5 --json --method preimage",
+                      &out, &err),
+              0)
+        << err;
+    const auto j = nlohmann::json::parse(out);
+    EXPECT_EQ(j["method"], "preimage");
+    ASSERT_EQ(j["answers"].size(), 1u);
+    EXPECT_EQ(j["answers"][0]["bits"], j["bits"]);
+    EXPECT_EQ(j["answers"][0]["proved"], j["proved"]);
+    int proved = 0;
+    for (const auto& c : j["certificates"]) proved += c["verdict"] == "proved";
+    EXPECT_EQ(proved, j["proved"].get<int>());
+    EXPECT_GT(proved, 0);
+}

@@ -1,0 +1,227 @@
+// qcert synth --method preimage: Quadapter's backward preimage under-approximation (boxes,
+// interval arithmetic instead of Gurobi's MILP) and the forward choice of the fewest bits
+// per layer. See synth_preimage.hpp and docs/SYNTH.md.
+#include "analysis/synth_preimage.hpp"
+
+#include "analysis/synth_margin.hpp"
+#include "qcert/errbound.hpp"
+#include "qcert/interval.hpp"
+#include "run/parallel.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <fmt/format.h>
+#include <limits>
+
+namespace qcert::synth {
+
+namespace {
+
+constexpr double kMaxScale = 100;     // the largest relaxation tried (Quadapter's bound on its scale)
+constexpr double kMinSpread = 1e-3;   // alpha, beta at least this (Quadapter's 1e-3)
+constexpr int kBisections = 40;
+
+BlockNet prefix(const BlockNet& net, size_t k) {
+    BlockNet p = net;
+    p.blocks.resize(k);
+    return p;
+}
+
+// The interval of output i of block b over the box `in` (activation and clamp applied; a
+// softmax is left out: argmax does not change).
+Interval block_output(const Block& b, int64_t i, const LayerBox& in) {
+    Interval s = Interval::point(b.b[i]);
+    for (int64_t j = 0; j < b.in_size(); ++j)
+        if (b.W(i, j) != 0) s += Interval{in.lo[size_t(j)], in.hi[size_t(j)]} * b.W(i, j);
+    if (b.act == Act::ReLU) s = relu(s);
+    else if (b.act == Act::LeakyReLU) s = leaky_relu(s, b.alpha);
+    else if (b.act != Act::None && b.act != Act::Softmax) return Interval::entire();
+    return clamp(s, b.lo, b.hi);
+}
+
+bool plain_affine(const Block& b) {
+    return (b.act == Act::None || b.act == Act::Softmax) && b.lo == -Interval::kInf && b.hi == Interval::kInf;
+}
+
+}  // namespace
+
+LayerBox prefix_bounds(const BlockNet& net, size_t k, const RobustProperty& p, double divisor) {
+    const BlockNet pre = prefix(net, k);
+    const ErrPair pair = make_err_pair(pre, pre, divisor);
+    const DiffBound d = diff_bound(pair, p.lo, p.hi, DiffMode::Differential);
+    return LayerBox{d.f_lo, d.f_hi};
+}
+
+bool block_maps_into(const Block& b, const LayerBox& in, const LayerBox& target) {
+    for (int64_t i = 0; i < b.out_size(); ++i) {
+        const Interval y = block_output(b, i, in);
+        if (!(y.lo >= target.lo[size_t(i)] && y.hi <= target.hi[size_t(i)])) return false;
+    }
+    return true;
+}
+
+bool block_keeps_label(const Block& b, int64_t label, const LayerBox& in) {
+    if (plain_affine(b)) {
+        // y_label - y_j is affine in h: one interval sum per margin, no dependency loss.
+        for (int64_t j = 0; j < b.out_size(); ++j) {
+            if (j == label) continue;
+            Interval s = Interval::point(b.b[label]) - Interval::point(b.b[j]);
+            for (int64_t i = 0; i < b.in_size(); ++i) {
+                const Interval c = Interval::point(b.W(label, i)) - Interval::point(b.W(j, i));
+                if (c.lo == 0 && c.hi == 0) continue;
+                s += c * Interval{in.lo[size_t(i)], in.hi[size_t(i)]};
+            }
+            if (!(s.lo > 0)) return false;
+        }
+        return true;
+    }
+    const Interval yl = block_output(b, label, in);
+    for (int64_t j = 0; j < b.out_size(); ++j)
+        if (j != label && !((yl - block_output(b, j, in)).lo > 0)) return false;
+    return true;
+}
+
+bool linear_bound_proves(const BlockNet& net, const RobustProperty& p, double divisor) {
+    const BlockNet m = margin_net(net, p.label);
+    const ErrPair pair = make_err_pair(m, m, divisor);
+    const DiffBound d = diff_bound(pair, p.lo, p.hi, DiffMode::Differential);
+    for (double v : d.f_lo)
+        if (!(v > 0)) return false;
+    return true;
+}
+
+PropertyPreimage compute_preimage(const BlockNet& net, const RobustProperty& p, double divisor) {
+    const size_t hidden = net.blocks.size() - 1;
+    PropertyPreimage r;
+    r.linear = linear_bound_proves(net, p, divisor);
+    r.scale.assign(hidden, -1.0);
+    r.preimage.resize(hidden);
+    // The float values at the box centre, layer by layer.
+    Vec x(net.input_size());
+    for (int64_t j = 0; j < x.size(); ++j) x[j] = (p.lo[size_t(j)] + 0.5 * (p.hi[size_t(j)] - p.lo[size_t(j)])) / divisor;
+    std::vector<Vec> centre;
+    for (size_t k = 0; k < hidden; ++k) {
+        const Block& b = net.blocks[k];
+        x = b.activate(b.W * x + b.b);
+        centre.push_back(x);
+        r.reach.push_back(prefix_bounds(net, k + 1, p, divisor));
+    }
+    auto relaxed = [&](size_t k, double t) {
+        const Block& b = net.blocks[k];
+        const double floor = b.act == Act::ReLU ? std::max(0.0, b.lo) : b.lo;
+        const LayerBox& R = r.reach[k];
+        LayerBox box{R.lo, R.hi};
+        for (size_t i = 0; i < box.lo.size(); ++i) {
+            const double c = std::clamp(centre[k][int64_t(i)], R.lo[i], R.hi[i]);
+            const double alpha = std::max(c - R.lo[i], kMinSpread), beta = std::max(R.hi[i] - c, kMinSpread);
+            box.lo[i] = std::max(R.lo[i] - t * alpha, floor);
+            box.hi[i] = std::min(R.hi[i] + t * beta, b.hi);
+        }
+        return box;
+    };
+    for (size_t k = hidden; k-- > 0;) {
+        if (k + 1 < hidden && r.scale[k + 1] < 0) break;  // no preimage above: none here either
+        auto safe = [&](double t) {
+            const LayerBox box = relaxed(k, t);
+            return k + 1 == hidden ? block_keeps_label(net.blocks[k + 1], p.label, box)
+                                   : block_maps_into(net.blocks[k + 1], box, r.preimage[k + 1]);
+        };
+        if (!safe(0)) break;  // the reachable box itself is not inside: the box abstraction is too coarse
+        double good = 0, bad = kMaxScale;
+        if (safe(kMaxScale)) good = kMaxScale;
+        else
+            for (int it = 0; it < kBisections; ++it) {
+                const double mid = 0.5 * (good + bad);
+                (safe(mid) ? good : bad) = mid;
+            }
+        r.scale[k] = good;
+        r.preimage[k] = relaxed(k, good);
+    }
+    return r;
+}
+
+PreimageAnswer preimage_bits(const BlockNet& net, const std::vector<RobustProperty>& props, double divisor,
+                             const SynthOptions& o) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const size_t layers = net.blocks.size(), hidden = layers - 1;
+    PreimageAnswer a;
+    a.bits.assign(layers, o.max_bits);
+    a.constrained.assign(layers, 0);
+    a.dropped.assign(layers, 0);
+    a.binding.assign(layers, "");
+    // Backward, per property.
+    std::vector<PropertyPreimage> pre(props.size());
+    parallel_for(int64_t(props.size()), [&](int64_t i) { pre[size_t(i)] = compute_preimage(net, props[size_t(i)], divisor); },
+                 o.threads);
+    std::vector<char> alive(props.size(), 1);
+    for (size_t i = 0; i < props.size(); ++i) {
+        a.linear += pre[i].linear;
+        a.with_preimage += hidden == 0 || pre[i].scale[0] >= 0;
+    }
+    // Forward, per layer: the fewest bits that keep every participating property inside its preimage.
+    for (size_t k = 0; k < layers; ++k) {
+        const bool last = k + 1 == layers;
+        // A property with a preimage at this layer is constrained by it; one without (the box
+        // abstraction was too coarse) by the look-ahead: the linear bounds of the whole network,
+        // this layer at the candidate bits and the layers above still at max-bits, prove it.
+        std::vector<size_t> part;
+        for (size_t i = 0; i < props.size(); ++i)
+            if (last ? pre[i].linear : alive[i] && (pre[i].scale[k] >= 0 || pre[i].linear)) part.push_back(i);
+        auto inside = [&](const BlockNet& twin, size_t i) {
+            if (last || pre[i].scale[k] < 0) return linear_bound_proves(twin, props[i], divisor);
+            const LayerBox q = prefix_bounds(twin, k + 1, props[i], divisor);
+            const LayerBox& P = pre[i].preimage[k];
+            for (size_t j = 0; j < q.lo.size(); ++j)
+                if (!(q.lo[j] >= P.lo[j] && q.hi[j] <= P.hi[j])) return false;
+            return true;
+        };
+        auto twin_at = [&](int b) {
+            std::vector<int> cand = a.bits;
+            cand[k] = b;
+            return quadapter_twin(net, cand);
+        };
+        // Properties whose inclusion fails even at max-bits are left to the final check.
+        {
+            const BlockNet twin = twin_at(o.max_bits);
+            std::vector<char> ok(part.size(), 0);
+            parallel_for(int64_t(part.size()), [&](int64_t t) { ok[size_t(t)] = inside(twin, part[size_t(t)]); }, o.threads);
+            std::vector<size_t> kept;
+            for (size_t t = 0; t < part.size(); ++t) {
+                if (ok[t]) kept.push_back(part[t]);
+                else alive[part[t]] = 0, ++a.dropped[k];
+            }
+            part = std::move(kept);
+        }
+        a.constrained[k] = int64_t(part.size());
+        if (part.empty()) continue;  // nothing to go by: the layer keeps max-bits
+        for (int b = o.min_bits; b < o.max_bits; ++b) {
+            const BlockNet twin = twin_at(b);
+            std::atomic<bool> fail{false};
+            std::atomic<size_t> failed_at{0};
+            parallel_for(int64_t(part.size()), [&](int64_t t) {
+                if (!fail.load() && !inside(twin, part[size_t(t)])) failed_at = part[size_t(t)], fail = true;
+            }, o.threads);
+            if (fail.load()) a.binding[k] = props[failed_at.load()].key();
+            if (!fail.load()) {
+                a.bits[k] = b;
+                break;
+            }
+        }
+    }
+    a.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return a;
+}
+
+std::string PreimageAnswer::summary() const {
+    std::string s = fmt::format("{} of the properties have a preimage at every hidden layer, {} are proved by linear bounds "
+                                "on the float network", with_preimage, linear);
+    for (size_t k = 0; k < bits.size(); ++k) {
+        // (dropped: their inclusion failed at max-bits; at the last layer: not proved by linear bounds there)
+        s += fmt::format("; layer {}: {} bits, {} constrained, {} dropped", k + 1, bits[k], constrained[k], dropped[k]);
+        if (!binding[k].empty()) s += fmt::format(", {} bits leave {} outside", bits[k] - 1, binding[k]);
+    }
+    return s;
+}
+
+}  // namespace qcert::synth

@@ -1,0 +1,68 @@
+// qcert synth --method preimage: Quadapter's backward preimage under-approximation with
+// forward bit selection (src/analysis/synth_preimage.cpp, docs/SYNTH.md).
+//
+// Per property, backwards from the output: an under-approximate preimage box P_k of every
+// hidden layer's output (every h in P_k is mapped by the float layers after k into the
+// safe set, checked in outward-rounded interval arithmetic). Then forwards, per layer: the
+// fewest bits such that, for every property, the sound bounds of the quantized prefix
+// (layers 0..k at the bits chosen so far) over the property's input box lie inside P_k
+// (a property without P_k: the whole network's linear bounds, the layers above k at
+// max-bits, prove it); at the last layer the fewest bits with which the quantized network's
+// linear bounds prove the property; a layer no property constrains keeps max-bits.
+// The answer is a proposal: synthesize() certifies it with check_robust.
+#pragma once
+
+#include "qcert/synth.hpp"
+
+#include <string>
+#include <vector>
+
+namespace qcert::synth {
+
+struct LayerBox {
+    std::vector<double> lo, hi;
+};
+
+// Sound bounds of the outputs of the first k blocks of `net` (after activation and clamp)
+// over the property's box (the network sees u / divisor): back-substituted linear bounds,
+// outward-rounded.
+LayerBox prefix_bounds(const BlockNet& net, size_t k, const RobustProperty& p, double divisor);
+
+// Every h of `in` is mapped by block b into `target` (outward-rounded interval arithmetic;
+// for one affine layer over a box this loses only the rounding).
+bool block_maps_into(const Block& b, const LayerBox& in, const LayerBox& target);
+// Every h of `in` gives y_label - y_j > 0 for every j != label through the last block b.
+bool block_keeps_label(const Block& b, int64_t label, const LayerBox& in);
+// The margins of `net` over the property's box are proved > 0 by the linear bounds at the root.
+bool linear_bound_proves(const BlockNet& net, const RobustProperty& p, double divisor);
+
+// One property's backward pass on the float network.
+struct PropertyPreimage {
+    std::vector<LayerBox> reach;     // per hidden layer: the float network's reachable box
+    std::vector<LayerBox> preimage;  // per hidden layer: the preimage box (valid when scale >= 0)
+    std::vector<double> scale;       // per hidden layer: the relaxation t of the box; -1: none
+    bool linear = false;             // the float network's margins are proved at the root by linear bounds
+};
+
+// The box of hidden layer k at relaxation t: [L - t*alpha, U + t*beta] clipped to what the
+// layer can output (alpha, beta: distances of the value at the box centre to L and U, at
+// least 1e-3), as in Quadapter.
+PropertyPreimage compute_preimage(const BlockNet& net, const RobustProperty& p, double divisor);
+
+struct PreimageAnswer {
+    std::vector<int> bits;
+    // Per layer: how many properties constrained the choice, and how many were dropped there
+    // (their inclusion failed even at max-bits: the final check decides them).
+    std::vector<int64_t> constrained, dropped;
+    // Per layer: a property that failed at one bit fewer than the answer ("" when the answer is min-bits).
+    std::vector<std::string> binding;
+    int64_t with_preimage = 0;  // properties with a preimage at every hidden layer
+    int64_t linear = 0;         // properties whose float margins the linear bounds prove at the root
+    double time_s = 0;
+    std::string summary() const;  // "layer 1: 15 bits, 232 constrained, 0 dropped, bound by s20_r4; ..."
+};
+
+PreimageAnswer preimage_bits(const BlockNet& net, const std::vector<RobustProperty>& props, double divisor,
+                             const SynthOptions& o);
+
+}  // namespace qcert::synth
