@@ -218,13 +218,17 @@ TEST(SweepSynth, SynthesizedStrategyIsAPoint) {
             ASSERT_NE(j, nullptr);
             const std::string v = (*j)["verdict"];
             const qcert::RobustProperty prop = qcert::robust_properties(d, {s}, {double(e)}).front();
-            if (v == "holds") EXPECT_EQ(qcert::check_robust(twin, prop, 255.0, 30).verdict, qcert::CheckVerdict::Proved);
+            if (v == "holds") {
+                EXPECT_EQ(qcert::check_robust(twin, prop, 255.0, 30).verdict, qcert::CheckVerdict::Proved);
+            }
             if (v == "violated") {
                 const std::vector<double> u = (*j)["counterexample"];
                 for (size_t k = 0; k < u.size(); ++k) EXPECT_TRUE(u[k] >= prop.lo[k] && u[k] <= prop.hi[k]);
                 EXPECT_TRUE(qcert::certainly_misclassified(twin, u, 255.0, prop.label));
             }
-            if (v == "misclassified") EXPECT_NE(qcert::argmax(twin.forward(d.float_sample(s))), prop.label);
+            if (v == "misclassified") {
+                EXPECT_NE(qcert::argmax(twin.forward(d.float_sample(s))), prop.label);
+            }
         }
     // The error bound of the real twin covers what is seen inside the balls.
     ASSERT_TRUE(p->bound) << p->bound_note;

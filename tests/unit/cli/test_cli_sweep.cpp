@@ -130,14 +130,15 @@ TEST(SweepCli, CsvDataWritesResultsAndReport) {
 TEST(SweepCli, KilledHalfWayAndRestarted) {
     TempDir d;
     const std::string args = "sweep " + ex("fashion_mlp.onnx") + fashion_data() +
-                             " --bits 2:5 --samples 0:10 --eps 1 --timeout 60 --jobs 1 --json --report ";
+                             " --bits 2:5 --samples 0:10 --eps 1 --timeout 60 --bound-samples 3 --bound-splits 1 --bound-timeout 60"
+                             " --jobs 1 --json --report ";
     const std::string results = d.file("killed/results.jsonl");
     const std::string launch = std::string(QCERT_CLI) + " " + args + d.file("killed") + " >/dev/null 2>&1 & echo $! >" + d.file("pid");
     ASSERT_EQ(std::system(launch.c_str()), 0);
     pid_t pid = 0;
     std::ifstream(d.file("pid")) >> pid;
     ASSERT_GT(pid, 0);
-    // The sweep has 4 x (1 + 10 + 10) = 84 queries (accuracy, robustness, error bounds); kill it
+    // The sweep has 4 x (1 + 10 + 3) = 56 queries (accuracy, robustness, error bounds); kill it
     // once 12 records (and the config line) are in.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
     size_t seen = 0;
@@ -147,31 +148,33 @@ TEST(SweepCli, KilledHalfWayAndRestarted) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     const size_t kept = lines_of(results).size();  // a line cut by the kill is dropped on restart
     ASSERT_GE(kept, 13u);
-    ASSERT_LT(kept, 85u) << "the sweep had finished: nothing to resume";
+    ASSERT_LT(kept, 57u) << "the sweep had finished: nothing to resume";
 
     std::string out, err;
     ASSERT_EQ(run_cli(args + d.file("killed"), &out, &err), 0) << err;
     const nlohmann::json summary = nlohmann::json::parse(out.substr(out.rfind('{')));
-    EXPECT_EQ(summary["queries"], 84);
+    EXPECT_EQ(summary["queries"], 56);
     EXPECT_EQ(summary["missing"], 0);
     EXPECT_GE(summary["reused"].get<int>(), int(kept) - 2);  // less the config line and perhaps a cut one
-    EXPECT_EQ(summary["reused"].get<int>() + summary["decided_now"].get<int>(), 84);
+    EXPECT_EQ(summary["reused"].get<int>() + summary["decided_now"].get<int>(), 56);
     std::map<std::string, int> occurrences;
     const auto resumed = answers(results, &occurrences);
     for (const auto& [key, n] : occurrences) EXPECT_EQ(n, 1) << key << " was decided " << n << " times";
 
     ASSERT_EQ(run_cli(args + d.file("whole"), &out, &err), 0) << err;
     EXPECT_EQ(resumed, answers(d.file("whole/results.jsonl")));
-    EXPECT_EQ(resumed.size(), 84u);
+    EXPECT_EQ(resumed.size(), 56u);
 }
 
 // mpirun -np 2: the queries are spread over two ranks and merged; the answers are those
-// of one process, each query decided once, and no rank's file is left behind.
+// of one process (verdicts, accuracies, error bounds, the synthesized bits and the synth
+// point's answers), each query decided once, and no rank's file is left behind.
 TEST(SweepCli, TwoMpiRanksGiveTheAnswersOfOne) {
     if (std::system("command -v mpirun >/dev/null 2>&1") != 0) GTEST_SKIP() << "skipped: mpirun not installed (openmpi-bin)";
     TempDir d;
     const std::string args = "sweep " + ex("fashion_mlp.onnx") + fashion_data() +
-                             " --bits 2:5 --samples 0:8 --eps 1 --timeout 60 --jobs 1 --json --report ";
+                             " --bits 2:5 --samples 0:8 --eps 1 --timeout 60 --bound-samples 3 --bound-splits 1 --bound-timeout 60"
+                             " --synth --synth-timeout 30 --jobs 1 --json --report ";
     std::string out, err;
     ASSERT_EQ(run_cli(args + d.file("one"), &out, &err), 0) << err;
     const std::string mpirun = "mpirun --allow-run-as-root --oversubscribe -np 2 " + std::string(QCERT_CLI) + " " + args +
@@ -180,15 +183,19 @@ TEST(SweepCli, TwoMpiRanksGiveTheAnswersOfOne) {
     const std::vector<std::string> printed = lines_of(d.file("two.out"));
     ASSERT_FALSE(printed.empty());
     const nlohmann::json summary = nlohmann::json::parse(printed.back());
-    EXPECT_EQ(summary["queries"], 4 * (1 + 8));
-    EXPECT_EQ(summary["decided_now"], 36);
+    // the synthesis, then for the 4 widths and the synth point: accuracy, 8 robustness queries, 3 bounds
+    const int queries = 1 + 5 * (1 + 8 + 3);
+    EXPECT_EQ(summary["queries"], queries);
+    EXPECT_EQ(summary["decided_now"], queries);
     EXPECT_EQ(summary["missing"], 0);
-    EXPECT_EQ(int(printed.size()), 36 + 1);  // every record once, from rank 0, then the summary
+    EXPECT_EQ(int(printed.size()), queries + 1);  // every record once, from rank 0, then the summary
     std::map<std::string, int> occurrences;
     const auto two = answers(d.file("two/results.jsonl"), &occurrences);
     for (const auto& [key, n] : occurrences) EXPECT_EQ(n, 1) << key;
     EXPECT_EQ(two, answers(d.file("one/results.jsonl")));
-    EXPECT_EQ(two.size(), 36u);
+    EXPECT_EQ(int(two.size()), queries);
+    EXPECT_EQ(std::count_if(two.begin(), two.end(), [](const auto& kv) { return kv.first.rfind("bound:", 0) == 0; }), 5 * 3);
+    EXPECT_EQ(std::count_if(two.begin(), two.end(), [](const auto& kv) { return kv.first.rfind("robust:synth:", 0) == 0; }), 8);
     for (const auto& [key, answer] : two) EXPECT_NE(answer, "unknown") << key;  // all decided: the comparison is exact
     for (const auto& e : std::filesystem::directory_iterator(d.file("two")))
         EXPECT_EQ(e.path().filename().string().find("rank"), std::string::npos) << e.path();
