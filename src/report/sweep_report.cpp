@@ -240,7 +240,7 @@ std::string accuracy_plot(const SweepResult& r) {
         if (!s.points.empty()) p.series.push_back(s);
     }
     if (const SweepPoint* sp = synth_point(r); sp && sp->accuracy)
-        p.series.push_back({"synth " + sp->scheme + " (mean bits)", kSynthColor, {{mean_bits(*sp), sp->accuracy->percent()}}});
+        p.series.push_back({"synth " + bits_str(sp->layer_bits), kSynthColor, {{mean_bits(*sp), sp->accuracy->percent()}}});
     fl.points = {{double(r.options.bits_lo), r.float_accuracy.percent()}, {double(r.options.bits_hi), r.float_accuracy.percent()}};
     p.series.push_back(fl);
     return svg::line_plot(p);
@@ -261,7 +261,7 @@ std::string bound_plot(const SweepResult& r) {
         if (!up.points.empty()) p.series.push_back(up), p.series.push_back(lo);
     }
     if (const SweepPoint* sp = synth_point(r); sp && sp->bound) {
-        p.series.push_back({"synth upper (mean bits)", kSynthColor, {{mean_bits(*sp), sp->bound->upper}}});
+        p.series.push_back({"synth upper", kSynthColor, {{mean_bits(*sp), sp->bound->upper}}});
         p.series.push_back({"synth lower", kSynthColor, {{mean_bits(*sp), sp->bound->lower}}, true});
     }
     return svg::line_plot(p);
@@ -388,7 +388,9 @@ std::string sweep_report_html(const SweepResult& r, const Dataset& data) {
     std::string lines = summary_lines(r);
     for (size_t pos = 0, nl; (nl = lines.find('\n', pos)) != std::string::npos; pos = nl + 1)
         h += "<li>" + escape(lines.substr(pos + 2, nl - pos - 2)) + "</li>";
-    h += "</ul>\n<h2>Accuracy</h2>\n<figure>" + accuracy_plot(r) + "</figure>\n";
+    h += "</ul>\n<h2>Accuracy</h2>\n";
+    if (synth_point(r)) h += "<p>The synthesized strategy (per-layer bits) sits at its mean bits per layer.</p>\n";
+    h += "<figure>" + accuracy_plot(r) + "</figure>\n";
     if (any_bound(r))
         h += "<h2>Error bound</h2>\n<p>Solid: the proved upper bound; dashed: the lower bound (|g - f| re-evaluated at a "
              "witness); a lower bound of 0 has no place on the log scale. The synthesized strategy sits at its mean bits "

@@ -160,7 +160,7 @@ TEST(SweepReport, ErrorBoundAndSynthPoint) {
     EXPECT_NE(plot.find("aaai2021 upper: 0.004 at 5"), std::string::npos);
     EXPECT_NE(plot.find("aaai2021 lower: 0.01 at 4"), std::string::npos);
     EXPECT_EQ(plot.find("aaai2021 lower: 0 at 5"), std::string::npos);
-    EXPECT_NE(plot.find("synth upper (mean bits): 0.125 at 4"), std::string::npos);
+    EXPECT_NE(plot.find("synth upper: 0.125 at 4"), std::string::npos);
     EXPECT_NE(h.find("quadapter:5,3 (synth: per-layer bits, total 8)"), std::string::npos);
 }
 
