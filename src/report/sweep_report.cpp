@@ -191,7 +191,9 @@ std::string synth_summary(const SweepResult& r) {
                        "{} of those {} proved (of {} properties), {:.1f} s; its robustness is decided on real-valued balls "
                        "by synth's sound check",
                        p->scheme, bits_str(p->layer_bits), p->total_bits(), r.options.bits_lo, r.options.bits_hi, p->synth_proved,
-                       p->synth_kept, p->synth_properties, p->synth_time_s);
+                       p->synth_kept, p->synth_properties, p->synth_time_s) +
+           (p->synth_kept == 0 ? " (no property is proved on the float network, so none constrains the bits: they stay at the maximum)"
+                               : "");
 }
 
 std::string summary_lines(const SweepResult& r) {

@@ -14,6 +14,7 @@
 #include "run/mpi_world.hpp"
 #include "sample_list.hpp"
 
+#include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
@@ -187,7 +188,12 @@ int run_distributed(const SweepCli& o, SweepOptions so, const Dataset& data) {
             SweepOptions synth_only = so;
             synth_only.results_path = main_results.string();
             synth_only.max_new_queries = 1;  // query 0 is the synthesis
-            synth_decided = run_sweep(synth_only, data).decided_now;
+            try {
+                synth_decided = run_sweep(synth_only, data).decided_now;
+            } catch (const InputError& e) {  // the other ranks wait at the barrier: end them too
+                std::fprintf(stderr, "qcert: error: %s\n", e.what());
+                mpi::abort_all(2);
+            }
         }
     }
     mpi::barrier();
@@ -222,7 +228,7 @@ int run_distributed(const SweepCli& o, SweepOptions so, const Dataset& data) {
     if (o.json) all.on_record = [](const nlohmann::json& j, int64_t, int64_t) { std::cout << j.dump() << std::endl; };
     SweepResult r = run_sweep(all, data);
     r.decided_now = decided + synth_decided;
-    r.reused = mine_done.reused;
+    r.reused = mine_done.reused - synth_decided;  // the synthesis rank 0 decided first is no reuse
     r.time_s = mine_done.time_s + r.time_s;
     return finish_sweep(o, all, r, data);
 }
