@@ -2,7 +2,10 @@
 # The main job on the bundled example: how many bits does the Fashion-MNIST MLP need?
 # A sweep over bit-widths 2..10 of three scheme families: accuracy on the 10,000 test
 # images (or the 100 bundled ones), exact robustness of the first 20 test images at
-# L-inf radii 1 and 3 pixels. Writes the report to $REPORT (default sweep-report/);
+# L-inf radii 1 and 3 pixels, the certified error bound over the radius-3 balls of the
+# first 5 of them (one differential bound each, no input splitting), and the per-layer
+# strategy qcert synth finds for those 20 samples at both radii as one more point.
+# Writes the report to $REPORT (default sweep-report/);
 # a re-run reuses the decided queries there. Then, in a second, a sweep of the two-input
 # ReLU network that is small enough for parameter robustness at each width
 # (report in $REPORT-two-input/).
@@ -17,7 +20,8 @@ else  # the first 100 test images, bundled
   IMAGES=examples/fashion_test_100-images-idx3-ubyte.gz LABELS=examples/fashion_test_100-labels-idx1-ubyte.gz
 fi
 ARGS=(examples/fashion_mlp.onnx --images "$IMAGES" --labels "$LABELS" --schemes aaai2021,qebverif,fixed
-      --bits 2:10 --samples 0:20 --eps 1,3 --timeout 5 --report "$REPORT")
+      --bits 2:10 --samples 0:20 --eps 1,3 --timeout 5 --bound-samples 5 --bound-splits 0 --synth --synth-timeout 2
+      --report "$REPORT")
 echo "\$ qcert sweep ${ARGS[*]}"
 "$QCERT" sweep "${ARGS[@]}"
 echo

@@ -1,8 +1,11 @@
 // "How many bits does it take?": one model, a range of bit-widths of a uniform
 // scheme family, and for each width the float and quantized accuracy on the data,
 // the robustness verdicts of chosen samples at chosen radii (decided by the
-// portfolio, verify.hpp), the parameter robustness where the network is small
-// enough (params.hpp), and the samples whose robustness is not monotone in the bits.
+// portfolio, verify.hpp), the certified error bound |g - f| over the samples' L-inf
+// balls with its lower bound (errbound.hpp), the parameter robustness where the
+// network is small enough (params.hpp), and the samples whose robustness is not
+// monotone in the bits. Optionally one more point: the per-layer strategy that
+// `synthesize` (synth.hpp) finds for the samples and radii (family "synth").
 //
 //   qcert::SweepOptions o;
 //   o.model = "net.onnx"; o.families = {"aaai2021"}; o.bits_lo = 4; o.bits_hi = 8;
@@ -48,6 +51,22 @@ struct SweepOptions {
     // most this many parameters (0: never); each analysis gets params_timeout_s.
     int64_t params_max_parameters = 1000;
     double params_timeout_s = 10.0;
+    // The certified error bound at each point: for every sample, error_bound of |g - f| over
+    // all outputs on the sample's L-inf ball of radius bound_radius (data units, clipped to
+    // [0, 255] for image data); -1: the largest of eps (0 without eps). Each query stops at
+    // bound_max_splits splits (deterministic) or bound_timeout_s, whichever comes first.
+    // bound_samples > 0: only the first that many of `samples` (the maximum is over those).
+    bool bound = true;
+    int64_t bound_radius = -1;
+    int64_t bound_samples = -1;
+    double bound_timeout_s = 10.0;
+    int64_t bound_max_splits = 20;
+    // The synthesized per-layer strategy (synthesize, synth.hpp) as one more point: searched
+    // over bits_lo..bits_hi per layer for the robustness of the samples at every eps (real
+    // balls), synth_timeout_s per property and candidate; then its accuracy, robustness
+    // (check_robust, sound) and error bound like any point.
+    bool synth = false;
+    double synth_timeout_s = 10.0;
     std::string results_path;              // JSON lines; empty: nothing remembered
     // Decide at most this many new queries, then stop (-1: no limit); the next run
     // with the same results file goes on from there.
@@ -74,18 +93,34 @@ struct ParamsCounts {
     double max_confidence_change = 0;  // the largest certified upper bound over the samples
 };
 
-// One bit-width of one family.
+// The certified error bound of a point: the maximum over the samples' balls.
+struct BoundSummary {
+    double upper = 0;              // proved: |g(x)_k - f(x)_k| <= upper on every ball, every output
+    double lower = 0;              // re-evaluated |g - f| at a witness in one of the balls
+    int64_t lower_sample = -1;     // the sample whose ball holds that witness
+    int64_t balls = 0;             // balls bounded (the maximum is over these)
+    int64_t splits = 0;            // summed over the balls
+    int64_t stopped = 0;           // balls whose search stopped at the split or time limit
+    double time_s = 0;             // summed over the balls
+};
+
+// One bit-width of one family, or the synthesized strategy (family "synth").
 struct SweepPoint {
     std::string family, scheme;
-    int bits = 0;
+    int bits = 0;                  // uniform: the width; synth: the largest per-layer width
+    std::vector<int> layer_bits;   // synth: bits per layer (quadapter:B1,...,Bn); empty for uniform points
+    int total_bits() const;        // synth: the sum over layers; uniform: bits
     std::string unavailable;       // why the family has no scheme at this width ("" if it has)
     bool integer = false;          // exact integer semantics: robustness can be decided
     std::string robustness_note;   // why robustness was not decided at this point ("" when it was)
     std::optional<Accuracy> accuracy;            // quantized accuracy
     std::map<int64_t, VerdictCounts> robustness;  // by eps
     std::optional<ParamsCounts> params;
-    // The certified quantization error bound and its best lower bound (issue 4) belong
-    // here, computed per point by the bound library; the report shows them when present.
+    std::optional<BoundSummary> bound;
+    std::string bound_note;        // why the bound was not computed here ("" when it was)
+    // synth: properties proved at layer_bits / kept (proved on the float network) / all.
+    int64_t synth_proved = 0, synth_kept = 0, synth_properties = 0;
+    double synth_time_s = 0;
 };
 
 // A sample robust at `robust_bits` but not at the larger `failing_bits` (violated or
@@ -109,6 +144,8 @@ struct SweepResult {
     std::string data_source;
     int64_t parameters = 0;                // of the float network
     std::string params_note;               // why parameter robustness did not run ("" when it did)
+    int64_t bound_radius = 0;              // the radius the bounds are over (when options.bound)
+    std::string synth_note;                // why the synth point is missing ("" when it is there or not asked)
     Accuracy float_accuracy;
     std::vector<SweepPoint> points;        // families in order, bits ascending
     std::vector<RobustRecord> robust;      // every robustness verdict known

@@ -1,12 +1,16 @@
-// The bit-width sweep: plan every query (accuracy, robustness, parameter robustness
-// per bit-width), decide those the results file does not have yet, then sum up.
+// The bit-width sweep: plan every query (accuracy, robustness, parameter robustness,
+// error bound per bit-width; the synthesized strategy first when asked), decide those
+// the results file does not have yet, then sum up.
 #include "qcert/sweep.hpp"
 
 #include "qcert/error.hpp"
 #include "qcert/params.hpp"
 #include "qcert/result_log.hpp"
+#include "qcert/synth.hpp"
 #include "run/parallel.hpp"
+#include "sweep_points.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fmt/format.h>
@@ -23,6 +27,12 @@ std::string sweep_scheme(const std::string& family, int bits) {
     for (const std::string& f : sweep_families())
         if (f == family) return fmt::format("{}:{}", family, bits);
     throw InputError("--schemes", fmt::format("unknown scheme family '{}' (fixed, aaai2021, qebverif)", family));
+}
+
+int SweepPoint::total_bits() const {
+    int t = 0;
+    for (int b : layer_bits) t += b;
+    return layer_bits.empty() ? bits : t;
 }
 
 void VerdictCounts::add(Verdict v) {
@@ -80,22 +90,34 @@ void check_sweep_options(const SweepOptions& o, const Dataset& d) {
     for (int64_t e : o.eps)
         if (e < 0) throw InputError("--eps", fmt::format("must be >= 0, got {}", e));
     if (!(o.verify.timeout_s > 0)) throw InputError("--timeout", "must be > 0");
+    if (!(o.bound_timeout_s > 0)) throw InputError("--bound-timeout", "must be > 0");
+    if (!(o.synth_timeout_s > 0)) throw InputError("--synth-timeout", "must be > 0");
+    if (o.bound_radius < -1) throw InputError("--bound-radius", fmt::format("must be >= 0, got {}", o.bound_radius));
+    if (o.bound_max_splits < 0) throw InputError("--bound-splits", fmt::format("must be >= 0, got {}", o.bound_max_splits));
+    if (o.synth && (o.samples.empty() || o.eps.empty()))
+        throw InputError("--synth", "needs --samples and --eps (the properties the strategy must keep)");
     if (o.shard_count < 1 || o.shard_index < 0 || o.shard_index >= o.shard_count)
         throw InputError("sweep", fmt::format("shard {} of {} does not exist", o.shard_index, o.shard_count));
 }
 
 namespace {
 
-// One bit-width of one family, ready to be asked.
+// One bit-width of one family (or the synthesized strategy), ready to be asked.
 struct PointModel {
     Subject subject;
     std::string robustness_note;  // why robustness is not decided here ("" when it is)
+    std::optional<ErrPair> pair;  // float network and twin for the bound queries
+    bool synth = false;           // robustness by synth's check_robust on real balls
 };
 
-// The kinds of question asked at each point. The certified error bound (issue 4) will be
-// one more: one query per point, key "bound:FAMILY:B", calling the bound library, its
-// record summed up into SweepPoint next to the accuracy.
-enum class QueryKind { Accuracy, Robust, Params };
+// The kinds of question asked at each point: one accuracy, one robustness verdict per
+// sample and eps, one parameter robustness per sample, one error bound per sample's ball.
+enum class QueryKind { Accuracy, Robust, Params, Bound };
+
+// How a point's queries are keyed: "aaai2021:6", or "synth:6,3" for the synthesized strategy.
+std::string point_id(const SweepPoint& p) {
+    return p.layer_bits.empty() ? fmt::format("{}:{}", p.family, p.bits) : "synth:" + bits_str(p.layer_bits);
+}
 
 struct Query {
     QueryKind kind;
@@ -152,6 +174,33 @@ void check_config(ResultLog& log, const SweepOptions& o, const Dataset& d) {
 
 }  // namespace
 
+namespace {
+
+// The synthesized strategy as a point, from its record.
+void add_synth_point(const nlohmann::json& j, const BlockNet& pruned, const Subject& base, SweepResult& res,
+                     std::vector<PointModel>& models, const Dataset& data, bool bound) {
+    SweepPoint p;
+    p.family = "synth";
+    p.layer_bits = j["layer_bits"].get<std::vector<int>>();
+    p.bits = *std::max_element(p.layer_bits.begin(), p.layer_bits.end());
+    p.scheme = "quadapter:" + bits_str(p.layer_bits);
+    p.synth_proved = j["proved"].get<int64_t>();
+    p.synth_kept = j["kept"].get<int64_t>();
+    p.synth_properties = j["properties"].get<int64_t>();
+    p.synth_time_s = j["time_s"].get<double>();
+    PointModel m;
+    m.synth = true;
+    m.subject.path = base.path;
+    m.subject.model = base.model;
+    m.subject.blocks = base.blocks;
+    m.subject.quant = quantize(pruned, parse_scheme(p.scheme, pruned));
+    if (bound) m.pair = sweep_points::bound_pair(m.subject, data, p.bound_note);
+    res.points.push_back(p);
+    models.push_back(std::move(m));
+}
+
+}  // namespace
+
 SweepResult run_sweep(const SweepOptions& o, const Dataset& data) {
     const auto t0 = std::chrono::steady_clock::now();
     check_sweep_options(o, data);
@@ -169,6 +218,8 @@ SweepResult run_sweep(const SweepOptions& o, const Dataset& data) {
     else if (!run_params)
         res.params_note = fmt::format("not run: the network has {} parameters, more than the limit of {}", res.parameters,
                                       o.params_max_parameters);
+    const bool run_bound = o.bound && !o.samples.empty();
+    res.bound_radius = o.bound_radius >= 0 ? o.bound_radius : o.eps.empty() ? 0 : *std::max_element(o.eps.begin(), o.eps.end());
 
     // The points: one subject per family and bit-width that has a scheme.
     std::vector<PointModel> models;
@@ -197,34 +248,17 @@ SweepResult run_sweep(const SweepOptions& o, const Dataset& data) {
                         m.robustness_note = e.what();
                     }
                 }
+                if (run_bound) m.pair = sweep_points::bound_pair(m.subject, data, p.bound_note);
             }
             res.points.push_back(p);
             models.push_back(std::move(m));
         }
-
-    std::vector<Query> queries;
-    for (size_t i = 0; i < res.points.size(); ++i) {
-        const SweepPoint& p = res.points[i];
-        if (!p.unavailable.empty()) continue;
-        queries.push_back({QueryKind::Accuracy, i, 0, 0, fmt::format("accuracy:{}:{}", p.family, p.bits)});
-        if (models[i].robustness_note.empty())
-            for (int64_t e : o.eps)
-                for (int64_t s : o.samples)
-                    queries.push_back({QueryKind::Robust, i, s, e, fmt::format("robust:{}:{}:{}:{}", p.family, p.bits, s, e)});
-        if (run_params)
-            for (int64_t s : o.samples)
-                queries.push_back({QueryKind::Params, i, s, 0, fmt::format("params:{}:{}:{}", p.family, p.bits, s)});
-    }
-    res.queries = int64_t(queries.size());
 
     ResultLog log(o.results_path);
     check_config(log, o, data);
     res.float_accuracy = accuracy(data, o.accuracy_limit, [&](int64_t i) { return argmax(base.float_output(data, i)); });
 
     const unsigned workers = o.jobs ? o.jobs : worker_count();
-    VerifyOptions vo = o.verify;
-    if (workers > 1) vo.threads = 1;  // queries in parallel, each on one core
-    std::atomic<size_t> next{0};
     std::atomic<int64_t> started_new{0}, decided_now{0}, reused{0}, done{0};
     std::mutex report_mu;
     auto report = [&](const nlohmann::json& j) {
@@ -233,6 +267,54 @@ SweepResult run_sweep(const SweepOptions& o, const Dataset& data) {
         std::lock_guard<std::mutex> g(report_mu);
         o.on_record(j, done.load(), res.queries);
     };
+    auto may_start = [&](size_t k) {
+        return int64_t(k % size_t(o.shard_count)) == o.shard_index && (o.max_new_queries < 0 || started_new++ < o.max_new_queries);
+    };
+
+    // The synthesized strategy first (query 0, shard 0): its points' queries depend on its bits.
+    if (o.synth) {
+        res.queries = 1;
+        const std::string key = sweep_points::synth_key(o);
+        const nlohmann::json* prev = log.find(key);
+        if (prev) {
+            ++reused;
+            report(*prev);
+        } else if (may_start(0)) {
+            nlohmann::json j = sweep_points::decide_synth(pruned, data, o, workers);
+            log.append(key, j);
+            ++decided_now;
+            report(j);
+            prev = log.find(key);
+        }
+        if (prev) add_synth_point(*prev, pruned, base, res, models, data, run_bound);
+        else res.synth_note = "the synthesis is not decided yet (query limit, or another process's)";
+    }
+
+    std::vector<int64_t> bound_samples = o.samples;
+    if (o.bound_samples > 0 && size_t(o.bound_samples) < bound_samples.size()) bound_samples.resize(size_t(o.bound_samples));
+    std::vector<Query> queries;
+    for (size_t i = 0; i < res.points.size(); ++i) {
+        const SweepPoint& p = res.points[i];
+        if (!p.unavailable.empty()) continue;
+        const std::string id = point_id(p);
+        queries.push_back({QueryKind::Accuracy, i, 0, 0, "accuracy:" + id});
+        if (models[i].robustness_note.empty())
+            for (int64_t e : o.eps)
+                for (int64_t s : o.samples)
+                    queries.push_back({QueryKind::Robust, i, s, e, fmt::format("robust:{}:{}:{}", id, s, e)});
+        if (run_params && !models[i].synth)
+            for (int64_t s : o.samples)
+                queries.push_back({QueryKind::Params, i, s, 0, fmt::format("params:{}:{}", id, s)});
+        if (models[i].pair)
+            for (int64_t s : bound_samples)
+                queries.push_back({QueryKind::Bound, i, s, res.bound_radius, fmt::format("bound:{}:{}:{}", id, s, res.bound_radius)});
+    }
+    res.queries += int64_t(queries.size());
+    const size_t first = o.synth ? 1 : 0;  // query indices, for the shards, after the synthesis
+
+    VerifyOptions vo = o.verify;
+    if (workers > 1) vo.threads = 1;  // queries in parallel, each on one core
+    std::atomic<size_t> next{0};
     auto decide_query = [&](const Query& q) {
         const SweepPoint& p = res.points[q.point];
         const Subject& s = models[q.point].subject;
@@ -240,6 +322,7 @@ SweepResult run_sweep(const SweepOptions& o, const Dataset& data) {
             case QueryKind::Accuracy:
                 return accuracy_record(p, accuracy(data, o.accuracy_limit, [&](int64_t i) { return s.quantized_class(data, i); }));
             case QueryKind::Robust:
+                if (models[q.point].synth) return sweep_points::decide_synth_robust(p, s, data, q.sample, q.eps, vo.timeout_s);
                 return robust_record(p, verify_robustness(s, data, q.sample, q.eps, vo));
             case QueryKind::Params: {
                 ParamsQuery pq;
@@ -250,6 +333,8 @@ SweepResult run_sweep(const SweepOptions& o, const Dataset& data) {
                 pq.threads = workers > 1 ? 1 : 0;
                 return params_record(p, q.sample, analyse_params(pruned, perturbation_from_scheme(pruned, s.quant->scheme), pq));
             }
+            case QueryKind::Bound:  // one thread: the split limit then gives the same answer on every run
+                return sweep_points::decide_bound(p, *models[q.point].pair, data, q.sample, q.eps, o, 1);
         }
         throw std::logic_error("unknown sweep query");
     };
@@ -262,9 +347,7 @@ SweepResult run_sweep(const SweepOptions& o, const Dataset& data) {
                 report(*prev);
                 continue;
             }
-            const bool mine = int64_t(k % size_t(o.shard_count)) == o.shard_index &&
-                              (o.max_new_queries < 0 || started_new++ < o.max_new_queries);
-            if (!mine) {  // left to another process or run; an Unknown from before is still shown
+            if (!may_start(first + k)) {  // left to another process or run; an Unknown from before is still shown
                 if (const nlohmann::json* prev = log.find(q.key)) report(*prev);
                 continue;
             }
@@ -282,6 +365,7 @@ SweepResult run_sweep(const SweepOptions& o, const Dataset& data) {
     }, workers);
     res.decided_now = decided_now;
     res.reused = reused;
+    if (!res.synth_note.empty()) ++res.missing;
 
     // Sum up from the records.
     for (const Query& q : queries) {
@@ -308,6 +392,10 @@ SweepResult run_sweep(const SweepOptions& o, const Dataset& data) {
                 p.params->max_confidence_change = std::max(p.params->max_confidence_change, (*j)["upper"].get<double>());
                 break;
             }
+            case QueryKind::Bound:
+                if (!p.bound) p.bound = BoundSummary{};
+                sweep_points::add_bound(*p.bound, *j);
+                break;
         }
     }
     for (size_t i = 0; i < res.points.size(); ++i)

@@ -88,7 +88,8 @@ void write_sweep_csv(const std::string& results_jsonl, const std::string& csv_pa
     }
     static const std::vector<std::string> columns = {
         "kind", "family", "bits", "scheme", "sample", "eps", "label", "predicted", "verdict", "method", "correct", "total",
-        "class_can_change", "lower", "upper", "complete", "time_s", "reason"};
+        "class_can_change", "radius", "lower", "upper", "splits", "complete", "layer_bits", "proved", "kept", "properties",
+        "time_s", "reason"};
     std::ostringstream out;
     for (size_t c = 0; c < columns.size(); ++c) out << (c ? "," : "") << columns[c];
     out << "\n";

@@ -46,12 +46,13 @@ struct Frame {
     double py(double y) const { return bottom - (y - y0) / (y1 - y0) * (bottom - top); }
 };
 
+// yticks in frame units; with log_y they are decades and labelled 10^t.
 void draw_frame(Canvas& c, const Frame& f, double width, double height, const std::string& title, const std::string& xl,
-                const std::string& yl, const std::vector<double>& yticks) {
+                const std::string& yl, const std::vector<double>& yticks, bool log_y = false) {
     c.text(width / 2, 18, title, "middle", 13);
     for (double t : yticks) {
         c.line(f.left, f.py(t), f.right, f.py(t), "#e3e3e3");
-        c.text(f.left - 6, f.py(t) + 4, tick_label(t), "end");
+        c.text(f.left - 6, f.py(t) + 4, log_y ? fmt::format("{:g}", std::pow(10.0, t)) : tick_label(t), "end");
     }
     c.line(f.left, f.bottom, f.right, f.bottom, "#333");
     c.line(f.left, f.top, f.left, f.bottom, "#333");
@@ -80,10 +81,11 @@ void Canvas::line(double x1, double y1, double x2, double y2, const std::string&
                          num(x2), num(y2), stroke, width, dashed ? " stroke-dasharray=\"4 3\"" : "");
 }
 
-void Canvas::polyline(const std::vector<std::pair<double, double>>& pts, const std::string& stroke, double width) {
+void Canvas::polyline(const std::vector<std::pair<double, double>>& pts, const std::string& stroke, double width, bool dashed) {
     std::string p;
     for (const auto& [x, y] : pts) p += (p.empty() ? "" : " ") + num(x) + "," + num(y);
-    body_ += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\"/>", p, stroke, width);
+    body_ += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\"{}/>", p, stroke, width,
+                         dashed ? " stroke-dasharray=\"5,3\"" : "");
 }
 
 void Canvas::circle(double x, double y, double r, const std::string& fill, const std::string& title) {
@@ -108,29 +110,46 @@ std::string line_plot(const LinePlot& p) {
     Frame f;
     f.right = p.width - 130;
     f.bottom = p.height - 40;
+    // The points in frame units (log10 y on a log scale, where y <= 0 has no place).
+    std::vector<std::vector<std::pair<double, double>>> shown(p.series.size());
     double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
-    for (const Series& s : p.series)
-        for (const auto& [x, y] : s.points) {
+    for (size_t k = 0; k < p.series.size(); ++k)
+        for (const auto& [x, y] : p.series[k].points) {
+            if (p.log_y && !(y > 0)) continue;
+            const double fy = p.log_y ? std::log10(y) : y;
+            shown[k].push_back({x, fy});
             xmin = std::min(xmin, x), xmax = std::max(xmax, x);
-            ymin = std::min(ymin, y), ymax = std::max(ymax, y);
+            ymin = std::min(ymin, fy), ymax = std::max(ymax, fy);
         }
-    if (p.y_max > p.y_min) ymin = p.y_min, ymax = p.y_max;
+    if (p.y_max > p.y_min) ymin = p.log_y ? std::log10(p.y_min) : p.y_min, ymax = p.log_y ? std::log10(p.y_max) : p.y_max;
     if (!std::isfinite(xmin)) xmin = 0, xmax = 1, ymin = 0, ymax = 1;
     if (xmax == xmin) xmin -= 1, xmax += 1;
-    if (ymax == ymin) ymin -= 1, ymax += 1;
+    std::vector<double> yticks;
+    if (p.log_y) {  // whole decades, at most about 8 labelled
+        ymin = std::floor(ymin), ymax = std::ceil(ymax);
+        if (ymax == ymin) ymax += 1;
+        const double step = std::ceil((ymax - ymin) / 8);
+        for (double t = ymin; t <= ymax; t += step) yticks.push_back(t);
+    } else {
+        if (ymax == ymin) ymin -= 1, ymax += 1;
+        yticks = nice_ticks(ymin, ymax);
+    }
     f.x0 = xmin, f.x1 = xmax, f.y0 = ymin, f.y1 = ymax;
-    draw_frame(c, f, p.width, p.height, p.title, p.x_label, p.y_label, nice_ticks(ymin, ymax));
+    draw_frame(c, f, p.width, p.height, p.title, p.x_label, p.y_label, yticks, p.log_y);
     for (double t : nice_ticks(xmin, xmax, 10)) {
         c.line(f.px(t), f.bottom, f.px(t), f.bottom + 4, "#333");
         c.text(f.px(t), f.bottom + 16, tick_label(t), "middle");
     }
     std::vector<std::pair<std::string, std::string>> legend;
-    for (const Series& s : p.series) {
+    for (size_t k = 0; k < p.series.size(); ++k) {
+        const Series& s = p.series[k];
         std::vector<std::pair<double, double>> px;
-        for (const auto& [x, y] : s.points) px.push_back({f.px(x), f.py(y)});
-        c.polyline(px, s.color);
+        for (const auto& [x, y] : shown[k]) px.push_back({f.px(x), f.py(y)});
+        c.polyline(px, s.color, 2, s.dashed);
         for (size_t i = 0; i < px.size(); ++i)
-            c.circle(px[i].first, px[i].second, 3, s.color, fmt::format("{}: {:g} at {:g}", s.name, s.points[i].second, s.points[i].first));
+            c.circle(px[i].first, px[i].second, 3, s.color,
+                     fmt::format("{}: {:g} at {:g}", s.name, p.log_y ? std::pow(10.0, shown[k][i].second) : shown[k][i].second,
+                                 shown[k][i].first));
         legend.push_back({s.name, s.color});
     }
     draw_legend(c, f.right + 14, f.top + 10, legend);

@@ -20,7 +20,8 @@ public:
     Canvas(double width, double height, const std::string& label);
     void rect(double x, double y, double w, double h, const std::string& fill, const std::string& title = "");
     void line(double x1, double y1, double x2, double y2, const std::string& stroke, double width = 1, bool dashed = false);
-    void polyline(const std::vector<std::pair<double, double>>& pts, const std::string& stroke, double width = 2);
+    void polyline(const std::vector<std::pair<double, double>>& pts, const std::string& stroke, double width = 2,
+                  bool dashed = false);
     void circle(double x, double y, double r, const std::string& fill, const std::string& title = "");
     // anchor: start, middle or end
     void text(double x, double y, const std::string& s, const std::string& anchor = "start", double size = 11, double rotate = 0);
@@ -34,12 +35,14 @@ private:
 struct Series {
     std::string name, color;
     std::vector<std::pair<double, double>> points;  // (x, y), drawn in order
+    bool dashed = false;
 };
 
 struct LinePlot {
     std::string title, x_label, y_label;
     std::vector<Series> series;
     double y_min = 0, y_max = 0;  // equal: from the data
+    bool log_y = false;           // log-scale y axis (decades); points with y <= 0 are left out
     double width = 520, height = 300;
 };
 std::string line_plot(const LinePlot& p);

@@ -4,6 +4,7 @@
 #include "io/atomic_file.hpp"
 #include "qcert/error.hpp"
 #include "report/svg_plot.hpp"
+#include "qcert/synth.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -27,6 +28,7 @@ const char* verdict_color(Verdict v) {
     return "#999";
 }
 const char* kMissingColor = "#e0e0e0";
+const char* kSynthColor = "#d81b60";
 
 const std::vector<Verdict> kVerdicts = {Verdict::Holds, Verdict::Violated, Verdict::Unknown, Verdict::Misclassified};
 
@@ -66,8 +68,35 @@ std::string params_cell(const SweepPoint& p) {
 
 std::string point_note(const SweepPoint& p) {
     if (!p.unavailable.empty()) return "no scheme: " + p.unavailable;
-    return p.robustness_note.empty() ? "" : "robustness not decided: " + p.robustness_note;
+    std::string n = p.robustness_note.empty() ? "" : "robustness not decided: " + p.robustness_note;
+    if (!p.bound_note.empty()) n += (n.empty() ? "" : "; ") + std::string("no error bound: ") + p.bound_note;
+    return n;
 }
+
+bool is_synth(const SweepPoint& p) { return !p.layer_bits.empty(); }
+
+// "aaai2021:6", or "quadapter:6,3 (synth: per-layer bits, total 9)".
+std::string scheme_cell(const SweepPoint& p) {
+    if (!is_synth(p)) return p.scheme;
+    return fmt::format("{} (synth: per-layer bits, total {})", p.scheme, p.total_bits());
+}
+
+// lower <= max |g - f| <= upper, with what it is over.
+std::string bound_cell(const SweepPoint& p) {
+    if (!p.bound) return "";
+    std::string s = fmt::format("{:.4g} / {:.4g} ({} balls", p.bound->lower, p.bound->upper, p.bound->balls);
+    if (p.bound->stopped) s += fmt::format(", {} at the split or time limit", p.bound->stopped);
+    return s + ")";
+}
+
+const SweepPoint* synth_point(const SweepResult& r) {
+    for (const SweepPoint& p : r.points)
+        if (is_synth(p)) return &p;
+    return nullptr;
+}
+
+// Where the synth point sits on a bits axis: its mean bits per layer.
+double mean_bits(const SweepPoint& p) { return double(p.total_bits()) / double(p.layer_bits.size()); }
 
 // ---- tables, shared by both formats -----------------------------------------
 
@@ -80,16 +109,19 @@ Table points_table(const SweepResult& r) {
     Table t;
     t.head = {"scheme", "quantized accuracy"};
     for (int64_t e : r.options.eps) t.head.push_back(fmt::format("eps {}: holds / violated / unknown / misclassified", e));
+    const bool bound = r.options.bound && !r.options.samples.empty();
+    if (bound) t.head.push_back(fmt::format("error bound at radius {}: lower / upper of max |g - f|", r.bound_radius));
     const bool params = r.params_note.empty();
     if (params) t.head.push_back("params: class fixed / can change / undecided");
     t.head.push_back("note");
     for (const SweepPoint& p : r.points) {
-        std::vector<std::string> row = {p.scheme, p.accuracy ? percent(*p.accuracy) : ""};
+        std::vector<std::string> row = {scheme_cell(p), p.accuracy ? percent(*p.accuracy) : ""};
         for (int64_t e : r.options.eps) {
             auto it = p.robustness.find(e);
             row.push_back(it == p.robustness.end() ? "" : counts_cell(it->second));
         }
-        if (params) row.push_back(params_cell(p));
+        if (bound) row.push_back(bound_cell(p));
+        if (params) row.push_back(is_synth(p) ? "not run (per-layer scheme)" : params_cell(p));
         row.push_back(point_note(p));
         t.rows.push_back(row);
     }
@@ -136,6 +168,34 @@ std::string html_table(const Table& t, const std::string& id) {
     return s + "</tbody></table>";
 }
 
+std::string bound_summary(const SweepResult& r) {
+    if (!r.options.bound) return "not computed (--no-bound)";
+    if (r.options.samples.empty()) return "not computed: no samples chosen";
+    const size_t n = r.options.bound_samples > 0 ? std::min(r.options.samples.size(), size_t(r.options.bound_samples))
+                                                 : r.options.samples.size();
+    return fmt::format("per point, the maximum over {} of the certified bound on |g(x)_k - f(x)_k| over the L-inf ball "
+                       "of radius {} (input units, clipped to the data range) around the sample, all outputs k (f: the float "
+                       "network, g: the quantized one; integer inputs for an integer scheme, real ones else); upper proved "
+                       "(outward-rounded differential bounds with input splitting), lower |g - f| at a witness input, "
+                       "re-evaluated (qcert bound, docs/BOUND.md); at most {} splits or {:g} s per ball",
+                       n == r.options.samples.size() ? std::string("the samples") : fmt::format("the first {} samples", n),
+                       r.bound_radius, r.options.bound_max_splits, r.options.bound_timeout_s);
+}
+
+std::string synth_summary(const SweepResult& r) {
+    if (!r.options.synth) return "not asked (--synth)";
+    const SweepPoint* p = synth_point(r);
+    if (!p) return r.synth_note;
+    return fmt::format("{}: per-layer bits {} (total {}), searched in {}..{} per layer (qcert synth, docs/SYNTH.md) so that "
+                       "the samples' real L-inf balls at every eps that the float network is proved robust on stay proved: "
+                       "{} of those {} proved (of {} properties), {:.1f} s; its robustness is decided on real-valued balls "
+                       "by synth's sound check",
+                       p->scheme, bits_str(p->layer_bits), p->total_bits(), r.options.bits_lo, r.options.bits_hi, p->synth_proved,
+                       p->synth_kept, p->synth_properties, p->synth_time_s) +
+           (p->synth_kept == 0 ? " (no property is proved on the float network, so none constrains the bits: they stay at the maximum)"
+                               : "");
+}
+
 std::string summary_lines(const SweepResult& r) {
     std::string families;
     for (const std::string& f : r.options.families) families += (families.empty() ? "" : ", ") + f;
@@ -154,6 +214,8 @@ std::string summary_lines(const SweepResult& r) {
         {"eps (integer input units)", eps.empty() ? "none" : eps},
         {"timeout per query", fmt::format("{:g} s", r.options.verify.timeout_s)},
         {"parameter robustness", r.params_note.empty() ? fmt::format("at each sample, perturbation = every rounding of each weight and bias (timeout {:g} s)", r.options.params_timeout_s) : r.params_note},
+        {"error bound", bound_summary(r)},
+        {"synthesized per-layer strategy", synth_summary(r)},
         {"queries", fmt::format("{} ({} decided in this run, {} taken from the results file, {} missing)", r.queries,
                                 r.decided_now, r.reused, r.missing)},
         {"run time", fmt::format("{:.1f} s", r.time_s)},
@@ -179,9 +241,36 @@ std::string accuracy_plot(const SweepResult& r) {
             if (pt->accuracy) s.points.push_back({double(pt->bits), pt->accuracy->percent()});
         if (!s.points.empty()) p.series.push_back(s);
     }
+    if (const SweepPoint* sp = synth_point(r); sp && sp->accuracy)
+        p.series.push_back({"synth " + bits_str(sp->layer_bits), kSynthColor, {{mean_bits(*sp), sp->accuracy->percent()}}});
     fl.points = {{double(r.options.bits_lo), r.float_accuracy.percent()}, {double(r.options.bits_hi), r.float_accuracy.percent()}};
     p.series.push_back(fl);
     return svg::line_plot(p);
+}
+
+// Upper (solid) and lower (dashed) error bound against bits, log scale.
+std::string bound_plot(const SweepResult& r) {
+    svg::LinePlot p;
+    p.title = fmt::format("Error bound max |g - f| at radius {} against bits", r.bound_radius);
+    p.x_label = "bits";
+    p.y_label = "max |g - f| (log scale)";
+    p.log_y = true;
+    p.width = 620;
+    for (size_t i = 0; i < r.options.families.size(); ++i) {
+        svg::Series up{r.options.families[i] + " upper", family_color(i), {}}, lo{r.options.families[i] + " lower", family_color(i), {}, true};
+        for (const SweepPoint* pt : points_of(r, r.options.families[i]))
+            if (pt->bound) up.points.push_back({double(pt->bits), pt->bound->upper}), lo.points.push_back({double(pt->bits), pt->bound->lower});
+        if (!up.points.empty()) p.series.push_back(up), p.series.push_back(lo);
+    }
+    if (const SweepPoint* sp = synth_point(r); sp && sp->bound) {
+        p.series.push_back({"synth upper", kSynthColor, {{mean_bits(*sp), sp->bound->upper}}});
+        p.series.push_back({"synth lower", kSynthColor, {{mean_bits(*sp), sp->bound->lower}}, true});
+    }
+    return svg::line_plot(p);
+}
+
+bool any_bound(const SweepResult& r) {
+    return std::any_of(r.points.begin(), r.points.end(), [](const SweepPoint& p) { return p.bound.has_value(); });
 }
 
 std::string robustness_plot(const SweepResult& r, const std::string& family, int64_t eps) {
@@ -287,7 +376,8 @@ std::string sweep_report_markdown(const SweepResult& r) {
     std::string s = "# qcert sweep: how many bits does it take?\n\n" + summary_lines(r) + "\n## Per bit-width\n\n";
     s += markdown_table(points_table(r));
     s += "\nRobustness: the L-inf ball of radius eps (integer input units) around each chosen sample, decided on the exact "
-         "integer semantics by the verification portfolio; misclassified samples are not verified.\n";
+         "integer semantics by the verification portfolio; misclassified samples are not verified. The synthesized "
+         "strategy (quadapter, real activations) is decided on the real-valued ball by synth's sound check.\n";
     s += "\n## Samples whose robustness is not monotone in the bits\n\n";
     s += r.non_monotone.empty() ? "None among the decided queries.\n" : markdown_table(non_monotone_table(r));
     return s;
@@ -300,7 +390,13 @@ std::string sweep_report_html(const SweepResult& r, const Dataset& data) {
     std::string lines = summary_lines(r);
     for (size_t pos = 0, nl; (nl = lines.find('\n', pos)) != std::string::npos; pos = nl + 1)
         h += "<li>" + escape(lines.substr(pos + 2, nl - pos - 2)) + "</li>";
-    h += "</ul>\n<h2>Accuracy</h2>\n<figure>" + accuracy_plot(r) + "</figure>\n";
+    h += "</ul>\n<h2>Accuracy</h2>\n";
+    if (synth_point(r)) h += "<p>The synthesized strategy (per-layer bits) sits at its mean bits per layer.</p>\n";
+    h += "<figure>" + accuracy_plot(r) + "</figure>\n";
+    if (any_bound(r))
+        h += "<h2>Error bound</h2>\n<p>Solid: the proved upper bound; dashed: the lower bound (|g - f| re-evaluated at a "
+             "witness); a lower bound of 0 has no place on the log scale. The synthesized strategy sits at its mean bits "
+             "per layer.</p>\n<figure id=\"bound-plot\">" + bound_plot(r) + "</figure>\n";
     // Families with robustness verdicts (fixed:B has none: no integer semantics).
     std::vector<std::string> verified;
     for (const std::string& f : r.options.families)

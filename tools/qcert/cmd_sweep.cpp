@@ -1,8 +1,9 @@
 // qcert sweep MODEL (--images IDX --labels IDX | --inputs CSV --labels CSV) [--bits LO:HI]
 //             [--schemes fixed,aaai2021,qebverif] [--samples A:B] [--eps E,...] [--timeout SEC]
-//             [--report DIR] [--json]
-// How many bits does it take: accuracy, robustness and parameter robustness per
-// bit-width, results in DIR/results.jsonl (resumable) and DIR/results.csv, the report
+//             [--bound-radius R] [--bound-samples N] [--bound-splits N] [--bound-timeout SEC] [--no-bound]
+//             [--synth] [--synth-timeout SEC] [--report DIR] [--json]
+// How many bits does it take: accuracy, robustness, error bound and parameter robustness
+// per bit-width (and for the synthesized per-layer strategy with --synth), results in DIR/results.jsonl (resumable) and DIR/results.csv, the report
 // in DIR/report.html and DIR/report.md.
 #include "commands.hpp"
 #include "data_options.hpp"
@@ -13,6 +14,7 @@
 #include "run/mpi_world.hpp"
 #include "sample_list.hpp"
 
+#include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
@@ -26,10 +28,10 @@ namespace {
 
 struct SweepCli {
     std::string model, bits = "2:8", schemes = "aaai2021", samples, eps, methods, report = "sweep-report", inputs;
-    double prune = 0, timeout = 10, params_timeout = 10;
-    int64_t params_max = 1000, limit = -1, max_queries = -1;
+    double prune = 0, timeout = 10, params_timeout = 10, bound_timeout = 10, synth_timeout = 10;
+    int64_t params_max = 1000, limit = -1, max_queries = -1, bound_radius = -1, bound_splits = 20, bound_samples = -1;
     unsigned jobs = 0;
-    bool json = false;
+    bool json = false, no_bound = false, synth = false;
     DataOptions data;
 };
 
@@ -84,6 +86,9 @@ Dataset load_data(const SweepCli& o) {
 
 std::string point_line(const SweepPoint& p, const SweepOptions& so) {
     std::string s = fmt::format("{:<12}", p.scheme);
+    if (!p.layer_bits.empty())
+        s = fmt::format("synth {} (per-layer bits, total {}; {} / {} properties kept)\n{:<12}", p.scheme, p.total_bits(),
+                        p.synth_proved, p.synth_kept, "");
     if (!p.unavailable.empty()) return s + "  no scheme: " + p.unavailable;
     s += p.accuracy ? fmt::format("  accuracy {:6.2f} %", p.accuracy->percent()) : "  accuracy    -   ";
     for (int64_t e : so.eps) {
@@ -93,6 +98,7 @@ std::string point_line(const SweepPoint& p, const SweepOptions& so) {
         s += fmt::format("  eps {}: holds {} violated {} unknown {} misclassified {}", e, c.holds, c.violated, c.unknown,
                          c.misclassified);
     }
+    if (p.bound) s += fmt::format("  bound {:.3g} <= max|g-f| <= {:.3g}", p.bound->lower, p.bound->upper);
     if (p.params)
         s += fmt::format("  params: fixed {} can change {} undecided {}", p.params->class_fixed, p.params->class_can_change,
                          p.params->undecided);
@@ -131,6 +137,7 @@ int finish_sweep(const SweepCli& o, const SweepOptions& so, const SweepResult& r
                              r.float_accuracy.total);
     for (const SweepPoint& p : r.points) std::cout << point_line(p, so) << "\n";
     if (!r.params_note.empty() && !so.samples.empty()) std::cout << "parameter robustness: " << r.params_note << "\n";
+    if (!r.synth_note.empty()) std::cout << "synth: " << r.synth_note << "\n";
     std::cout << fmt::format("non-monotone samples: {}\n", r.non_monotone.size());
     for (const NonMonotone& n : r.non_monotone)
         std::cout << fmt::format("  {} sample {} eps {}: holds at {} bits, {} at {} bits\n", n.family, n.sample, n.eps,
@@ -174,7 +181,21 @@ int run_distributed(const SweepCli& o, SweepOptions so, const Dataset& data) {
     const mpi::World& w = mpi::world();
     const std::filesystem::path dir = make_report_dir(o.report), main_results = dir / "results.jsonl";
     auto rank_file = [&](int r) { return dir / fmt::format("results.rank-{}.jsonl", r); };
-    if (w.rank == 0) merge_leftover_rank_files(dir);
+    int64_t synth_decided = 0;
+    if (w.rank == 0) {
+        merge_leftover_rank_files(dir);
+        if (so.synth) {  // the synthesis first, on rank 0: every rank needs its bits to plan the synth point's queries
+            SweepOptions synth_only = so;
+            synth_only.results_path = main_results.string();
+            synth_only.max_new_queries = 1;  // query 0 is the synthesis
+            try {
+                synth_decided = run_sweep(synth_only, data).decided_now;
+            } catch (const InputError& e) {  // the other ranks wait at the barrier: end them too
+                std::fprintf(stderr, "qcert: error: %s\n", e.what());
+                mpi::abort_all(2);
+            }
+        }
+    }
     mpi::barrier();
     const std::string known = mpi::broadcast(w.rank == 0 && std::filesystem::exists(main_results) ? slurp(main_results) : "");
     const std::filesystem::path mine = w.rank == 0 ? main_results : rank_file(w.rank);
@@ -206,8 +227,8 @@ int run_distributed(const SweepCli& o, SweepOptions so, const Dataset& data) {
     all.max_new_queries = 0;
     if (o.json) all.on_record = [](const nlohmann::json& j, int64_t, int64_t) { std::cout << j.dump() << std::endl; };
     SweepResult r = run_sweep(all, data);
-    r.decided_now = decided;
-    r.reused = mine_done.reused;
+    r.decided_now = decided + synth_decided;
+    r.reused = mine_done.reused - synth_decided;  // the synthesis rank 0 decided first is no reuse
     r.time_s = mine_done.time_s + r.time_s;
     return finish_sweep(o, all, r, data);
 }
@@ -228,6 +249,13 @@ Runner add_sweep(CLI::App& app) {
     cmd->add_option("--method", o->methods, "comma list of verification methods, in order (default: the portfolio)");
     cmd->add_option("--params-max", o->params_max, "parameter robustness only for networks with at most this many parameters (default 1000; 0: never)");
     cmd->add_option("--params-timeout", o->params_timeout, "seconds per parameter-robustness analysis (default 10)");
+    cmd->add_option("--bound-radius", o->bound_radius, "error bound over the L-inf balls of this radius (pixels) around the samples (default: the largest --eps, 0 without)");
+    cmd->add_option("--bound-samples", o->bound_samples, "error bound over the balls of the first N of --samples only (default: all)");
+    cmd->add_option("--bound-splits", o->bound_splits, "input splits per error-bound query (default 20)");
+    cmd->add_option("--bound-timeout", o->bound_timeout, "seconds per error-bound query (default 10)");
+    cmd->add_flag("--no-bound", o->no_bound, "no error bounds");
+    cmd->add_flag("--synth", o->synth, "also the synthesized per-layer strategy (qcert synth over --samples and --eps) as a point");
+    cmd->add_option("--synth-timeout", o->synth_timeout, "with --synth: seconds per property and candidate (default 10)");
     cmd->add_option("--limit", o->limit, "accuracy on the first N samples only (default: all)");
     cmd->add_option("--prune", o->prune, "prune this fraction of each layer's smallest weights first");
     cmd->add_option("--jobs", o->jobs, "queries decided in parallel (default: one per core)");
@@ -251,6 +279,13 @@ Runner add_sweep(CLI::App& app) {
         so.params_max_parameters = o->params_max;
         so.params_timeout_s = o->params_timeout;
         if (!(o->params_timeout > 0)) throw InputError("--params-timeout", "must be > 0");
+        so.bound = !o->no_bound;
+        so.bound_radius = o->bound_radius;
+        so.bound_max_splits = o->bound_splits;
+        so.bound_samples = o->bound_samples;
+        so.bound_timeout_s = o->bound_timeout;
+        so.synth = o->synth;
+        so.synth_timeout_s = o->synth_timeout;
         so.jobs = o->jobs;
         so.max_new_queries = o->max_queries;
         const Dataset data = load_data(*o);

@@ -3,31 +3,18 @@
 #include "qcert/error.hpp"
 #include "qcert/result_log.hpp"
 #include "qcert/sweep.hpp"
+#include "sweep_test_data.hpp"
 #include "test_util.hpp"
 
 #include <cmath>
 #include <fstream>
 #include <gtest/gtest.h>
 
+using qcert::test::relu_model;
 using qcert::test::TempDir;
+using qcert::test::two_input_pixels;
 
 namespace {
-
-std::string relu_model() { return qcert::test::source_dir() + "/examples/two_input_relu.onnx"; }
-
-// The two-input training points as 8-bit "pixels" (x * 255 rounded), so that the
-// aaai2021 schemes (raw u8.8 input integers) take them as they take images.
-qcert::Dataset two_input_pixels() {
-    const std::string dir = qcert::test::source_dir() + "/examples/";
-    qcert::Dataset d = qcert::read_csv(dir + "two_input_data.csv");
-    const qcert::Dataset labels = qcert::read_csv(dir + "two_input_labels.csv");
-    for (double& v : d.raw) v = std::round(v * 255.0);
-    d.float_scale = 1.0 / 255.0;
-    d.integral = true;
-    for (double l : labels.raw) d.labels.push_back(int(l));
-    d.source = "two_input_pixels";
-    return d;
-}
 
 qcert::SweepOptions small_sweep(const std::string& results) {
     qcert::SweepOptions o;

@@ -121,6 +121,49 @@ TEST(SweepReport, HtmlHasEveryPlotAndTheImage) {
     EXPECT_EQ(h.find(" href="), std::string::npos);
 }
 
+// The error bound per point and the synthesized strategy: a column, a row, a log-scale plot.
+TEST(SweepReport, ErrorBoundAndSynthPoint) {
+    qcert::Dataset d;
+    qcert::SweepResult r = hand_made_result(d);
+    r.bound_radius = 2;
+    const double upper[] = {0.5, 0.05, 0.004}, lower[] = {0.25, 0.01, 0.0};
+    for (int i = 0; i < 3; ++i) r.points[i].bound = qcert::BoundSummary{upper[i], lower[i], 1, 2, 40, 1, 3.0};
+    r.options.synth = true;
+    qcert::SweepPoint s;
+    s.family = "synth";
+    s.layer_bits = {5, 3};
+    s.bits = 5;
+    s.scheme = "quadapter:5,3";
+    s.accuracy = qcert::Accuracy{2, 2, {}};
+    s.robustness[2].add(qcert::Verdict::Holds);
+    s.robustness[2].add(qcert::Verdict::Unknown);
+    s.bound = qcert::BoundSummary{0.125, 0.0625, 0, 2, 12, 0, 1.0};
+    s.synth_proved = 2;
+    s.synth_kept = 2;
+    s.synth_properties = 2;
+    r.points.push_back(s);
+    const std::string md = qcert::sweep_report_markdown(r);
+    EXPECT_NE(md.find("error bound at radius 2: lower / upper of max \\|g - f\\|"), std::string::npos) << md;
+    EXPECT_NE(md.find("| aaai2021:3 | 50.00 % (1 / 2) | 1 / 1 / 0 / 0 | 0.25 / 0.5 (2 balls, 1 at the split or time limit) |"),
+              std::string::npos) << md;
+    EXPECT_NE(md.find("| quadapter:5,3 (synth: per-layer bits, total 8) | 100.00 % (2 / 2) | 1 / 0 / 1 / 0 | 0.0625 / 0.125 (2 balls) |"),
+              std::string::npos) << md;
+    EXPECT_NE(md.find("quadapter:5,3: per-layer bits 5,3 (total 8)"), std::string::npos) << md;
+    const std::string h = qcert::sweep_report_html(r, d);
+    EXPECT_EQ(count(h, "<svg"), 5);  // the bound plot besides the four of the hand-made result
+    const size_t at = h.find("<figure id=\"bound-plot\">");
+    ASSERT_NE(at, std::string::npos);
+    const std::string plot = h.substr(at, h.find("</figure>", at) - at);
+    // Decades 0.001 .. 1 on the axis; upper solid, lower dashed; the zero lower bound left out.
+    for (const char* tick : {">0.001<", ">0.01<", ">0.1<", ">1<"}) EXPECT_NE(plot.find(tick), std::string::npos) << tick;
+    EXPECT_EQ(count(plot, "stroke-dasharray"), 2);  // aaai2021 lower, synth lower
+    EXPECT_NE(plot.find("aaai2021 upper: 0.004 at 5"), std::string::npos);
+    EXPECT_NE(plot.find("aaai2021 lower: 0.01 at 4"), std::string::npos);
+    EXPECT_EQ(plot.find("aaai2021 lower: 0 at 5"), std::string::npos);
+    EXPECT_NE(plot.find("synth upper: 0.125 at 4"), std::string::npos);
+    EXPECT_NE(h.find("quadapter:5,3 (synth: per-layer bits, total 8)"), std::string::npos);
+}
+
 TEST(SweepReport, WrittenAtomicallyIntoTheDirectory) {
     TempDir t;
     qcert::Dataset d;
@@ -191,12 +234,15 @@ TEST(SweepReport, RealSweepLoadsInHeadlessChromium) {
     o.samples = {0, 1, 2, 3, 4, 5};
     o.eps = {3, 12};
     o.params_timeout_s = 5;
+    o.synth = true;
     const qcert::SweepResult r = qcert::run_sweep(o, d);
     const std::string html = qcert::sweep_report_html(r, d);
-    // accuracy; bars and grid for aaai2021 at two eps; parameter plots for both families
-    // (non-monotone two-input samples would be shown as numbers, not images)
+    // accuracy; error bound; bars and grid for aaai2021 at two eps; parameter plots for both
+    // families (non-monotone two-input samples would be shown as numbers, not images)
     const int svgs = count(html, "<svg");
-    EXPECT_EQ(svgs, 1 + 2 + 2 + 2);
+    EXPECT_EQ(svgs, 1 + 1 + 2 + 2 + 2);
+    EXPECT_NE(html.find("<figure id=\"bound-plot\">"), std::string::npos);
+    EXPECT_NE(html.find("(synth: per-layer bits, total "), std::string::npos);
     std::string log;
     const std::string dom = load_in_chromium(chromium, t, html, log);
     EXPECT_NE(dom.find("<title>svgs " + std::to_string(svgs) + " drawn " + std::to_string(svgs) + "</title>"), std::string::npos)
