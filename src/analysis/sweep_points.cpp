@@ -86,7 +86,7 @@ nlohmann::json decide_synth(const BlockNet& net, const Dataset& d, const SweepOp
     if (!o.results_path.empty()) so.log_path = o.results_path + ".synth";  // synth's own log: a killed search resumes
     const SynthResult r = synthesize(net, robust_properties(d, o.samples, radii), data_divisor(d), so);
     return {{"kind", "synth"}, {"family", "synth"}, {"layer_bits", r.bits}, {"scheme", "quadapter:" + bits_str(r.bits)},
-            {"proved", r.proved}, {"kept", int64_t(r.kept.size())}, {"required", r.required},
+            {"method", r.method}, {"proved", r.proved}, {"kept", int64_t(r.kept.size())}, {"required", r.required},
             {"properties", int64_t(r.kept.size() + r.left_out.size())}, {"candidates", r.candidates}, {"time_s", r.time_s}};
 }
 
