@@ -79,8 +79,9 @@ struct DiffBound {
     // of g - f (which input the bound is most sensitive to).
     std::vector<std::vector<double>> sensitivity_hi, sensitivity_lo;
     // Per layer and neuron: sound bounds on the pre-activations of f and g (with g's rounding
-    // noise), and in the differential mode on their difference zg - zf (else empty).
-    std::vector<Vec> zf_lo, zf_hi, zg_lo, zg_hi, zd_lo, zd_hi;
+    // noise), and in the differential mode on their difference zg - zf and on the difference
+    // of the layer's outputs xg - xf (else empty).
+    std::vector<Vec> zf_lo, zf_hi, zg_lo, zg_hi, zd_lo, zd_hi, xd_lo, xd_hi;
     // max over the given outputs of max(hi, -lo): a sound bound on |g - f|.
     double abs_upper(const std::vector<int64_t>& outputs) const;
 };

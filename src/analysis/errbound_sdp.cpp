@@ -9,10 +9,10 @@
 // differential bound of the box:
 //   unstable:  y >= 0, y >= z, y (y - z) = 0, zl <= z <= zh,
 //              triangle zh z - (zh - zl) y >= zh zl;
-//   zh <= 0:   y = 0;  zl >= 0: y = z;  a linear neuron: y = z;
+//   zh <= 0:   the constant 0 (no variable);  zl >= 0: y = z;  a linear neuron: y = z;
 //   always:    yl <= y <= yh and (y - yl)(yh - y) >= 0 (so M_yy <= max(yl^2, yh^2)).
 // Inputs: xl <= x <= xh, (x - xl)(xh - x) >= 0. Same-shape pairs: the differential bounds
-// of every hidden zg - zf as linear constraints. Every real trajectory's rank-one M is
+// of every hidden zg - zf and xg - xf as constraints. Every real trajectory's rank-one M is
 // feasible; the objective s (yg_k - yf_k) is linear in M.
 //
 // Constraint coefficients are kept as intervals around the exact reals (products such
@@ -32,6 +32,7 @@ namespace qcert::errbound {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr int kDead = -1;  // a neuron that is 0 on the whole box: no variable
 
 bool is_relu(const PairLayer& L) { return L.lo == 0 && L.hi == kInf; }
 bool is_linear(const PairLayer& L) { return L.lo == -kInf && L.hi == kInf; }
@@ -48,6 +49,11 @@ struct Term {
     int i, j;
     Interval c;
 };
+
+// c * v (a linear term), none for a dead neuron.
+void add_linear(std::vector<Term>& t, int v, Interval c) {
+    if (v != kDead) t.push_back({0, v, c});
+}
 
 struct Row {
     std::vector<Term> terms;
@@ -169,20 +175,22 @@ std::vector<std::vector<int>> encode(Relaxation& R, const std::vector<PairLayer>
         for (int64_t i = 0; i < L.W.rows(); ++i) {
             const double zl = zlo[k][i], zh = zhi[k][i];
             const bool relu = is_relu(L);
+            if (relu && zh <= 0) {  // dead: the constant 0, no variable (it would leave M no interior)
+                y.push_back(kDead);
+                continue;
+            }
             const int v = relu ? R.var(std::max(zl, 0.0), std::max(zh, 0.0)) : R.var(zl, zh);
             const Interval b = Interval::point(L.b[i]);
             // z as terms (coefficient, variable) plus b.
             std::vector<Term> z;
             for (int64_t j = 0; j < L.W.cols(); ++j)
-                if (L.W(i, j) != 0) z.push_back({0, x[size_t(j)], Interval::point(L.W(i, j))});
+                if (L.W(i, j) != 0 && x[size_t(j)] != kDead) z.push_back({0, x[size_t(j)], Interval::point(L.W(i, j))});
             auto minus_z = [&](std::vector<Term> t) {
                 for (Term s : z) t.push_back({s.i, s.j, -s.c});
                 return t;
             };
             if (!relu || zl >= 0) {
                 R.row(minus_z({{0, v, Interval::point(1)}}), b, false);  // y - w.x = b
-            } else if (zh <= 0) {
-                R.row({{0, v, Interval::point(1)}}, Interval::point(0), false);  // y = 0
             } else {
                 R.row(minus_z({{0, v, Interval::point(1)}}), b, true);  // y >= z
                 // y (y - z) = 0:  M_yy - sum w_j M_{y x_j} - b M_{0 y} = 0.
@@ -240,9 +248,9 @@ SdpResult sdp_max_difference(const ErrPair& p, const DiffBound& root, const std:
         for (int64_t i = 0; i < Lf.W.rows(); ++i) {
             std::vector<Term> d;
             for (int64_t j = 0; j < Lg.W.cols(); ++j)
-                if (Lg.W(i, j) != 0) d.push_back({0, xg[size_t(j)], Interval::point(Lg.W(i, j))});
+                if (Lg.W(i, j) != 0) add_linear(d, xg[size_t(j)], Interval::point(Lg.W(i, j)));
             for (int64_t j = 0; j < Lf.W.cols(); ++j)
-                if (Lf.W(i, j) != 0) d.push_back({0, xf[size_t(j)], Interval::point(-Lf.W(i, j))});
+                if (Lf.W(i, j) != 0) add_linear(d, xf[size_t(j)], Interval::point(-Lf.W(i, j)));
             const Interval db = Interval::point(Lg.b[i]) - Interval::point(Lf.b[i]);
             if (std::isfinite(root.zd_lo[k][i])) R.row(d, Interval::point(root.zd_lo[k][i]) - db, true);
             if (std::isfinite(root.zd_hi[k][i])) {
@@ -252,9 +260,29 @@ SdpResult sdp_max_difference(const ErrPair& p, const DiffBound& root, const std:
             }
         }
     }
+    // ... and of every hidden xg - xf: linear, and (d - l)(h - d) >= 0 for d = xg - xf.
+    for (size_t k = 0; k + 1 < root.xd_lo.size() && k + 1 < f.size(); ++k)
+        for (size_t i = 0; i < f[k].size(); ++i) {
+            const double l = root.xd_lo[k][int64_t(i)], h = root.xd_hi[k][int64_t(i)];
+            if (!std::isfinite(l) || !std::isfinite(h)) continue;
+            const int vf = f[k][i], vg = g[k][i];
+            if (vf == kDead && vg == kDead) continue;
+            const Interval L = Interval::point(l), H = Interval::point(h), one = Interval::point(1);
+            std::vector<Term> up, down, q;
+            add_linear(up, vg, one), add_linear(up, vf, -one);
+            add_linear(down, vg, -one), add_linear(down, vf, one);
+            R.row(up, L, true);
+            R.row(down, -H, true);
+            // -(xg^2 - 2 xf xg + xf^2) + (l + h)(xg - xf) >= l h.
+            if (vg != kDead) q.push_back({vg, vg, -one});
+            if (vf != kDead) q.push_back({vf, vf, -one});
+            if (vf != kDead && vg != kDead) q.push_back({vf, vg, Interval::point(2)});
+            add_linear(q, vg, L + H), add_linear(q, vf, -(L + H));
+            R.row(std::move(q), L * H, true);
+        }
     const int yg = g.back()[size_t(output)], yf = f.back()[size_t(output)];
-    R.objective(yg, sign);
-    R.objective(yf, -sign);
+    if (yg != kDead) R.objective(yg, sign);
+    if (yf != kDead) R.objective(yf, -sign);
 
     const sdp::Solution s = sdp::solve(R.problem());
     SdpResult r;

@@ -6,8 +6,10 @@
 
 #include <sdpa_call.h>
 
-#include <fmt/format.h>
+#include <dlfcn.h>
+#include <iostream>
 #include <map>
+#include <sstream>
 #include <stdexcept>
 #include <utility>
 
@@ -25,12 +27,21 @@ std::map<std::pair<int, int>, double> merged(const std::vector<Entry>& entries, 
     return m;
 }
 
+// SDPA's matrices are small: OpenBLAS's worker threads only spin (sched_yield) against the
+// rest of the machine, dozens of times slower on a loaded one. One BLAS thread, whichever
+// BLAS is installed (the symbol exists only in OpenBLAS).
+void single_threaded_blas() {
+    using SetThreads = void (*)(int);
+    if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(1);
+}
+
 }  // namespace
 
 Solution solve(const Problem& p) {
     int inequalities = 0;
     for (const Constraint& c : p.constraints) inequalities += c.inequality ? 1 : 0;
     if (p.n <= 0 || p.constraints.empty()) throw std::logic_error("sdp: empty problem");
+    single_threaded_blas();
     SDPA s;
     s.setParameterType(SDPA::PARAMETER_DEFAULT);
     s.setDisplay(nullptr);
@@ -59,11 +70,21 @@ Solution solve(const Problem& p) {
             s.inputElement(j + 1, 2, slack, slack, -1.0);
         }
     }
-    s.initializeUpperTriangle();
-    s.initializeSolve();
-    s.solve();
+    // SDPA prints its diagnostics to std::cout, where qcert's JSON goes: kept in r.messages instead.
+    std::ostringstream messages;
+    std::streambuf* const cout_buffer = std::cout.rdbuf(messages.rdbuf());
+    try {
+        s.initializeUpperTriangle();
+        s.initializeSolve();
+        s.solve();
+    } catch (...) {
+        std::cout.rdbuf(cout_buffer);
+        throw;
+    }
+    std::cout.rdbuf(cout_buffer);
 
     Solution r;
+    r.messages = messages.str();
     char phase[64] = {0};
     s.getPhaseString(phase);
     r.phase = std::string(phase);

@@ -44,9 +44,11 @@ struct Solution {
     std::vector<double> y;       // one multiplier per constraint
     Mat M;                       // SDPA's moment matrix
     int iterations = 0;
+    std::string messages;        // SDPA's diagnostics (it writes them to std::cout; captured)
 };
 
-// Solves with SDPA's default parameters, one thread, no output.
+// Solves with SDPA's default parameters, one thread, no output. Not to be called from two
+// threads at once (SDPA's messages are captured by swapping std::cout's buffer).
 Solution solve(const Problem& p);
 
 }  // namespace qcert::sdp
