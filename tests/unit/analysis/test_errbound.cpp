@@ -298,7 +298,8 @@ TEST(BoundSdp, RigorousBoundIsAboveSamplingAndTheMilpOptimum) {
                 EXPECT_GE(r.bound + tol, sampled_max(p, lo, hi, k, s, rng)) << c.what << " case " << t;
                 // The proof costs little over SDPA's own estimate (SDPA often stops at pdFEAS, short
                 // of its 1e-7 target, on these degenerate relaxations; the bound is sound either way).
-                EXPECT_GE(r.bound + 1e-6 * std::max(1.0, std::fabs(r.value)), r.value) << c.what << " case " << t;
+                // (SDPA's value can exceed the relaxation's optimum when its last point is slightly infeasible.)
+                if (r.optimal) EXPECT_GE(r.bound + 1e-6 * std::max(1.0, std::fabs(r.value)), r.value) << c.what << " case " << t;
                 if (r.bound <= r.value + 1e-3 * std::max(1.0, std::fabs(r.value))) ++close;
                 const errbound::MilpResult m = errbound::milp_max_difference(p, lo, hi, k, s, 5);
                 if (!m.optimal) continue;
