@@ -299,7 +299,9 @@ TEST(BoundSdp, RigorousBoundIsAboveSamplingAndTheMilpOptimum) {
                 // The proof costs little over SDPA's own estimate (SDPA often stops at pdFEAS, short
                 // of its 1e-7 target, on these degenerate relaxations; the bound is sound either way).
                 // (SDPA's value can exceed the relaxation's optimum when its last point is slightly infeasible.)
-                if (r.optimal) EXPECT_GE(r.bound + 1e-6 * std::max(1.0, std::fabs(r.value)), r.value) << c.what << " case " << t;
+                if (r.optimal) {
+                    EXPECT_GE(r.bound + 1e-6 * std::max(1.0, std::fabs(r.value)), r.value) << c.what << " case " << t;
+                }
                 if (r.bound <= r.value + 1e-3 * std::max(1.0, std::fabs(r.value))) ++close;
                 const errbound::MilpResult m = errbound::milp_max_difference(p, lo, hi, k, s, 5);
                 if (!m.optimal) continue;
@@ -331,12 +333,15 @@ TEST(BoundSdp, MethodSdpIsSoundOnTheBundledTwoInputModels) {
             EXPECT_GE(r.upper_per_output[k] + 1e-12, m);
         }
         EXPECT_LE(r.lower, r.upper);
-        if (!r.witness.empty())
+        if (!r.witness.empty()) {
             EXPECT_NEAR(std::fabs(exact_difference(p, r.witness)[r.witness_output]), r.lower, 1e-9 * std::max(1.0, r.lower));
+        }
         o.method = "milp";
         o.timeout_s = 10;
         const ErrBoundResult m = error_bound(p, lo, hi, {0, 1}, o);
-        if (m.milp_optimal) EXPECT_GE(*r.sdp_bound + 1e-6 * std::max(1.0, *m.milp_max), *m.milp_max);
+        if (m.milp_optimal) {
+            EXPECT_GE(*r.sdp_bound + 1e-6 * std::max(1.0, *m.milp_max), *m.milp_max);
+        }
     }
 }
 
