@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <utility>
@@ -41,6 +42,9 @@ Solution solve(const Problem& p) {
     int inequalities = 0;
     for (const Constraint& c : p.constraints) inequalities += c.inequality ? 1 : 0;
     if (p.n <= 0 || p.constraints.empty()) throw std::logic_error("sdp: empty problem");
+    // One SDPA at a time: std::cout's buffer is swapped below (and SDPA keeps global state).
+    static std::mutex one_at_a_time;
+    const std::lock_guard<std::mutex> lock(one_at_a_time);
     single_threaded_blas();
     SDPA s;
     s.setParameterType(SDPA::PARAMETER_DEFAULT);

@@ -47,8 +47,8 @@ struct Solution {
     std::string messages;        // SDPA's diagnostics (it writes them to std::cout; captured)
 };
 
-// Solves with SDPA's default parameters, one thread, no output. Not to be called from two
-// threads at once (SDPA's messages are captured by swapping std::cout's buffer).
+// Solves with SDPA's default parameters, one thread, no output. Calls are serialised (SDPA's
+// messages are captured by swapping std::cout's buffer).
 Solution solve(const Problem& p);
 
 }  // namespace qcert::sdp
