@@ -78,6 +78,10 @@ struct DiffBound {
     // Per output and input: |coefficient| * width of the upper and lower linear bounds
     // of g - f (which input the bound is most sensitive to).
     std::vector<std::vector<double>> sensitivity_hi, sensitivity_lo;
+    // Per layer and neuron: sound bounds on the pre-activations of f and g (with g's rounding
+    // noise), and in the differential mode on their difference zg - zf and on the difference
+    // of the layer's outputs xg - xf (else empty).
+    std::vector<Vec> zf_lo, zf_hi, zg_lo, zg_hi, zd_lo, zd_hi, xd_lo, xd_hi;
     // max over the given outputs of max(hi, -lo): a sound bound on |g - f|.
     double abs_upper(const std::vector<int64_t>& outputs) const;
 };
@@ -94,7 +98,7 @@ const char* bound_verdict_name(BoundVerdict v);
 
 struct ErrBoundOptions {
     std::optional<double> eps;
-    std::string method = "auto";  // auto | split | diff | naive | milp (split, plus the MILP estimate of the maximum)
+    std::string method = "auto";  // auto | split | diff | naive | milp (split, plus the MILP estimate of the maximum) | sdp
     double timeout_s = 60;
     unsigned threads = 0;         // 0: all cores
     double tolerance = 1e-4;      // without eps: stop when upper - lower <= tolerance * max(1, lower)
@@ -117,6 +121,11 @@ struct ErrBoundResult {
     // whether CBC proved it optimal for every output and sign.
     std::optional<double> milp_max;
     bool milp_optimal = false;
+    // Method sdp: SDPA's optimum of the relaxation, max over outputs and signs (floating point,
+    // not a proof), the rigorous bound built from its multipliers (proved, before the min
+    // with the differential bound), and whether SDPA reported every SDP solved (pdOPT).
+    std::optional<double> sdp_value, sdp_bound;
+    bool sdp_optimal = false;
 };
 
 // Upper and lower bounds on max over `outputs` of |g(u) - f(u)| for u in [lo, hi].

@@ -7,6 +7,7 @@
 // bounds is a sound upper bound whenever the search stops. Two threads share a
 // best-first queue (largest bound first).
 #include "analysis/errbound_milp.hpp"
+#include "analysis/errbound_sdp.hpp"
 #include "analysis/errbound_search.hpp"
 #include "qcert/errbound.hpp"
 #include "qcert/error.hpp"
@@ -270,6 +271,26 @@ void check_region(const ErrPair& p, std::vector<double>& lo, std::vector<double>
             throw InputError("--output", fmt::format("output {} does not exist (the network has {})", k, p.output_size()));
 }
 
+// Method sdp: per output, min(differential bound, rigorous SDP bound of both signs).
+void sdp_upper(const ErrPair& p, const DiffBound& db, const std::vector<double>& lo, const std::vector<double>& hi,
+               const std::vector<int64_t>& outputs, const Node& root, BestInputs& best, ErrBoundResult& r) {
+    r.sdp_optimal = true;
+    r.upper = 0;
+    for (size_t k = 0; k < outputs.size(); ++k) {
+        double proved = 0;
+        for (double sign : {1.0, -1.0}) {
+            const errbound::SdpResult sr = errbound::sdp_max_difference(p, db, lo, hi, outputs[k], sign);
+            r.sdp_optimal = r.sdp_optimal && sr.optimal;
+            r.sdp_value = std::max(r.sdp_value.value_or(-std::numeric_limits<double>::infinity()), sr.value);
+            proved = std::max(proved, sr.bound);
+            best.offer(p, sr.input);
+        }
+        r.sdp_bound = std::max(r.sdp_bound.value_or(0.0), proved);
+        r.upper_per_output.push_back(std::min(root.per_output[k], proved));
+        r.upper = std::max(r.upper, r.upper_per_output.back());
+    }
+}
+
 }  // namespace
 
 ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, const std::vector<double>& hi_in,
@@ -279,8 +300,9 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
     if (o.eps && !(*o.eps >= 0)) throw InputError("--eps", "must be >= 0");
     if (!(o.timeout_s > 0)) throw InputError("--timeout", "must be > 0");
     const std::string method = o.method == "auto" ? "split" : o.method;
-    if (method != "split" && method != "diff" && method != "naive" && method != "milp")
-        throw InputError("--method", fmt::format("unknown method '{}' (auto, split, diff, naive, milp)", o.method));
+    if (method != "split" && method != "diff" && method != "naive" && method != "milp" && method != "sdp")
+        throw InputError("--method", fmt::format("unknown method '{}' (auto, split, diff, naive, milp, sdp)", o.method));
+    if (method == "sdp") errbound::check_sdp_supported(p);
     if (method == "milp" && p.integer_region())
         throw InputError("--method milp", "the MILP back end handles real-valued twins only (fp16, pruning, --against)");
     const DiffMode mode = method == "naive" || !p.same_shape() ? DiffMode::Naive : DiffMode::Differential;
@@ -324,6 +346,8 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
     if (method == "split" || method == "milp") {
         s.branch_and_bound(std::move(root), r.upper_per_output, r.upper, r.reason);
         r.splits = s.splits();
+    } else if (method == "sdp") {
+        sdp_upper(p, db, lo, hi, outputs, root, s.best(), r);
     } else {
         r.upper_per_output = root.per_output;
         r.upper = root.upper;

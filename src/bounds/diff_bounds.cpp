@@ -256,6 +256,7 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
                                : f_in;
     const DiagInput d_in = input_difference(p, B);
     LinBounds xf, xg, xd;
+    DiffBound r;
     // The back-substituted coefficients over u of the output difference (rows: upper bounds of
     // zd, then of -zd), when the last layer is linear in both networks: a better guide.
     Mat out_coef;
@@ -288,9 +289,12 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
                 zd.clo[i] = std::max(zd.clo[i], down(zg.clo[i] - zf.chi[i]));
                 zd.chi[i] = std::min(zd.chi[i], up(zg.chi[i] - zf.clo[i]));
             }
+            r.zf_lo.push_back(zf.clo), r.zf_hi.push_back(zf.chi), r.zg_lo.push_back(zg.clo), r.zg_hi.push_back(zg.chi);
+            r.zd_lo.push_back(zd.clo), r.zd_hi.push_back(zd.chi);
             const LinBounds nxf = activate(zf, Lf, B, R.f_su, R.f_tu, R.f_sl, R.f_tl);
             const LinBounds nxg = activate(zg, Lg, B, R.g_su, R.g_tu, R.g_sl, R.g_tl);
             xd = activate_difference(zf, zd, zg, nxf, nxg, Lf, Lg, B, R);
+            r.xd_lo.push_back(xd.clo), r.xd_hi.push_back(xd.chi);
             R.zf_mag = mag(zf.clo, zf.chi), R.zg_mag = mag(zg.clo, zg.chi), R.zd_mag = mag(zd.clo, zd.chi);
             R.xf_mag = mag(nxf.clo, nxf.chi), R.xg_mag = mag(nxg.clo, nxg.chi), R.xd_mag = mag(xd.clo, xd.chi);
             if (k + 1 == nf && out_coef.rows() == 2 * zd.clo.size()) {
@@ -303,11 +307,18 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
         }
     } else {
         Vec su, tu, sl, tl;  // lines not needed without back-substitution
-        for (size_t k = 0; k < nf; ++k) xf = activate(layer_of(p.f_layers[k], f_in, xf, k), p.f_layers[k], B, su, tu, sl, tl);
-        for (size_t k = 0; k < ng; ++k) xg = activate(layer_of(p.g_layers[k], g_in, xg, k), p.g_layers[k], B, su, tu, sl, tl);
+        for (size_t k = 0; k < nf; ++k) {
+            const LinBounds z = layer_of(p.f_layers[k], f_in, xf, k);
+            r.zf_lo.push_back(z.clo), r.zf_hi.push_back(z.chi);
+            xf = activate(z, p.f_layers[k], B, su, tu, sl, tl);
+        }
+        for (size_t k = 0; k < ng; ++k) {
+            const LinBounds z = layer_of(p.g_layers[k], g_in, xg, k);
+            r.zg_lo.push_back(z.clo), r.zg_hi.push_back(z.chi);
+            xg = activate(z, p.g_layers[k], B, su, tu, sl, tl);
+        }
         xd = naive_difference(xf, xg, B);
     }
-    DiffBound r;
     const int64_t outs = xd.clo.size();
     for (int64_t i = 0; i < outs; ++i) {
         r.lo.push_back(xd.clo[i]);

@@ -27,7 +27,34 @@ std::string write_three_input_nnet(const TempDir& d) {
     return p;
 }
 
+// 2 inputs, one hidden ReLU layer of `width`, 2 outputs: too big for the SDP bound at width 160.
+std::string write_wide_nnet(const TempDir& d, int width) {
+    const std::string p = d.file("wide.nnet");
+    std::ofstream f(p);
+    f << "// wide\n2,2,2," << width << ",\n2," << width << ",2,\n0,\n0,0,\n1,1,\n0,0,0,\n1,1,1,\n";
+    for (int i = 0; i < width; ++i) f << (i % 3) - 1 << "," << (i % 5) * 0.25 << ",\n";
+    for (int i = 0; i < width; ++i) f << 0.01 * i << ",\n";
+    for (int k = 0; k < 2; ++k) {
+        for (int i = 0; i < width; ++i) f << (k ? 0.5 : -0.25) << ",";
+        f << "\n";
+    }
+    f << "0,\n0,\n";
+    return p;
+}
+
 }  // namespace
+
+TEST(CliBound, MethodSdpGivesTheRawAndTheRigorousValue) {
+    TempDir d;
+    const std::string f = write_tiny_nnet(d, "f.nnet"), g = write_tiny_nnet(d, "g.nnet", 1.25);
+    std::string out, err;
+    ASSERT_EQ(run_cli("bound " + f + " --against " + g + " --box 0:1,0:1 --output all --method sdp --json", &out, &err), 0) << err;
+    const nlohmann::json j = nlohmann::json::parse(out);
+    EXPECT_EQ(j["method"], "sdp");
+    EXPECT_GE(j["sdp_bound"].get<double>(), j["upper"].get<double>());
+    EXPECT_GE(j["upper"].get<double>(), j["lower"].get<double>());
+    EXPECT_TRUE(j.contains("sdp_value"));
+}
 
 TEST(CliBound, AgainstASecondNetworkGivesJson) {
     TempDir d;
@@ -76,6 +103,9 @@ TEST(CliBound, BadInputIsOneLineAndExitTwo) {
     one_error_line("bound " + f + " --box 0:1,0:1");                                  // no twin
     one_error_line("bound " + f + " --against " + f + " --box 0:1,0:1 --eps -1");    // negative eps
     one_error_line("bound " + f + " --against " + f + " --box 0:1,0:1 --output 5");  // no such output
+    const std::string wide = write_wide_nnet(d, 160);
+    one_error_line("bound " + wide + " --prune 0.5 --box 0:1,0:1 --method sdp");      // too big for the SDP
+    EXPECT_NE(err.find("small networks"), std::string::npos) << err;
     const std::string mnist = qcert::test::shared_benchmarks();
     if (!mnist.empty()) {
         const std::string im = mnist + "/mnist/t10k-images-idx3-ubyte.gz", lb = mnist + "/mnist/t10k-labels-idx1-ubyte.gz";
