@@ -4,6 +4,8 @@
 # and prints a markdown table. Env: QCERT, NETS (default "mnist_1blk_100"), SAMPLES (0:50),
 # RADII (1,2,3,4,5), MIN_BITS (2), MAX_BITS (16), TIMEOUT (seconds per property and candidate, 10).
 # CHECK=1: instead of searching, check Quadapter's published bits (synth --bits) into ..._check_BITS_tTIMEOUT.
+# TRIGGER="R,C=V;..." TARGET=T: backdoor-freeness properties instead of robustness (..._backdoorT_...);
+# COST=memory: minimise bits x parameters (..._memory_...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 QCERT=${QCERT:-build/qcert}
@@ -20,19 +22,22 @@ for net in $NETS; do
     fashion*) IMG=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz; LAB=/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ;;
     *) IMG=$B/mnist/t10k-images-idx3-ubyte.gz; LAB=$B/mnist/t10k-labels-idx1-ubyte.gz ;;
   esac
-  out=bench/results/quadapter_synth_${net}_t${TIMEOUT}
+  prefix=quadapter_synth suffix=
   extra=()
+  if [ -n "${TRIGGER:-}" ]; then prefix+=_backdoor${TARGET}; extra+=(--trigger "$TRIGGER" --target "$TARGET"); fi
+  if [ -n "${COST:-}" ]; then prefix+=_${COST}; extra+=(--cost "$COST"); fi
   if [ "${CHECK:-0}" = 1 ]; then
     case $net in
       mnist_1blk_100) bits=6,3 ;; mnist_2blk_100_100) bits=8,6,3 ;; mnist_3blk_100_100_100) bits=11,9,6,3 ;;
       *) echo "no published bits for $net" >&2; continue ;;
     esac
-    out=bench/results/quadapter_check_${net}_${bits}_t${TIMEOUT}
-    extra=(--bits "$bits")
+    prefix=${prefix/synth/check} suffix=_${bits}
+    extra+=(--bits "$bits")
   fi
+  out=bench/results/${prefix}_${net}${suffix}_t${TIMEOUT}
   "$QCERT" synth "$B/quadapter/${net}_weight.h5" --images "$IMG" --labels "$LAB" --samples "$SAMPLES" \
     --radius "$RADII" --min-bits "${MIN_BITS:-2}" --max-bits "${MAX_BITS:-16}" --timeout "$TIMEOUT" --out "$out" --json \
-    "${extra[@]}" >/dev/null
+    --threads "${THREADS:-0}" "${extra[@]}" >/dev/null
   python3 - "$out/synth.json" "$net" "$TIMEOUT" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))

@@ -92,10 +92,8 @@ TEST(CliSynth, BackdoorPropertiesAndMemoryCost) {
     const auto j = nlohmann::json::parse(out);
     EXPECT_EQ(j["cost_kind"], "memory");
     EXPECT_EQ(j["total"], 3);  // no sample of the three has label 3
-    int64_t params_bits = 0;
-    ASSERT_EQ(j["bits"].size(), 2u);
-    params_bits = j["bits"][0].get<int64_t>() * (784 * 100 + 100) + j["bits"][1].get<int64_t>() * (100 * 10 + 10);
-    EXPECT_EQ(j["cost"], params_bits);
+    ASSERT_EQ(j["bits"].size(), 3u);  // 784-64-32-10: 50240, 2080 and 330 weights and biases
+    EXPECT_EQ(j["cost"], j["bits"][0].get<int64_t>() * 50240 + j["bits"][1].get<int64_t>() * 2080 + j["bits"][2].get<int64_t>() * 330);
     for (const auto& c : j["certificates"]) {
         EXPECT_EQ(c["kind"], "backdoor");
         EXPECT_EQ(c["property"].get<std::string>().rfind("bd_s", 0), 0u);
