@@ -1,6 +1,6 @@
 // qcert verify on a real-valued network: the float network (no scheme), or a twin that
 // keeps real activations (quadapter:B..., fp16, pruning, a QDQ ONNX model whose only
-// quantized tensors are the weights). Decided with the checker of qcert synth
+// quantized tensors are the weights). Robustness is decided with the checker of qcert synth
 // (check_property): outward-rounded linear bounds with input splitting prove, an attack
 // whose input the outward-rounded interval evaluation confirms refutes.
 //
@@ -28,10 +28,5 @@ struct RealRobustness {
 // clipped to 0..255 for image data) around it; the network sees u * float_scale. A sample
 // the network misclassifies is Misclassified, not checked. Throws InputError on bad input.
 RealRobustness verify_robustness_real(const BlockNet& net, const Dataset& d, int64_t sample, int64_t eps, double timeout_s);
-
-// A VNN-LIB property (every input box) on the real network: Holds when every box is
-// proved, Violated with x (network units) when one is refuted; `x` is then filled.
-Outcome verify_vnnlib_real(const BlockNet& net, const std::string& path, const VnnlibProperty& p, double timeout_s,
-                           std::vector<double>& x);
 
 }  // namespace qcert

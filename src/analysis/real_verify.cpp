@@ -4,8 +4,6 @@
 #include "qcert/error.hpp"
 #include "qcert/synth.hpp"
 
-#include <algorithm>
-#include <chrono>
 #include <fmt/format.h>
 
 namespace qcert {
@@ -48,31 +46,6 @@ RealRobustness verify_robustness_real(const BlockNet& net, const Dataset& d, int
     r.outcome = outcome_of(c);
     if (c.verdict == CheckVerdict::Refuted) out.counterexample = c.counterexample;
     return out;
-}
-
-Outcome verify_vnnlib_real(const BlockNet& net, const std::string& path, const VnnlibProperty& v, double timeout_s,
-                           std::vector<double>& x) {
-    const auto t0 = std::chrono::steady_clock::now();
-    Outcome result;
-    result.verdict = Verdict::Holds;
-    std::vector<std::string> methods, unknown;
-    for (const BoxProperty& p : vnnlib_properties(path, v)) {
-        const double left = timeout_s - std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        const PropertyCheck c = check_property(net, p, std::max(0.01, left));
-        if (c.verdict == CheckVerdict::Refuted) {
-            result = outcome_of(c);
-            x = c.counterexample;
-            break;
-        }
-        if (c.verdict == CheckVerdict::Unknown) unknown.push_back(c.reason + " (" + p.key() + ")");
-        else if (std::find(methods.begin(), methods.end(), c.method) == methods.end()) methods.push_back(c.method);
-    }
-    if (result.verdict == Verdict::Holds) {
-        for (const std::string& m : methods) result.method += (result.method.empty() ? "" : "+") + m;
-        if (!unknown.empty()) result.verdict = Verdict::Unknown, result.reason = unknown.front(), result.method = "real";
-    }
-    result.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return result;
 }
 
 }  // namespace qcert

@@ -1,7 +1,6 @@
 // qcert verify --vnnlib P.vnnlib, and fairness over an input box (--sensitive, --delta).
 #include "qcert/error.hpp"
 #include "qcert/io.hpp"
-#include "qcert/real_verify.hpp"
 #include "qcert/verify.hpp"
 #include "sample_list.hpp"
 #include "verify_forms.hpp"
@@ -71,41 +70,10 @@ int report_fairness(const VerifyCli& o, const IntNetwork& net, const std::vector
     return 0;
 }
 
-// A VNN-LIB property on a real-valued network (real_verify.hpp).
-int run_vnnlib_real(const VerifyCli& o, const BlockNet& net, const VnnlibProperty& p) {
-    if (!o.sensitive.empty()) throw InputError("--sensitive", "fairness is decided on integer networks only: give a fixed-point --scheme");
-    if (p.inputs != net.input_size() || p.outputs != net.output_size())
-        throw InputError(o.vnnlib, fmt::format("declares {} inputs and {} outputs; the network has {} and {}", p.inputs,
-                                               p.outputs, net.input_size(), net.output_size()));
-    if (!(o.timeout > 0)) throw InputError("--timeout", "must be > 0");
-    std::vector<double> x;
-    const Outcome result = verify_vnnlib_real(net, o.vnnlib, p, o.timeout, x);
-    Vec y;
-    if (result.verdict == Verdict::Violated) {
-        Vec xv(int64_t(x.size()));
-        for (size_t i = 0; i < x.size(); ++i) xv[int64_t(i)] = x[i];
-        y = net.forward(xv);
-    }
-    const VnncompStatus status = vnncomp_status(result.verdict, result.reason);
-    if (!o.cex.empty()) write_vnncomp_result(o.cex, status, x, y);
-    if (o.json) {
-        nlohmann::json j = {{"property", o.vnnlib}, {"result", vnncomp_status_name(status)}, {"verdict", verdict_name(result.verdict)},
-                            {"time_s", result.time_s}, {"method", result.method}};
-        if (result.verdict == Verdict::Violated) j["counterexample"] = {{"x", x}, {"y", std::vector<double>(y.data(), y.data() + y.size())}};
-        if (result.verdict == Verdict::Unknown) j["reason"] = result.reason;
-        std::cout << j.dump() << "\n";
-    } else {
-        std::cout << vnncomp_result(status, x, y);
-        if (result.verdict == Verdict::Unknown) std::cerr << "qcert: " << result.reason << "\n";
-    }
-    return 0;
-}
-
 }  // namespace
 
 int run_vnnlib(const VerifyCli& o, const Subject& s) {
     const VnnlibProperty p = read_vnnlib(o.vnnlib);
-    if (const BlockNet* real = real_network(s)) return run_vnnlib_real(o, *real, p);
     const IntNetwork& net = integer_network(s);
     if (p.inputs != net.input_size() || p.outputs != net.output_size())
         throw InputError(o.vnnlib, fmt::format("declares {} inputs and {} outputs; the network has {} and {}", p.inputs,
