@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <set>
 
 namespace qcert {
 
@@ -151,7 +152,10 @@ void check_options(const BlockNet& net, const std::vector<BoxProperty>& props, c
                                                net.blocks.size()));
     for (int b : o.fixed_bits)
         if (b < 2 || b > 32) throw InputError("--bits", "bits must lie in 2..32");
+    std::set<std::string> keys;
     for (const BoxProperty& p : props) {
+        if (!keys.insert(p.key()).second)
+            throw InputError("synth", fmt::format("two properties have the key {} (results are logged by key)", p.key()));
         if (int64_t(p.lo.size()) != net.input_size() || p.lo.size() != p.hi.size())
             throw InputError(net.source, fmt::format("property {} has {} inputs, the network {}", p.key(), p.lo.size(),
                                                      net.input_size()));
