@@ -171,7 +171,7 @@ TEST(SynthQdq, WrittenModelReadsBackAsTheTwinExactly) {
     EXPECT_THROW(write_onnx_qdq(net, parse_scheme("quadapter:4", net), dir.file("bad.onnx")), InputError);
 }
 
-TEST(RealVerify, AgreesWithTheSynthCheckAndRefusesIntegerSubjects) {
+TEST(RealVerify, AgreesWithTheSynthCheckAndSkipsMisclassifiedSamples) {
     std::mt19937_64 rng(6);
     const BlockNet net = test::random_block_net(rng, 4, {6, 3});
     Dataset d;
