@@ -7,7 +7,9 @@
 # METHOD: synth --method (search, preimage, best; default: search, the directories of the earlier runs);
 # another method than search writes ..._METHOD_tTIMEOUT (a copy of the search's results.jsonl is a
 # cache of the checks already done). SAMPLES=quadapter: the 50 test images of Quadapter's benchmark
-# (tool/readme.md of zhangyedi/Quadapter), written to ..._qsamples_...; THREADS: synth --threads.
+# (tool/readme.md of zhangyedi/Quadapter), written to ..._qsamples_...; THREADS: synth --threads (0: all cores).
+# TRIGGER="R,C=V;..." TARGET=T: backdoor-freeness properties instead of robustness (..._backdoorT_...);
+# COST=memory: minimise bits x parameters (..._memory_...; with METHOD=best the answers are compared by it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 QCERT=${QCERT:-build/qcert}
@@ -31,30 +33,33 @@ for net in $NETS; do
     fashion*) IMG=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz; LAB=/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ;;
     *) IMG=$B/mnist/t10k-images-idx3-ubyte.gz; LAB=$B/mnist/t10k-labels-idx1-ubyte.gz ;;
   esac
-  out=bench/results/quadapter_synth_${net}${tag}_t${TIMEOUT}
+  prefix=quadapter_synth suffix= qtag=$tag
   extra=()
+  if [ -n "${TRIGGER:-}" ]; then prefix+=_backdoor${TARGET}; extra+=(--trigger "$TRIGGER" --target "$TARGET"); fi
+  if [ -n "${COST:-}" ]; then prefix+=_${COST}; extra+=(--cost "$COST"); fi
   if [ "${CHECK:-0}" = 1 ]; then
     case $net in
       mnist_1blk_100) bits=6,3 ;; mnist_2blk_100_100) bits=8,6,3 ;; mnist_3blk_100_100_100) bits=11,9,6,3 ;;
       *) echo "no published bits for $net" >&2; continue ;;
     esac
-    out=bench/results/quadapter_check_${net}_${bits}${tag%_$METHOD}_t${TIMEOUT}
-    extra=(--bits "$bits")
+    prefix=${prefix/synth/check} suffix=_${bits} qtag=${tag%_$METHOD}
+    extra+=(--bits "$bits")
   fi
-  search_log=bench/results/quadapter_synth_${net}${tag%_$METHOD}_t${TIMEOUT}/results.jsonl
+  out=bench/results/${prefix}_${net}${suffix}${qtag}_t${TIMEOUT}
+  search_log=bench/results/${prefix/check/synth}_${net}${tag%_$METHOD}_t${TIMEOUT}/results.jsonl
   if [ "$METHOD" != search ] && [ ! -e "$out/results.jsonl" ] && [ -e "$search_log" ]; then
     mkdir -p "$out" && cp "$search_log" "$out/results.jsonl"
   fi
   "$QCERT" synth "$B/quadapter/${net}_weight.h5" --images "$IMG" --labels "$LAB" --samples "$SAMPLES" \
     --radius "$RADII" --min-bits "${MIN_BITS:-2}" --max-bits "${MAX_BITS:-16}" --timeout "$TIMEOUT" --out "$out" --json \
-    --method "$METHOD" ${THREADS:+--threads "$THREADS"} \
-    "${extra[@]}" >/dev/null
+    --method "$METHOD" --threads "${THREADS:-0}" "${extra[@]}" >/dev/null
   python3 - "$out/synth.json" "$net" "$TIMEOUT" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
 print(f"| {sys.argv[2]} | {sys.argv[3]} | ({','.join(map(str, j['bits']))}) | {j['proved']} / {j['total']} | {j['kept']} | {j['required']} | "
       f"{j['accuracy']:.2f} | {j['candidates']} | {j['time_s']:.0f} |")
 for a in j.get("answers", []):
-    print(f"|   method {a['method']} | | ({','.join(map(str, a['bits']))}) | {a['proved']} / {j['kept']} kept | | | | | {a['time_s']:.0f} (choice) |")
+    cost = f" ({j['cost_kind']} cost {a['cost']})" if 'cost' in a else ""
+    print(f"|   method {a['method']}{cost} | | ({','.join(map(str, a['bits']))}) | {a['proved']} / {j['kept']} kept | | | | | {a['time_s']:.0f} (choice) |")
 PY
 done

@@ -39,6 +39,12 @@ PruneMask read_prune_mask(const std::string& path);
 
 // Writes a float network as an ONNX model (Gemm/Conv/activations), opset 13.
 void write_onnx(const Network& net, const std::string& path);  // src/io/onnx_writer.cpp
+// Writes a network with fixed-point weights and biases (e.g. a quadapter twin: `net` holds the
+// quantized values, `scheme` their per-layer formats) as a QDQ ONNX model, opset 13: integer
+// initializers (int8 / int16 / int32 by bits) + DequantizeLinear (scale 2^-frac, zero point 0),
+// Gemm, activation, Clip; activations float32, not quantized. Reading it back gives `net`
+// exactly. Throws InputError when a parameter is not on its format's grid.
+void write_onnx_qdq(const BlockNet& net, const Scheme& scheme, const std::string& path);  // src/io/onnx_qdq_writer.cpp
 
 // ---- data -----------------------------------------------------------------
 

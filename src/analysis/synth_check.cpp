@@ -1,4 +1,4 @@
-// One robustness property of a real-valued network: proved by back-substituted linear
+// One property of a real-valued network (a box of inputs, an unsafe set of outputs): proved by back-substituted linear
 // bounds (the bound engine of qcert bound, outward-rounded) over the box or over the
 // leaves of an input-splitting branch and bound; refuted by a counterexample search
 // whose input is re-checked in outward-rounded interval arithmetic.
@@ -23,11 +23,15 @@ const char* check_verdict_name(CheckVerdict v) {
     }
 }
 
+bool certainly_unsafe(const BlockNet& net, const BoxProperty& p, const std::vector<double>& u) {
+    const synth::ConditionNet c = synth::condition_net(net, p);
+    return synth::rows_unsafe(c, synth::margin_enclosure(c.net, u, p.divisor));
+}
+
 bool certainly_misclassified(const BlockNet& net, const std::vector<double>& u, double divisor, int64_t label) {
-    const BlockNet m = synth::margin_net(net, label);
-    for (const Interval& v : synth::margin_enclosure(m, u, divisor))
-        if (v.hi < 0) return true;
-    return false;
+    BoxProperty p;
+    p.label = label, p.divisor = divisor;
+    return certainly_unsafe(net, p, u);
 }
 
 namespace {
@@ -36,17 +40,17 @@ using Clock = std::chrono::steady_clock;
 
 struct Box {
     std::vector<double> lo, hi;
-    double worst = 0;       // smallest lower bound of a margin over the box
-    int64_t worst_row = 0;
+    double worst = 0;       // smallest over the disjuncts of the best row lower bound
+    int64_t worst_row = 0;  // the row that gives it
+    bool proved = false;
 };
 
-// Sound lower bounds of every margin over the box (the margin network's own
+// Sound lower bounds of every row over the box (the condition network's own
 // back-substituted bounds: f_lo of the pair (m, m)).
-void bound_box(const ErrPair& pair, Box& b) {
+void bound_box(const ErrPair& pair, const synth::ConditionNet& c, Box& b) {
     const DiffBound d = diff_bound(pair, b.lo, b.hi, DiffMode::Differential);
-    b.worst = std::numeric_limits<double>::infinity();
-    for (size_t i = 0; i < d.f_lo.size(); ++i)
-        if (d.f_lo[i] < b.worst) b.worst = d.f_lo[i], b.worst_row = int64_t(i);
+    b.proved = synth::rows_prove(c, d.f_lo);
+    b.worst = synth::worst_disjunct(c, d.f_lo, b.worst_row);
 }
 
 std::vector<double> centre(const Box& b) {
@@ -55,39 +59,59 @@ std::vector<double> centre(const Box& b) {
     return c;
 }
 
-// Sign-gradient descent on the smallest margins from the centre, then random points.
-// Returns an input whose misclassification the interval re-check confirms, or nothing.
-std::optional<std::vector<double>> search_counterexample(const BlockNet& m, const Box& b, double divisor, int64_t label,
-                                                         const BlockNet& net, Clock::time_point deadline, uint64_t seed) {
-    auto confirmed = [&](const std::vector<double>& u) { return certainly_misclassified(net, u, divisor, label); };
+// The largest row of disjunct d at the values v (all rows <= 0 puts u in the unsafe set).
+int64_t largest_row(const std::vector<int64_t>& d, const Vec& v) {
+    int64_t best = d.front();
+    for (int64_t r : d)
+        if (v[r] > v[best]) best = r;
+    return best;
+}
+
+// Sign-gradient descent, for the three disjuncts closest to being met at the centre, on
+// their largest row, then random corners. Returns an input that the interval re-check
+// puts in the unsafe set, or nothing.
+std::optional<std::vector<double>> search_counterexample(const synth::ConditionNet& cn, const Box& b, double divisor,
+                                                         Clock::time_point deadline, uint64_t seed) {
+    const BlockNet& m = cn.net;
+    auto confirmed = [&](const std::vector<double>& u) {
+        return synth::rows_unsafe(cn, synth::margin_enclosure(m, u, divisor));
+    };
+    auto met = [&](const Vec& v) {  // in double precision: a guide, the interval re-check decides
+        for (const auto& d : cn.disjuncts)
+            if (v[largest_row(d, v)] <= 0) return true;
+        return false;
+    };
     const std::vector<double> c = centre(b);
-    Vec mc = synth::margins(m, c, divisor);
-    if (mc.minCoeff() < 0 && confirmed(c)) return c;
-    std::vector<int64_t> rows;
-    for (int64_t i = 0; i < mc.size(); ++i) rows.push_back(i);
-    std::sort(rows.begin(), rows.end(), [&](int64_t a, int64_t b2) { return mc[a] < mc[b2]; });
-    if (rows.size() > 3) rows.erase(rows.begin() + 3, rows.end());
-    for (int64_t row : rows) {
+    const Vec mc = synth::margins(m, c, divisor);
+    if (met(mc) && confirmed(c)) return c;
+    std::vector<size_t> ds(cn.disjuncts.size());
+    for (size_t i = 0; i < ds.size(); ++i) ds[i] = i;
+    auto gap = [&](size_t i) { return mc[largest_row(cn.disjuncts[i], mc)]; };
+    std::sort(ds.begin(), ds.end(), [&](size_t x, size_t y) { return gap(x) < gap(y); });
+    if (ds.size() > 3) ds.erase(ds.begin() + 3, ds.end());
+    for (size_t di : ds) {
+        const std::vector<int64_t>& d = cn.disjuncts[di];
         std::vector<double> u = c;
+        Vec v = mc;
         double frac = 0.5;
         for (int it = 0; it < 25 && Clock::now() < deadline; ++it, frac *= 0.85) {
-            const Vec g = synth::margin_gradient(m, u, divisor, row);
+            const Vec g = synth::margin_gradient(m, u, divisor, largest_row(d, v));
             for (size_t j = 0; j < u.size(); ++j) {
                 const double step = frac * (b.hi[j] - b.lo[j]);
                 u[j] = std::clamp(u[j] - (g[int64_t(j)] > 0 ? step : g[int64_t(j)] < 0 ? -step : 0.0), b.lo[j], b.hi[j]);
             }
-            if (synth::margins(m, u, divisor)[row] < 0 && confirmed(u)) return u;
+            v = synth::margins(m, u, divisor);
+            if (v[largest_row(d, v)] <= 0 && confirmed(u)) return u;
         }
     }
     std::mt19937_64 rng(seed);
     for (int t = 0; t < 16 && Clock::now() < deadline; ++t) {
         std::vector<double> u(b.lo.size());
         for (size_t j = 0; j < u.size(); ++j) u[j] = rng() % 2 ? b.lo[j] : b.hi[j];
-        if (synth::margins(m, u, divisor).minCoeff() < 0 && confirmed(u)) return u;
+        if (met(synth::margins(m, u, divisor)) && confirmed(u)) return u;
     }
     return std::nullopt;
 }
-
 // The input to split: largest |gradient of the worst margin at the centre| times width.
 size_t split_dimension(const BlockNet& m, const Box& b, double divisor) {
     const Vec g = synth::margin_gradient(m, centre(b), divisor, b.worst_row);
@@ -105,10 +129,18 @@ size_t split_dimension(const BlockNet& m, const Box& b, double divisor) {
 
 }  // namespace
 
-PropertyCheck check_robust(const BlockNet& net, const RobustProperty& p, double divisor, double timeout_s) {
+PropertyCheck check_robust(const BlockNet& net, const BoxProperty& p, double divisor, double timeout_s) {
+    BoxProperty q = p;
+    q.divisor = divisor;
+    return check_property(net, q, timeout_s);
+}
+
+PropertyCheck check_property(const BlockNet& net, const BoxProperty& p, double timeout_s) {
     const auto t0 = Clock::now();
     const auto deadline = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
-    const BlockNet m = synth::margin_net(net, p.label);
+    const double divisor = p.divisor;
+    const synth::ConditionNet cn = synth::condition_net(net, p);
+    const BlockNet& m = cn.net;
     const ErrPair pair = make_err_pair(m, m, divisor);
     PropertyCheck r;
     auto done = [&](CheckVerdict v, std::string method) {
@@ -118,11 +150,11 @@ PropertyCheck check_robust(const BlockNet& net, const RobustProperty& p, double 
         return r;
     };
     Box root{p.lo, p.hi};
-    bound_box(pair, root);
+    bound_box(pair, cn, root);
     r.boxes = 1;
     r.worst_margin = root.worst;
-    if (root.worst > 0) return done(CheckVerdict::Proved, "linear");
-    if (auto cex = search_counterexample(m, root, divisor, p.label, net, deadline, uint64_t(p.sample) * 7919 + 1)) {
+    if (root.proved) return done(CheckVerdict::Proved, "linear");
+    if (auto cex = search_counterexample(cn, root, divisor, deadline, uint64_t(p.sample) * 7919 + 1)) {
         r.counterexample = *cex;
         return done(CheckVerdict::Refuted, "attack");
     }
@@ -146,10 +178,10 @@ PropertyCheck check_robust(const BlockNet& net, const RobustProperty& p, double 
         for (int side = 0; side < 2; ++side) {
             Box c = b;
             (side == 0 ? c.hi[j] : c.lo[j]) = mid;
-            bound_box(pair, c);
+            bound_box(pair, cn, c);
             ++r.boxes;
-            if (c.worst > 0) continue;
-            if (auto cex = search_counterexample(m, c, divisor, p.label, net, deadline, uint64_t(r.boxes))) {
+            if (c.proved) continue;
+            if (auto cex = search_counterexample(cn, c, divisor, deadline, uint64_t(r.boxes))) {
                 r.counterexample = *cex;
                 return done(CheckVerdict::Refuted, "attack");
             }

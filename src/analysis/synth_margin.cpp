@@ -7,6 +7,7 @@
 #include "qcert/interval.hpp"
 
 #include <fmt/format.h>
+#include <limits>
 
 namespace qcert::synth {
 
@@ -29,6 +30,73 @@ BlockNet margin_net(const BlockNet& net, int64_t label) {
     }
     m.blocks.push_back(std::move(c));
     return m;
+}
+
+ConditionNet condition_net(const BlockNet& net, const BoxProperty& p) {
+    if (net.blocks.empty()) throw InputError(net.source, "the network has no layers");
+    ConditionNet c;
+    c.net = net;
+    Block& last = c.net.blocks.back();
+    if (last.act == Act::Softmax) {
+        if (!p.argmax_property())
+            throw InputError(p.key(), "a VNN-LIB property over softmax outputs is not supported (argmax properties only)");
+        last.act = Act::None;  // argmax is unchanged
+    }
+    const int64_t n = c.net.output_size();
+    const OutputProperty u = p.unsafe_set(n);
+    int64_t rows = 0;
+    for (const auto& d : u.unsafe) rows += int64_t(d.size());
+    if (u.unsafe.empty()) throw InputError(p.key(), "the unsafe set is empty");
+    Block b;
+    b.name = "conditions";
+    b.W = Mat::Zero(rows, n);
+    b.b = Vec::Zero(rows);
+    int64_t r = 0;
+    for (const auto& d : u.unsafe) {
+        if (d.empty()) throw InputError(p.key(), "an unsafe disjunct without constraints (every output is unsafe)");
+        c.disjuncts.emplace_back();
+        for (const LinearConstraint& k : d) {
+            for (const auto& [i, a] : k.terms) {
+                if (i < 0 || i >= n) throw InputError(p.key(), fmt::format("output {} is not an output (0..{})", i, n - 1));
+                b.W(r, i) += a;
+            }
+            b.b[r] = -k.rhs;
+            c.strict.push_back(k.strict);
+            c.disjuncts.back().push_back(r++);
+        }
+    }
+    c.net.blocks.push_back(std::move(b));
+    return c;
+}
+
+bool rows_prove(const ConditionNet& c, const std::vector<double>& lo) {
+    for (const auto& d : c.disjuncts) {
+        bool closed = false;
+        for (int64_t r : d) closed = closed || lo[size_t(r)] > 0 || (c.strict[size_t(r)] && lo[size_t(r)] >= 0);
+        if (!closed) return false;
+    }
+    return true;
+}
+
+double worst_disjunct(const ConditionNet& c, const std::vector<double>& lo, int64_t& row) {
+    double worst = std::numeric_limits<double>::infinity();
+    for (const auto& d : c.disjuncts) {
+        double best = -std::numeric_limits<double>::infinity();
+        int64_t best_row = d.front();
+        for (int64_t r : d)
+            if (lo[size_t(r)] > best) best = lo[size_t(r)], best_row = r;
+        if (best < worst) worst = best, row = best_row;
+    }
+    return worst;
+}
+
+bool rows_unsafe(const ConditionNet& c, const std::vector<Interval>& v) {
+    for (const auto& d : c.disjuncts) {
+        bool all = true;
+        for (int64_t r : d) all = all && (c.strict[size_t(r)] ? v[size_t(r)].hi < 0 : v[size_t(r)].hi <= 0);
+        if (all) return true;
+    }
+    return false;
 }
 
 int64_t margin_class(int64_t row, int64_t label) { return row < label ? row : row + 1; }

@@ -82,13 +82,50 @@ bool block_keeps_label(const Block& b, int64_t label, const LayerBox& in) {
     return true;
 }
 
+bool block_safe(const Block& b, const BoxProperty& p, const LayerBox& in) {
+    BlockNet one;
+    one.blocks.push_back(b);
+    const ConditionNet c = condition_net(one, p);
+    const Block& rows = c.net.blocks.back();
+    std::vector<double> lo(size_t(rows.out_size()));
+    if (plain_affine(b)) {
+        // s_k = (R_k W) h + (R_k . b + r_k) is affine in h: one interval sum per row, no dependency loss.
+        for (int64_t k = 0; k < rows.out_size(); ++k) {
+            Interval s = Interval::point(rows.b[k]);
+            for (int64_t o = 0; o < rows.in_size(); ++o)
+                if (rows.W(k, o) != 0) s += Interval::point(b.b[o]) * rows.W(k, o);
+            for (int64_t i = 0; i < b.in_size(); ++i) {
+                Interval coef = Interval::point(0);
+                bool any = false;
+                for (int64_t o = 0; o < rows.in_size(); ++o)
+                    if (rows.W(k, o) != 0 && b.W(o, i) != 0) coef += Interval::point(b.W(o, i)) * rows.W(k, o), any = true;
+                if (any) s += coef * Interval{in.lo[size_t(i)], in.hi[size_t(i)]};
+            }
+            lo[size_t(k)] = s.lo;
+        }
+    } else {
+        std::vector<Interval> y;
+        for (int64_t o = 0; o < b.out_size(); ++o) y.push_back(block_output(b, o, in));
+        for (int64_t k = 0; k < rows.out_size(); ++k) {
+            Interval s = Interval::point(rows.b[k]);
+            for (int64_t o = 0; o < rows.in_size(); ++o)
+                if (rows.W(k, o) != 0) s += y[size_t(o)] * rows.W(k, o);
+            lo[size_t(k)] = s.lo;
+        }
+    }
+    for (double& v : lo)
+        if (std::isnan(v)) v = -std::numeric_limits<double>::infinity();
+    return rows_prove(c, lo);
+}
+
 bool linear_bound_proves(const BlockNet& net, const RobustProperty& p, double divisor) {
-    const BlockNet m = margin_net(net, p.label);
-    const ErrPair pair = make_err_pair(m, m, divisor);
+    const ConditionNet c = condition_net(net, p);
+    const ErrPair pair = make_err_pair(c.net, c.net, divisor);
     const DiffBound d = diff_bound(pair, p.lo, p.hi, DiffMode::Differential);
-    for (double v : d.f_lo)
-        if (!(v > 0)) return false;
-    return true;
+    std::vector<double> lo = d.f_lo;
+    for (double& v : lo)
+        if (std::isnan(v)) v = -std::numeric_limits<double>::infinity();
+    return rows_prove(c, lo);
 }
 
 PropertyPreimage compute_preimage(const BlockNet& net, const RobustProperty& p, double divisor) {
@@ -124,7 +161,7 @@ PropertyPreimage compute_preimage(const BlockNet& net, const RobustProperty& p, 
         if (k + 1 < hidden && r.scale[k + 1] < 0) break;  // no preimage above: none here either
         auto safe = [&](double t) {
             const LayerBox box = relaxed(k, t);
-            return k + 1 == hidden ? block_keeps_label(net.blocks[k + 1], p.label, box)
+            return k + 1 == hidden ? block_safe(net.blocks[k + 1], p, box)
                                    : block_maps_into(net.blocks[k + 1], box, r.preimage[k + 1]);
         };
         if (!safe(0)) break;  // the reachable box itself is not inside: the box abstraction is too coarse
@@ -141,8 +178,12 @@ PropertyPreimage compute_preimage(const BlockNet& net, const RobustProperty& p, 
     return r;
 }
 
-PreimageAnswer preimage_bits(const BlockNet& net, const std::vector<RobustProperty>& props, double divisor,
-                             const SynthOptions& o) {
+PreimageAnswer preimage_bits(const BlockNet& net, std::vector<BoxProperty> props, double divisor, const SynthOptions& o) {
+    for (BoxProperty& p : props) p.divisor = divisor;
+    return preimage_bits(net, static_cast<const std::vector<BoxProperty>&>(props), o);
+}
+
+PreimageAnswer preimage_bits(const BlockNet& net, const std::vector<BoxProperty>& props, const SynthOptions& o) {
     const auto t0 = std::chrono::steady_clock::now();
     const size_t layers = net.blocks.size(), hidden = layers - 1;
     PreimageAnswer a;
@@ -152,7 +193,7 @@ PreimageAnswer preimage_bits(const BlockNet& net, const std::vector<RobustProper
     a.binding.assign(layers, "");
     // Backward, per property.
     std::vector<PropertyPreimage> pre(props.size());
-    parallel_for(int64_t(props.size()), [&](int64_t i) { pre[size_t(i)] = compute_preimage(net, props[size_t(i)], divisor); },
+    parallel_for(int64_t(props.size()), [&](int64_t i) { pre[size_t(i)] = compute_preimage(net, props[size_t(i)], props[size_t(i)].divisor); },
                  o.threads);
     std::vector<char> alive(props.size(), 1);
     for (size_t i = 0; i < props.size(); ++i) {
@@ -169,8 +210,8 @@ PreimageAnswer preimage_bits(const BlockNet& net, const std::vector<RobustProper
         for (size_t i = 0; i < props.size(); ++i)
             if (last ? pre[i].linear : alive[i] && (pre[i].scale[k] >= 0 || pre[i].linear)) part.push_back(i);
         auto inside = [&](const BlockNet& twin, size_t i) {
-            if (last || pre[i].scale[k] < 0) return linear_bound_proves(twin, props[i], divisor);
-            const LayerBox q = prefix_bounds(twin, k + 1, props[i], divisor);
+            if (last || pre[i].scale[k] < 0) return linear_bound_proves(twin, props[i], props[i].divisor);
+            const LayerBox q = prefix_bounds(twin, k + 1, props[i], props[i].divisor);
             const LayerBox& P = pre[i].preimage[k];
             for (size_t j = 0; j < q.lo.size(); ++j)
                 if (!(q.lo[j] >= P.lo[j] && q.hi[j] <= P.hi[j])) return false;

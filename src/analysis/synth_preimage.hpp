@@ -9,7 +9,12 @@
 // (a property without P_k: the whole network's linear bounds, the layers above k at
 // max-bits, prove it); at the last layer the fewest bits with which the quantized network's
 // linear bounds prove the property; a layer no property constrains keeps max-bits.
-// The answer is a proposal: synthesize() certifies it with check_robust.
+// The answer is a proposal: synthesize() certifies it with check_property.
+//
+// Properties are general (BoxProperty: a box and an unsafe set over the outputs): the safe
+// set at the output is "no unsafe disjunct is met", decided on the rows s_k = c_k . y - rhs_k
+// of the property's condition network (synth_margin.hpp); for robustness these rows are the
+// label margins y_label - y_j of Quadapter. Each property's own divisor is used.
 #pragma once
 
 #include "qcert/synth.hpp"
@@ -33,7 +38,12 @@ LayerBox prefix_bounds(const BlockNet& net, size_t k, const RobustProperty& p, d
 bool block_maps_into(const Block& b, const LayerBox& in, const LayerBox& target);
 // Every h of `in` gives y_label - y_j > 0 for every j != label through the last block b.
 bool block_keeps_label(const Block& b, int64_t label, const LayerBox& in);
-// The margins of `net` over the property's box are proved > 0 by the linear bounds at the root.
+// Every h of `in` is mapped by the last block b outside p's unsafe set (every unsafe disjunct
+// has a row proved violated over `in`; outward-rounded interval arithmetic, exact composition
+// of an affine block with the rows).
+bool block_safe(const Block& b, const BoxProperty& p, const LayerBox& in);
+// The property's rows (robustness: the margins) over its box are proved by the linear bounds
+// of `net` at the root (no unsafe disjunct reachable).
 bool linear_bound_proves(const BlockNet& net, const RobustProperty& p, double divisor);
 
 // One property's backward pass on the float network.
@@ -62,7 +72,9 @@ struct PreimageAnswer {
     std::string summary() const;  // "layer 1: 15 bits, 232 constrained, 0 dropped, bound by s20_r4; ..."
 };
 
-PreimageAnswer preimage_bits(const BlockNet& net, const std::vector<RobustProperty>& props, double divisor,
-                             const SynthOptions& o);
+// Every property with its own divisor.
+PreimageAnswer preimage_bits(const BlockNet& net, const std::vector<BoxProperty>& props, const SynthOptions& o);
+// The same with every property's divisor replaced by `divisor`.
+PreimageAnswer preimage_bits(const BlockNet& net, std::vector<BoxProperty> props, double divisor, const SynthOptions& o);
 
 }  // namespace qcert::synth

@@ -1,6 +1,6 @@
 // qcert synth: the fewest bits per layer (Quadapter-style fixed-point weights and biases,
-// activations real) with which every robustness property the float network provably has
-// is still proved. See docs/SYNTH.md.
+// activations real) with which every property (robustness, backdoor-freeness, VNN-LIB)
+// the float network provably has is still proved. See docs/SYNTH.md.
 #include "commands.hpp"
 #include "data_options.hpp"
 #include "qcert/error.hpp"
@@ -22,7 +22,9 @@ namespace qcert::cli {
 namespace {
 
 struct SynthCli {
-    std::string model, samples, radius, out, bits, method = "best";
+    std::string model, samples, radius, out, bits, trigger, cost = "bits", method = "best";
+    std::vector<std::string> vnnlib;
+    int64_t target = -1;
     int min_bits = 2, max_bits = 16;
     double timeout = 10;
     unsigned threads = 0;
@@ -32,13 +34,19 @@ struct SynthCli {
     void add(CLI::App* cmd) {
         cmd->add_option("model", model, "the float model (.onnx, .nnet, .h5)")->required();
         data.add(cmd);
-        cmd->add_option("--samples", samples, "samples A:B, N or a comma list")->required();
-        cmd->add_option("--radius", radius, "L-inf radius in pixels (1/255), or a comma list of radii")->required();
+        cmd->add_option("--samples", samples, "samples A:B, N or a comma list (robustness, or backdoor with --trigger)");
+        cmd->add_option("--radius", radius, "L-inf radius in pixels (1/255), or a comma list of radii");
+        cmd->add_option("--vnnlib", vnnlib, "VNN-LIB properties (inputs in the network's units)");
+        cmd->add_option("--trigger", trigger, "backdoor trigger 'ROW,COL=VALUE;...' (pixels 0..255): backdoor properties "
+                                              "at --samples/--radius instead of robustness");
+        cmd->add_option("--target", target, "the backdoor's target class (with --trigger)");
+        cmd->add_option("--cost", cost, "what to minimise: bits (sum of per-layer bits, default) or memory (bits x parameters)");
         cmd->add_option("--min-bits", min_bits, "fewest bits per layer to try (default 2)");
         cmd->add_option("--max-bits", max_bits, "most bits per layer (default 16)");
         cmd->add_option("--timeout", timeout, "seconds per property and candidate (default 10)");
         cmd->add_option("--threads", threads, "threads (default: all cores)");
-        cmd->add_option("--out", out, "directory for results.jsonl (resumable), scheme.json, quantized.onnx, synth.json");
+        cmd->add_option("--out", out, "directory for results.jsonl (resumable), scheme.json, quantized_qdq.onnx, quantized.onnx, "
+                                      "synth.json");
         cmd->add_option("--bits", bits, "no search: check the properties at these bits B1,...,Bn (e.g. a published strategy)");
         cmd->add_option("--method", method, "search | preimage (Quadapter's backward preimages) | best (both, default)");
         cmd->add_flag("--json", json, "print the result as one JSON line");
@@ -75,25 +83,29 @@ void write_text(const std::string& path, const std::string& text) {
     std::filesystem::rename(tmp, path);
 }
 
-nlohmann::json result_json(const SynthResult& r, const Accuracy& acc, const std::string& onnx_path) {
+nlohmann::json result_json(const SynthResult& r, const std::optional<Accuracy>& acc, SynthCost cost, const std::string& onnx_path,
+                           const std::string& qdq_path) {
     nlohmann::json j;
     j["bits"] = r.bits;
     j["scheme"] = "quadapter:" + bits_str(r.bits);
+    j["cost"] = r.cost;
+    j["cost_kind"] = synth_cost_name(cost);
     j["proved"] = r.proved;
     j["total"] = int64_t(r.kept.size() + r.left_out.size());
     j["kept"] = int64_t(r.kept.size());
     j["required"] = r.required;
-    j["accuracy"] = acc.percent();
+    j["accuracy"] = acc ? nlohmann::json(acc->percent()) : nlohmann::json(nullptr);
     j["candidates"] = r.candidates;
     j["method"] = r.method;
     j["answers"] = nlohmann::json::array();
     for (const MethodAnswer& a : r.answers)
-        j["answers"].push_back({{"method", a.method}, {"bits", a.bits}, {"proved", a.proved}, {"time_s", a.time_s}, {"note", a.note}});
+        j["answers"].push_back(
+            {{"method", a.method}, {"bits", a.bits}, {"cost", a.cost}, {"proved", a.proved}, {"time_s", a.time_s}, {"note", a.note}});
     j["time_s"] = r.time_s;
     j["certificates"] = nlohmann::json::array();
     for (size_t i = 0; i < r.kept.size(); ++i) {
         const PropertyCheck& c = r.checks[i];
-        nlohmann::json p{{"property", r.kept[i].key()}, {"verdict", check_verdict_name(c.verdict)}, {"method", c.method},
+        nlohmann::json p{{"property", r.kept[i].key()}, {"kind", property_kind_name(r.kept[i].kind)}, {"verdict", check_verdict_name(c.verdict)}, {"method", c.method},
                          {"boxes", c.boxes}, {"time_s", c.time_s}};
         if (!c.reason.empty()) p["reason"] = c.reason;
         j["certificates"].push_back(p);
@@ -105,21 +117,52 @@ nlohmann::json result_json(const SynthResult& r, const Accuracy& acc, const std:
     j["left_out"] = nlohmann::json::array();
     for (const LeftOut& l : r.left_out) j["left_out"].push_back({{"property", l.property.key()}, {"reason", l.reason}});
     if (!onnx_path.empty()) j["onnx"] = onnx_path;
-    j["onnx_qdq"] = "not written (a float ONNX model with the quantized parameters is written instead)";
+    if (!qdq_path.empty()) j["onnx_qdq"] = qdq_path;
     return j;
 }
 
+SynthCost parse_cost(const std::string& c) {
+    if (c == "bits") return SynthCost::Bits;
+    if (c == "memory") return SynthCost::Memory;
+    throw InputError("--cost", fmt::format("'{}' is not bits or memory", c));
+}
+
+// Robustness or backdoor properties at --samples/--radius, and the VNN-LIB files' properties.
+std::vector<BoxProperty> properties(const SynthCli& o, const std::optional<Dataset>& data, const BlockNet& net) {
+    std::vector<BoxProperty> props;
+    if (o.trigger.empty() && o.target >= 0) throw InputError("--target", "is the backdoor's target: give --trigger too");
+    if (!o.samples.empty() || !o.radius.empty() || !o.trigger.empty()) {
+        if (!data) throw InputError("synth", "--samples/--radius/--trigger need the data: --images and --labels");
+        if (o.samples.empty() || o.radius.empty()) throw InputError("synth", "give both --samples and --radius");
+        const std::vector<double> radii = parse_radii(o.radius);
+        const std::vector<int64_t> samples = parse_index_list(o.samples, "--samples");
+        if (o.trigger.empty()) {
+            props = robust_properties(*data, samples, radii);
+        } else {
+            if (o.target < 0) throw InputError("--trigger", "give the backdoor's target class: --target T");
+            props = backdoor_properties(*data, samples, radii, parse_trigger(o.trigger), o.target, net.output_size());
+        }
+    }
+    for (const std::string& f : o.vnnlib) {
+        const VnnlibProperty v = read_vnnlib(f);
+        if (v.inputs != net.input_size() || v.outputs != net.output_size())
+            throw InputError(f, fmt::format("declares {} inputs and {} outputs; the network has {} and {}", v.inputs, v.outputs,
+                                            net.input_size(), net.output_size()));
+        for (BoxProperty& p : vnnlib_properties(f, v)) props.push_back(std::move(p));
+    }
+    if (props.empty() && o.samples.empty() && o.vnnlib.empty())
+        throw InputError("synth", "no properties: give --samples and --radius (with --trigger for backdoors), or --vnnlib");
+    return props;
+}
+
 int run_synth(const SynthCli& o) {
-    if (o.data.images.empty()) throw InputError("synth", "give the data: --images and --labels");
-    const std::vector<double> radii = parse_radii(o.radius);
-    const std::vector<int64_t> samples = parse_index_list(o.samples, "--samples");
+    const SynthCost cost = parse_cost(o.cost);
     const std::optional<Dataset> data = o.data.load();
     const Subject s = load_subject(o.model);
-    s.check_data(*data);
-    const double divisor = data->float_scale > 0 ? std::round(1.0 / data->float_scale) : 1.0;
-    const std::vector<RobustProperty> props = robust_properties(*data, samples, radii);
+    if (data) s.check_data(*data);
+    const std::vector<BoxProperty> props = properties(o, data, s.blocks);
     SynthOptions so;
-    so.min_bits = o.min_bits, so.max_bits = o.max_bits, so.timeout_s = o.timeout, so.threads = o.threads;
+    so.min_bits = o.min_bits, so.max_bits = o.max_bits, so.timeout_s = o.timeout, so.threads = o.threads, so.cost = cost;
     so.method = o.method;
     if (!o.bits.empty())
         for (int64_t b : parse_index_list(o.bits, "--bits")) so.fixed_bits.push_back(int(b));
@@ -127,34 +170,34 @@ int run_synth(const SynthCli& o) {
         std::filesystem::create_directories(o.out);
         so.log_path = (std::filesystem::path(o.out) / "results.jsonl").string();
     }
-    const SynthResult r = synthesize(s.blocks, props, divisor, so);
-    const Accuracy acc = accuracy(*data, -1, [&](int64_t i) {
-        const Vec y = r.quantized.forward(data->float_sample(i));
-        Eigen::Index k = 0;
-        y.maxCoeff(&k);
-        return int64_t(k);
-    });
-    std::string onnx_path;
+    const SynthResult r = synthesize(s.blocks, props, so);
+    std::optional<Accuracy> acc;
+    if (data)
+        acc = accuracy(*data, -1, [&](int64_t i) { return argmax(r.quantized.forward(data->float_sample(i))); });
+    std::string onnx_path, qdq_path;
     if (!o.out.empty()) {
         const std::filesystem::path dir(o.out);
         write_text((dir / "scheme.json").string(), scheme_to_json(r.scheme));
+        qdq_path = (dir / "quantized_qdq.onnx").string();
+        write_onnx_qdq(r.quantized, r.scheme, qdq_path);
         onnx_path = (dir / "quantized.onnx").string();
         write_onnx(to_network(r.quantized), onnx_path);
     }
-    const nlohmann::json j = result_json(r, acc, onnx_path);
+    const nlohmann::json j = result_json(r, acc, cost, onnx_path, qdq_path);
     if (!o.out.empty()) write_text((std::filesystem::path(o.out) / "synth.json").string(), j.dump(2));
     if (o.json) {
         std::cout << j.dump() << std::endl;
         return 0;
     }
-    std::cout << fmt::format("bits ({})  proved {}/{}  (kept {}, left out {}, required {}; at these bits refuted {}, unknown {})"
-                             "  accuracy {:.2f} %  {} candidates  {:.1f} s\n",
-                             bits_str(r.bits), r.proved, j["total"].get<int64_t>(), r.kept.size(), r.left_out.size(),
-                             r.required, j["refuted"].get<int64_t>(), j["unknown"].get<int64_t>(), acc.percent(),
-                             r.candidates, r.time_s);
+    std::cout << fmt::format("bits ({})  {} cost {}  proved {}/{}  (kept {}, left out {}, required {}; at these bits refuted {}, "
+                             "unknown {})  accuracy {}  {} candidates  {:.1f} s\n",
+                             bits_str(r.bits), synth_cost_name(cost), r.cost, r.proved, j["total"].get<int64_t>(), r.kept.size(),
+                             r.left_out.size(), r.required, j["refuted"].get<int64_t>(), j["unknown"].get<int64_t>(),
+                             acc ? fmt::format("{:.2f} %", acc->percent()) : std::string("n/a (no data)"), r.candidates, r.time_s);
     for (const MethodAnswer& a : r.answers)
-        std::cout << fmt::format("method {}: bits ({}) proves {}/{} kept ({:.1f} s to choose){}\n", a.method, bits_str(a.bits),
-                                 a.proved, r.kept.size(), a.time_s, a.method == r.method ? "  <- the answer" : "");
+        std::cout << fmt::format("method {}: bits ({}) {} cost {}, proves {}/{} kept ({:.1f} s to choose){}\n", a.method,
+                                 bits_str(a.bits), synth_cost_name(cost), a.cost, a.proved, r.kept.size(), a.time_s,
+                                 a.method == r.method ? "  <- the answer" : "");
     for (size_t i = 0; i < r.kept.size(); ++i)
         if (r.checks[i].verdict != CheckVerdict::Proved)
             std::cout << fmt::format("{} at these bits: {}\n", r.kept[i].key(), check_verdict_name(r.checks[i].verdict));
@@ -166,7 +209,7 @@ int run_synth(const SynthCli& o) {
 
 Runner add_synth(CLI::App& app) {
     auto o = std::make_shared<SynthCli>();
-    CLI::App* cmd = app.add_subcommand("synth", "certified per-layer quantization bit-widths (Quadapter-style) for robustness properties");
+    CLI::App* cmd = app.add_subcommand("synth", "certified per-layer quantization bit-widths (Quadapter-style) for robustness, backdoor and VNN-LIB properties");
     o->add(cmd);
     return [o] { return run_synth(*o); };
 }

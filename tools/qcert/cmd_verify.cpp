@@ -2,6 +2,7 @@
 // properties and individual fairness, on the exact integer semantics.
 #include "commands.hpp"
 #include "data_options.hpp"
+#include "qcert/real_verify.hpp"
 #include "qcert/result_log.hpp"
 #include "qcert/verify.hpp"
 #include "run/parallel.hpp"
@@ -41,7 +42,14 @@ int run_robustness(const VerifyCli& o, const Subject& s, const Dataset& d) {
     const std::vector<int64_t> eps = parse_index_list(o.eps, "--eps");
     for (int64_t e : eps)
         if (e < 0) throw InputError("--eps", fmt::format("must be >= 0, got {}", e));
-    integer_network(s);
+    const BlockNet* real = real_network(s);  // nullptr: the integer network is decided exactly
+    if (real) {
+        for (const char* m : {"interval", "symbolic", "attack", "bab", "milp", "cvc5", "z3", "boolector"})
+            if (o.methods.find(m) != std::string::npos)
+                throw InputError("--method", "a real-valued network is decided by the real checker; --method is for integer networks");
+    } else {
+        integer_network(s);
+    }
     s.check_data(d);
     for (int64_t i : samples)
         if (i < 0 || i >= d.count())
@@ -76,7 +84,14 @@ int run_robustness(const VerifyCli& o, const Subject& s, const Dataset& d) {
             emit(*prev);
             return;
         }
-        nlohmann::json j = to_json(verify_robustness(s, d, jb.sample, jb.eps, vo));
+        nlohmann::json j;
+        if (real) {
+            const RealRobustness rr = verify_robustness_real(*real, d, jb.sample, jb.eps, o.timeout);
+            j = to_json(rr.result);
+            if (rr.result.outcome.verdict == Verdict::Violated) j["counterexample"] = rr.counterexample;
+        } else {
+            j = to_json(verify_robustness(s, d, jb.sample, jb.eps, vo));
+        }
         log.append(key, j);
         emit(j);
     }, workers);

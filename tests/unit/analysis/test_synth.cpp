@@ -205,6 +205,7 @@ TEST_F(SynthSearch, FixedBitsCheckAGivenStrategy) {
 
 TEST_F(SynthSearch, BadInputIsAnInputError) {
     EXPECT_THROW(synthesize(net, {}, 1.0, o), InputError);
+    EXPECT_THROW(synthesize(net, {props[0], props[0]}, 1.0, o), InputError);  // one key twice
     SynthOptions bad = o;
     bad.min_bits = 8, bad.max_bits = 4;
     EXPECT_THROW(synthesize(net, props, 1.0, bad), InputError);

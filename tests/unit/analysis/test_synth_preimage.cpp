@@ -224,3 +224,110 @@ TEST_F(SynthPreimageMethod, UnknownMethodIsAnInputError) {
     o.method = "milp";
     EXPECT_THROW(synthesize(net, props, 1.0, o), InputError);
 }
+
+namespace {
+
+// A property of `kind` on a random box: backdoor (target: a class other than the centre's),
+// or a VNN-LIB unsafe set of one or two disjuncts of random constraints, each violated at the
+// box centre by a margin (so the float network often keeps it).
+BoxProperty random_general_property(std::mt19937_64& rng, const BlockNet& net, PropertyKind kind, int64_t id) {
+    BoxProperty p = random_property(rng, net, 0.01 * double(test::uniform(rng, 1, 4)), id);
+    p.kind = kind;
+    const int64_t n = net.output_size();
+    if (kind == PropertyKind::Backdoor) {
+        p.label = (p.label + 1 + test::uniform(rng, 0, int(n) - 2)) % n;
+        return p;
+    }
+    p.name = "v" + std::to_string(id);
+    std::vector<double> c(p.lo.size());
+    for (size_t j = 0; j < c.size(); ++j) c[j] = 0.5 * (p.lo[j] + p.hi[j]);
+    const Vec y = net.forward(to_vec(c));
+    std::normal_distribution<double> N(0.0, 1.0);
+    const int disjuncts = test::uniform(rng, 1, 2);
+    for (int d = 0; d < disjuncts; ++d) {
+        p.unsafe.unsafe.emplace_back();
+        const int rows = test::uniform(rng, 1, 2);
+        for (int r = 0; r < rows; ++r) {
+            LinearConstraint k;
+            double at_centre = 0;
+            for (int64_t i = 0; i < n; ++i) {
+                const double a = N(rng);
+                k.terms.push_back({i, a});
+                at_centre += a * y[i];
+            }
+            k.rhs = at_centre - 0.05 * double(test::uniform(rng, 1, 10));  // c.y <= rhs is false at the centre
+            k.strict = rng() % 2 == 0;
+            p.unsafe.unsafe.back().push_back(k);
+        }
+    }
+    return p;
+}
+
+}  // namespace
+
+TEST(SynthPreimage, GeneralUnsafeSetsBackdoorAndVnnlibAreSoundAgainstSampling) {
+    std::mt19937_64 rng(33);
+    int layers_checked = 0, last_checked = 0;
+    for (int trial = 0; trial < 60; ++trial) {
+        const BlockNet net = test::random_block_net(rng, 3, {6, 5, 3});
+        const BoxProperty p =
+            random_general_property(rng, net, trial % 2 ? PropertyKind::Backdoor : PropertyKind::Vnnlib, trial);
+        const OutputProperty unsafe = p.unsafe_set(net.output_size());
+        const PropertyPreimage pre = compute_preimage(net, p, 1.0);
+        ASSERT_EQ(pre.scale.size(), 2u);
+        for (size_t k = 0; k < 2; ++k) {
+            if (pre.scale[k] < 0) continue;
+            ++layers_checked;
+            const LayerBox& P = pre.preimage[k];
+            for (int t = 0; t < 2000; ++t)
+                EXPECT_FALSE(unsafe.is_unsafe(forward_from(net, k, to_vec(random_point(rng, P.lo, P.hi)))))
+                    << "trial " << trial << " layer " << k << " scale " << pre.scale[k];
+        }
+        // The last block's check alone.
+        if (pre.scale[1] >= 0 && block_safe(net.blocks[2], p, pre.preimage[1])) ++last_checked;
+        // The linear bounds' proof at the root: no sampled input of the box is unsafe.
+        if (linear_bound_proves(net, p, 1.0)) {
+            for (int t = 0; t < 500; ++t) EXPECT_FALSE(unsafe.is_unsafe(net.forward(to_vec(random_point(rng, p.lo, p.hi)))));
+        }
+    }
+    EXPECT_GT(layers_checked, 15);
+    EXPECT_GT(last_checked, 5);
+}
+
+TEST_F(SynthPreimageMethod, BackdoorPropertiesThroughThePreimageAreCertifiedAndSampledClean) {
+    std::mt19937_64 rng(12);
+    std::vector<BoxProperty> bd;
+    for (const RobustProperty& r : props) {
+        BoxProperty p = r;
+        p.kind = PropertyKind::Backdoor;
+        p.label = (r.label + 1) % 3;  // the target: a class the centre does not have
+        bd.push_back(p);
+    }
+    o.method = "preimage";
+    const SynthResult r = synthesize(net, bd, o);
+    EXPECT_EQ(r.method, "preimage");
+    ASSERT_EQ(r.answers.size(), 1u);
+    EXPECT_EQ(r.answers[0].proved, r.proved);
+    EXPECT_GT(r.proved, 0);
+    const BlockNet q = quadapter_twin(net, r.bits);
+    for (size_t i = 0; i < r.kept.size(); ++i) {
+        if (r.checks[i].verdict != CheckVerdict::Proved) continue;
+        EXPECT_EQ(check_property(q, r.kept[i], 5.0).verdict, CheckVerdict::Proved) << r.kept[i].key();
+        for (int t = 0; t < 2000; ++t)
+            EXPECT_NE(top_class(q.forward(to_vec(random_point(rng, r.kept[i].lo, r.kept[i].hi)))), r.kept[i].label)
+                << r.kept[i].key() << " bits " << bits_str(r.bits);
+    }
+    // --cost memory: best compares the certified answers by memory.
+    o.method = "best";
+    o.cost = SynthCost::Memory;
+    const SynthResult b = synthesize(net, bd, o);
+    ASSERT_EQ(b.answers.size(), 2u);
+    EXPECT_EQ(b.cost, synth_cost(net, b.bits, SynthCost::Memory));
+    for (const MethodAnswer& a : b.answers) {
+        EXPECT_EQ(a.cost, synth_cost(net, a.bits, SynthCost::Memory));
+        EXPECT_LE(a.proved, b.proved);
+        if (a.proved == b.proved) {
+            EXPECT_GE(a.cost, b.cost);
+        }
+    }
+}

@@ -35,7 +35,7 @@ TEST(CliSynth, WritesResultSchemeAndOnnx) {
     EXPECT_GT(j["accuracy"].get<double>(), 50.0);
     EXPECT_GE(j["proved"].get<int>(), j["required"].get<int>());  // best: the search's answer proves every required one
     EXPECT_EQ(j["answers"].size(), 2u);                            // --method best: search and preimage
-    for (const char* f : {"scheme.json", "quantized.onnx", "synth.json", "results.jsonl"})
+    for (const char* f : {"scheme.json", "quantized.onnx", "quantized_qdq.onnx", "synth.json", "results.jsonl"})
         EXPECT_TRUE(std::filesystem::exists(d.file("run/") + f)) << f;
     // The scheme file is read back, and gives the same quantized network as the preset.
     std::string a, b;
@@ -45,6 +45,73 @@ TEST(CliSynth, WritesResultSchemeAndOnnx) {
     const auto ja = nlohmann::json::parse(a), jb = nlohmann::json::parse(b);
     ASSERT_TRUE(ja.contains("quantized_accuracy")) << a;
     EXPECT_EQ(ja["quantized_accuracy"], jb["quantized_accuracy"]);
+}
+
+// Issue 6: every property synth reports proved is re-verified from scratch by qcert verify
+// on the written QDQ ONNX model (a real-valued network: verify's real checker).
+TEST(CliSynth, QdqOutputIsReverifiedByVerify) {
+    TempDir d;
+    std::string out, err;
+    ASSERT_EQ(run_cli("synth " + fashion_args() + " --samples 0:4 --radius 1,2 --max-bits 8 --timeout 5 --json --out " + d.file("run"),
+                      &out, &err),
+              0)
+        << err;
+    const auto j = nlohmann::json::parse(out);
+    ASSERT_TRUE(j.contains("onnx_qdq"));
+    const std::string qdq = j["onnx_qdq"].get<std::string>();
+    const std::string data = " --images " + example("fashion_test_100-images-idx3-ubyte.gz") + " --labels " +
+                             example("fashion_test_100-labels-idx1-ubyte.gz");
+    int checked = 0;
+    for (const auto& c : j["certificates"]) {
+        if (c["verdict"] != "proved") continue;
+        const std::string key = c["property"].get<std::string>();  // s<sample>_r<radius>
+        const size_t r = key.find("_r");
+        const std::string sample = key.substr(1, r - 1), eps = key.substr(r + 2);
+        std::string v;
+        ASSERT_EQ(run_cli("verify " + qdq + data + " --samples " + sample + " --eps " + eps + " --timeout 30 --json", &v, &err), 0)
+            << err;
+        const auto jv = nlohmann::json::parse(v);
+        EXPECT_EQ(jv["verdict"], "holds") << key << ": " << v;
+        ++checked;
+    }
+    EXPECT_GT(checked, 2);
+    // The QDQ model is the twin: same accuracy as the scheme preset on the float model.
+    std::string a, b;
+    ASSERT_EQ(run_cli("inspect " + qdq + data + " --limit 100 --json", &a, &err), 0) << err;
+    ASSERT_EQ(run_cli("inspect " + fashion_args() + " --limit 100 --json --scheme " + j["scheme"].get<std::string>(), &b, &err), 0)
+        << err;
+    EXPECT_EQ(nlohmann::json::parse(a)["float_accuracy"], nlohmann::json::parse(b)["quantized_accuracy"]) << a << "\n" << b;
+}
+
+TEST(CliSynth, BackdoorPropertiesAndMemoryCost) {
+    std::string out, err;
+    ASSERT_EQ(run_cli("synth " + fashion_args() + " --samples 0:3 --radius 1 --trigger \"0,0=255;0,1=255;1,0=255\" --target 3"
+                      " --max-bits 8 --timeout 5 --cost memory --json",
+                      &out, &err),
+              0)
+        << err;
+    const auto j = nlohmann::json::parse(out);
+    EXPECT_EQ(j["cost_kind"], "memory");
+    EXPECT_EQ(j["total"], 3);  // no sample of the three has label 3
+    ASSERT_EQ(j["bits"].size(), 3u);  // 784-64-32-10: 50240, 2080 and 330 weights and biases
+    EXPECT_EQ(j["cost"], j["bits"][0].get<int64_t>() * 50240 + j["bits"][1].get<int64_t>() * 2080 + j["bits"][2].get<int64_t>() * 330);
+    for (const auto& c : j["certificates"]) {
+        EXPECT_EQ(c["kind"], "backdoor");
+        EXPECT_EQ(c["property"].get<std::string>().rfind("bd_s", 0), 0u);
+    }
+    // --method best (default): both methods ran on the backdoor properties; every answer's cost is
+    // its memory, and the answer is the one with most properties proved, then the least memory.
+    ASSERT_EQ(j["answers"].size(), 2u);
+    for (const auto& a : j["answers"]) {
+        EXPECT_EQ(a["cost"], a["bits"][0].get<int64_t>() * 50240 + a["bits"][1].get<int64_t>() * 2080 + a["bits"][2].get<int64_t>() * 330);
+        EXPECT_LE(a["proved"].get<int64_t>(), j["proved"].get<int64_t>());
+        if (a["proved"] == j["proved"]) {
+            EXPECT_GE(a["cost"].get<int64_t>(), j["cost"].get<int64_t>()) << a;
+        }
+        if (a["method"] == j["method"]) {
+            EXPECT_EQ(a["bits"], j["bits"]);
+        }
+    }
 }
 
 struct SynthBad {
@@ -66,6 +133,14 @@ INSTANTIATE_TEST_SUITE_P(Cases, CliSynthBad,
                                            SynthBad{"--samples 0:2 --radius 1 --min-bits 1", "2..32"},
                                            SynthBad{"--samples 500 --radius 1", "sample 500"},
                                            SynthBad{"--samples 0:2 --radius 1 --bits 6,6,6,6,6,6,6", "bit-widths given"},
+                                           SynthBad{"--samples 0:2 --radius 1 --trigger 28,3=255 --target 1", "outside the 28x28 image"},
+                                           SynthBad{"--samples 0:2 --radius 1 --trigger 3,-1=255 --target 1", "outside the 28x28 image"},
+                                           SynthBad{"--samples 0:2 --radius 1 --trigger 3,3 --target 1", "ROW,COL=VALUE"},
+                                           SynthBad{"--samples 0:2 --radius 1 --trigger 3,3=255", "--target"},
+                                           SynthBad{"--samples 0:2 --radius 1 --target 3", "--trigger"},
+                                           SynthBad{"--samples 0 --radius 1 --trigger 3,3=255 --target 9", "the property set is empty"},
+                                           SynthBad{"--max-bits 8", "no properties"},
+                                           SynthBad{"--samples 0:2 --radius 1 --cost speed", "--cost"},
                                            SynthBad{"--samples 0:2 --radius 1 --method milp", "unknown method 'milp'"}));
 
 TEST(CliSynth, PreimageMethodAnswerIsCertifiedPropertyByProperty) {
