@@ -23,6 +23,11 @@ const std::map<std::string, std::function<std::unique_ptr<Method>()>>& registry(
         {"attack", [] { return make_attack_method(); }},
         {"bab", [] { return make_bab_method(); }},
         {"milp", [] { return make_milp_method(); }},
+        {"milp-obbt", [] {
+             MilpOptions o;
+             o.tighten_rounds = 2;
+             return make_milp_method(o);
+         }},
         {"cvc5", [] { return make_cvc5_method(); }},
         {"z3", [] { return make_z3_method(); }},
         {"boolector", [] { return make_boolector_method(); }},

@@ -30,7 +30,7 @@ constexpr i128 kExactLimit = i128(1) << 40;
 class Milp : public Method {
 public:
     explicit Milp(const MilpOptions& o) : options_(o) {}
-    std::string name() const override { return "milp"; }
+    std::string name() const override { return options_.tighten_rounds > 0 ? "milp-obbt" : "milp"; }
     bool complete() const override { return true; }
     Outcome run(const IntQuery& q, const Budget& budget) override {
         // Symbolic bounds are far tighter than intervals past the first layer: fewer
@@ -38,6 +38,7 @@ public:
         const auto t0 = std::chrono::steady_clock::now();
         const SymbolicBounds sb = symbolic_bounds(*q.net, q.lo, q.hi, &budget);
         Outcome res = run_milp(q, budget, sb, options_);
+        res.method = name();
         res.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         return res;
     }

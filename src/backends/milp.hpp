@@ -18,8 +18,10 @@ struct MilpOptions {
     bool full_solver = false;
     // When a disjunct's MILP is not decided within first_slice_s, narrow the neuron
     // bounds to the inputs that meet it (milp_tighten.hpp, at most this many passes
-    // over the layers; 0: never) and solve it again on them.
-    int tighten_rounds = 2;
+    // over the layers; 0: never) and solve it again on them. Off by default: on the
+    // AAAI 2021 queries the narrowing costs more than it saves (bench/RESULTS.md);
+    // method "milp-obbt" turns it on.
+    int tighten_rounds = 0;
     double first_slice_s = 2.0;
 };
 

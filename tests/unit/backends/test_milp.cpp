@@ -132,7 +132,7 @@ Verdict check_against_brute_force(const IntQuery& q, const MilpOptions& o, const
     const Outcome a = make_milp_method(o)->run(q, Budget::seconds(60));
     const Outcome b = run_milp(q, Budget::seconds(60), interval_bounds(*q.net, q.lo, q.hi), o);
     for (const Outcome* r : {&a, &b}) {
-        EXPECT_EQ(r->method, "milp");
+        EXPECT_EQ(r->method, r == &a && o.tighten_rounds > 0 ? "milp-obbt" : "milp");
         if (r->verdict == Verdict::Violated) {
             EXPECT_TRUE(confirms(q, r->counterexample)) << what;
         }
@@ -199,7 +199,7 @@ TEST(Milp, MatchesBruteForceOnGeneralRescalesAndEveryMode) {
     for (int trial = 0; trial < 200; ++trial) {
         const IntNetwork net = random_int_network(rng, 2 + int(rng() % 3), {3 + int(rng() % 3), 3});
         MilpOptions o{trial % 3 != 1, trial % 4 != 3};  // also the joint model and the bare solver
-        if (trial % 2) o.first_slice_s = 0;               // and bound tightening before every disjunct's MILP
+        if (trial % 2) o.tighten_rounds = 2, o.first_slice_s = 0;  // and bound tightening before every disjunct's MILP
         run_queries(rng, net, o, fmt::format("trial {} modes {} {}", trial, rounding_name(net.layers[0].rounding),
                                              rounding_name(net.layers[1].rounding)), t);
     }
@@ -282,6 +282,7 @@ TEST(Milp, FashionAaaiKnownAnswers) {
     EXPECT_EQ(robust.verdict, Verdict::Holds) << robust.reason;
     // The same two with bound tightening before every disjunct's MILP.
     MilpOptions tighten;
+    tighten.tighten_rounds = 2;
     tighten.first_slice_s = 0;
     EXPECT_EQ(fashion_query(f, 4, 1, 120, tighten).verdict, Verdict::Violated);
     EXPECT_EQ(fashion_query(f, 0, 1, 120, tighten).verdict, Verdict::Holds);
