@@ -94,7 +94,10 @@ const char* bound_verdict_name(BoundVerdict v);
 
 struct ErrBoundOptions {
     std::optional<double> eps;
-    std::string method = "auto";  // auto | split | diff | naive | milp (split, plus the MILP estimate of the maximum)
+    // auto | split | diff | naive | milp. milp: with an integer twin the exact pair MILP (proofs and
+    // witnesses, docs/BOUND.md), then split; with a real twin split plus the MILP estimate of the
+    // maximum. auto: split, and with an integer twin and eps the pair MILP first.
+    std::string method = "auto";
     double timeout_s = 60;
     unsigned threads = 0;         // 0: all cores
     double tolerance = 1e-4;      // without eps: stop when upper - lower <= tolerance * max(1, lower)
@@ -113,7 +116,8 @@ struct ErrBoundResult {
     double time_s = 0;
     std::string method;
     std::string reason;                                // why unknown / why the search stopped early
-    // Method milp: CBC's optimum of max |g - f| (a floating-point estimate, not a proof), and
+    // Method milp without eps: CBC's optimum of max |g - f| (real twin: a floating-point estimate;
+    // integer twin: max |g - f_h| at CBC's solution, f_h within delta of f; never a proof), and
     // whether CBC proved it optimal for every output and sign.
     std::optional<double> milp_max;
     bool milp_optimal = false;

@@ -206,6 +206,7 @@ SolveResult solve_with_cbc(const Model& m, const Budget& budget, const SolveOpti
     } else if (best && model.getMinimizationObjValue() < 1e50) {
         res.status = SolveStatus::Feasible;
         res.values.assign(best, best + m.vars.size());
+        res.optimal = !state.stopped && model.isProvenOptimal();
     } else if (budget.expired() || model.isSecondsLimitReached()) {
         res.status = SolveStatus::Stopped;  // checked first: a stopped search proves nothing
     } else if (state.stopped && o.stop_at_solution) {

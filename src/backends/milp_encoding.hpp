@@ -51,7 +51,12 @@ struct NetworkEncoding {
 
 // Encodes q.net over the box [q.lo, q.hi] with the given sound bounds (interval_bounds
 // or tighter). `wanted[i]` says whether output i must be encoded.
-NetworkEncoding encode_network(const IntQuery& q, const IntBounds& bounds, const std::vector<bool>& wanted);
+// With `base` (an encoding of another network over the same inputs and box), the network
+// is added to base's model, which is moved into the result, and shares base's input
+// variables: two networks in one model (the error bounds' pair MILP). base's outputs
+// keep referring to the same variables.
+NetworkEncoding encode_network(const IntQuery& q, const IntBounds& bounds, const std::vector<bool>& wanted,
+                               NetworkEncoding* base = nullptr);
 
 // The outputs a set of integer constraints reads.
 std::vector<bool> outputs_read(const IntUnsafe& unsafe, int64_t outputs);

@@ -1,0 +1,172 @@
+// qcert bound with an integer twin: f as a fine integer network (errbound_intf) and the
+// all-integer pair MILP (errbound_pair_milp), against enumeration of every integer input
+// of small boxes on random small networks and schemes.
+#include "../bounds/random_int_nets.hpp"
+#include "analysis/errbound_intf.hpp"
+#include "analysis/errbound_pair_milp.hpp"
+#include "qcert/errbound.hpp"
+#include "qcert/error.hpp"
+#include "test_util.hpp"
+
+#include <gtest/gtest.h>
+#include <random>
+
+using namespace qcert;
+
+namespace {
+
+struct IntCase {
+    BlockNet f;
+    QuantizedNet q;
+    std::string spec;
+    double divisor = 1;
+    std::vector<double> lo, hi;
+};
+
+// A random network, a scheme with an integer path, a box of radius 1 to 3 around a random input.
+bool random_int_case(std::mt19937_64& rng, int t, IntCase& c) {
+    const int64_t in = test::uniform(rng, 1, 3);
+    std::vector<int64_t> widths;
+    for (int64_t d = test::uniform(rng, 1, 3); d > 0; --d) widths.push_back(test::uniform(rng, 2, 6));
+    widths.push_back(2);
+    c.f = test::random_block_net(rng, in, widths);
+    c.spec = t % 2 == 0 ? fmt::format("qebverif:{}", 4 + 2 * (t % 4)) : test::random_fixed_spec(rng);
+    try {
+        c.q = quantize(c.f, parse_scheme(c.spec, c.f));
+    } catch (const InputError&) {
+        return false;
+    }
+    if (!c.q.integer) return false;
+    c.divisor = t % 3 == 0 ? 255.0 : double(test::uniform(rng, 1, 64));
+    const int64_t r = test::uniform(rng, 1, 3);
+    c.lo.assign(size_t(in), 0), c.hi.assign(size_t(in), 0);
+    for (int64_t j = 0; j < in; ++j) {
+        const int64_t m = test::uniform(rng, c.q.integer->input.lo, c.q.integer->input.hi);
+        c.lo[size_t(j)] = double(std::max(m - r, c.q.integer->input.lo));
+        c.hi[size_t(j)] = double(std::min(m + r, c.q.integer->input.hi));
+    }
+    return true;
+}
+
+// Calls visit(u) for every integer point of the box.
+template <class F>
+void for_each_point(const std::vector<double>& lo, const std::vector<double>& hi, F visit) {
+    std::vector<double> u = lo;
+    while (true) {
+        visit(u);
+        size_t j = 0;
+        while (j < u.size() && u[j] == hi[j]) u[j] = lo[j], ++j;
+        if (j == u.size()) return;
+        u[j] += 1;
+    }
+}
+
+std::vector<int64_t> ints(const std::vector<double>& u) { return {u.begin(), u.end()}; }
+
+}  // namespace
+
+TEST(BoundIntegerF, FineIntegerCopyStaysWithinDelta) {
+    std::mt19937_64 rng(41);
+    int checked = 0;
+    for (int t = 0; t < 60; ++t) {
+        IntCase c;
+        if (!random_int_case(rng, t, c)) continue;
+        const ErrPair p = make_err_pair(c.f, *c.q.integer, c.divisor);
+        const errbound::IntegerF F = errbound::integer_f(p, ints(c.lo), ints(c.hi));
+        ASSERT_TRUE(F.unsupported.empty()) << F.unsupported;
+        for (double d : F.delta) EXPECT_LT(d, 1e-4) << c.spec << " case " << t;
+        for_each_point(c.lo, c.hi, [&](const std::vector<double>& u) {
+            Vec x(int64_t(u.size()));
+            for (size_t j = 0; j < u.size(); ++j) x[int64_t(j)] = u[j] / c.divisor;
+            const Vec fy = c.f.forward(x);
+            const std::vector<int64_t> q = F.net.eval(ints(u)).out;
+            for (size_t k = 0; k < q.size(); ++k) {
+                const double fh = std::ldexp(double(q[k]), -F.out_frac_bits);
+                // f in double: its own rounding is far below delta's scale on these sizes.
+                ASSERT_LE(std::fabs(fh - fy[int64_t(k)]), F.delta[k] + 1e-12) << c.spec << " case " << t;
+            }
+        });
+        ++checked;
+    }
+    EXPECT_GT(checked, 30);
+}
+
+TEST(BoundPairMilp, MaximumEqualsEnumerationAndStaysBelowTheUpperBound) {
+    std::mt19937_64 rng(43);
+    int optimal = 0, checked = 0;
+    for (int t = 0; t < 40; ++t) {
+        IntCase c;
+        if (!random_int_case(rng, t, c)) continue;
+        const ErrPair p = make_err_pair(c.f, *c.q.integer, c.divisor);
+        const errbound::IntegerF F = errbound::integer_f(p, ints(c.lo), ints(c.hi));
+        ErrBoundOptions o;
+        o.timeout_s = 2;
+        o.threads = 1;
+        const ErrBoundResult sound = error_bound(p, c.lo, c.hi, {0, 1}, o);
+        for (int64_t k : {0, 1})
+            for (double sign : {1.0, -1.0}) {
+                // Enumeration: the maximum of s (g - f_h)_k, and of s (g - f)_k re-evaluated.
+                double max_h = -1e300, max_f = -1e300;
+                for_each_point(c.lo, c.hi, [&](const std::vector<double>& u) {
+                    const std::vector<int64_t> x = ints(u);
+                    const double gv = c.q.integer->dequantize_output(c.q.integer->eval(x).out)[k];
+                    const double fv = std::ldexp(double(F.net.eval(x).out[size_t(k)]), -F.out_frac_bits);
+                    max_h = std::max(max_h, sign * (gv - fv));
+                    max_f = std::max(max_f, sign * exact_difference(p, u)[k]);
+                });
+                const errbound::PairMilpResult m = errbound::pair_milp(p, c.lo, c.hi, k, sign, std::nullopt, 5);
+                ASSERT_EQ(m.kind, errbound::PairMilpResult::Kind::Optimum) << m.reason << " " << c.spec << " case " << t;
+                ASSERT_LE(m.value, max_h) << c.spec << " case " << t;  // reached at its input
+                EXPECT_LE(max_f, sound.upper + 1e-12) << c.spec << " case " << t;
+                EXPECT_NEAR(max_h, max_f, m.delta + 1e-12) << c.spec << " case " << t;
+                if (!m.optimal) continue;
+                ++optimal;
+                EXPECT_EQ(m.value, max_h) << c.spec << " case " << t << " output " << k << " sign " << sign;
+            }
+        ++checked;
+    }
+    EXPECT_GT(checked, 20);
+    EXPECT_GT(optimal, 60);
+}
+
+TEST(BoundPairMilp, VerdictsMatchEnumeration) {
+    std::mt19937_64 rng(47);
+    int decided = 0, cases = 0;
+    for (int t = 0; t < 60; ++t) {
+        IntCase c;
+        if (!random_int_case(rng, t, c)) continue;
+        const ErrPair p = make_err_pair(c.f, *c.q.integer, c.divisor);
+        double exact_max = 0;
+        for_each_point(c.lo, c.hi, [&](const std::vector<double>& u) {
+            const Vec d = exact_difference(p, u);
+            exact_max = std::max({exact_max, std::fabs(d[0]), std::fabs(d[1])});
+        });
+        // eps near the maximum: just below, just above, or at a random fraction.
+        std::uniform_real_distribution<double> U(0.5, 1.5);
+        const double eps = t % 3 == 0 ? exact_max * 0.999 : t % 3 == 1 ? exact_max * 1.001 + 1e-6 : exact_max * U(rng);
+        for (const char* method : {"milp", "auto"}) {
+            ErrBoundOptions o;
+            o.timeout_s = 3;
+            o.threads = 1;
+            o.eps = eps;
+            o.method = method;
+            o.max_splits = 0;  // the MILP alone must decide (auto: no splitting)
+            const ErrBoundResult r = error_bound(p, c.lo, c.hi, {0, 1}, o);
+            ++cases;
+            if (r.verdict == BoundVerdict::Holds) {
+                EXPECT_LE(exact_max, eps) << method << " " << c.spec << " case " << t;
+                ++decided;
+            } else if (r.verdict == BoundVerdict::Violated) {
+                EXPECT_GT(exact_max, eps) << method << " " << c.spec << " case " << t;
+                EXPECT_GT(std::fabs(exact_difference(p, r.witness)[r.witness_output]), eps);
+                ++decided;
+            } else {
+                // Undecided only within f_h's delta (about 1e-6 here) of eps, or on a timeout.
+                EXPECT_LT(std::fabs(exact_max - eps), 1e-5 * std::max(1.0, eps)) << method << " " << c.spec << " case " << t
+                                                                                  << ": " << r.reason;
+            }
+        }
+    }
+    EXPECT_GT(cases, 40);
+    EXPECT_GT(decided, cases * 9 / 10);
+}
