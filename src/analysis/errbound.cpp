@@ -365,21 +365,22 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
         errbound::gradient_ascent(p, lo, hi, k, -1.0, db.argmin[size_t(k)], 20, s.best());
         if (s.elapsed() > 0.2 * o.timeout_s) break;
     }
+    // An integer twin: the exact pair MILP (errbound_pair_milp.hpp) on the whole box, for every
+    // output and sign the root bound leaves open; what it proves is closed, what it finds is
+    // offered. Before the coordinate search, which can take most of a short timeout on 784 inputs.
+    PairMilpOutcome pm;
+    const bool int_milp = p.integer_region() && (method == "milp" || (o.method == "auto" && o.eps));
+    if (int_milp && !(o.eps && (root.upper <= *o.eps || s.best().value() > *o.eps)))
+        pm = run_pair_milps(p, lo, hi, outputs, db, o, (method == "milp" ? 0.8 : 0.5) * (o.timeout_s - s.elapsed()), s.best(), r);
     // Coordinate search from the best input so far, in the direction it points to, unless
-    // eps is already decided by the first bound or by the inputs found.
-    const bool decided = o.eps && (root.upper <= *o.eps || s.best().value() > *o.eps);
+    // eps is already decided by the first bound, the MILP or by the inputs found.
+    const bool decided = pm.all_proved || (o.eps && (root.upper <= *o.eps || s.best().value() > *o.eps));
     if (const std::vector<double> w = s.best().witness(); !w.empty() && !decided && s.elapsed() < 0.2 * o.timeout_s) {
         const int64_t k = s.best().witness_output();
         errbound::coordinate_search(p, lo, hi, k, exact_difference(p, w)[k] >= 0 ? 1.0 : -1.0, w, s.best(), 4);
     }
     errbound::random_inputs(p, lo, hi, 64, rng, s.best());
 
-    // An integer twin: the exact pair MILP (errbound_pair_milp.hpp) on the whole box, for every
-    // output and sign the root bound leaves open; what it proves is closed, what it finds is offered.
-    PairMilpOutcome pm;
-    const bool int_milp = p.integer_region() && (method == "milp" || (o.method == "auto" && o.eps));
-    if (int_milp && !(o.eps && s.best().value() > *o.eps))
-        pm = run_pair_milps(p, lo, hi, outputs, db, o, (method == "milp" ? 0.8 : 0.5) * (o.timeout_s - s.elapsed()), s.best(), r);
     if (pm.all_proved) {
         r.method = "milp+diff";
         r.upper_per_output = pm.upper_per_output;
