@@ -96,7 +96,7 @@ struct ErrBoundOptions {
     std::optional<double> eps;
     // auto | split | diff | naive | milp. milp: with an integer twin the exact pair MILP (proofs and
     // witnesses, docs/BOUND.md), then split; with a real twin split plus the MILP estimate of the
-    // maximum. auto: split, and with an integer twin and eps the pair MILP first.
+    // maximum. auto: split.
     std::string method = "auto";
     double timeout_s = 60;
     unsigned threads = 0;         // 0: all cores

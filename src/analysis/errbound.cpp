@@ -369,10 +369,13 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
     // output and sign the root bound leaves open; what it proves is closed, what it finds is
     // offered. Before the coordinate search, which can take most of a short timeout on 784 inputs.
     PairMilpOutcome pm;
-    const bool int_milp = p.integer_region() && (method == "milp" || (o.method == "auto" && o.eps));
+    // Not in auto: an open discrepancy (CBC "optimal" below the enumerated maximum on 2 tiny
+    // cases, tests/unit/analysis/test_errbound_pair_milp.cpp) is not explained yet, so the
+    // default method does not rest a "holds" on it.
+    const bool int_milp = p.integer_region() && method == "milp";
     const double before_milp = s.elapsed();
     if (int_milp && !(o.eps && (root.upper <= *o.eps || s.best().value() > *o.eps)))
-        pm = run_pair_milps(p, lo, hi, outputs, db, o, (method == "milp" ? 0.8 : 0.5) * (o.timeout_s - s.elapsed()), s.best(), r);
+        pm = run_pair_milps(p, lo, hi, outputs, db, o, 0.5 * (o.timeout_s - s.elapsed()), s.best(), r);
     const double milp_time = s.elapsed() - before_milp;  // not counted against the search's 20 %
     // Coordinate search from the best input so far, in the direction it points to, unless
     // eps is already decided by the first bound, the MILP or by the inputs found.

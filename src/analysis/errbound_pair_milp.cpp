@@ -77,6 +77,8 @@ PairMilpResult pair_milp(const ErrPair& p, const std::vector<double>& lo, const 
     std::vector<bool> wanted(size_t(g.output_size()), false);
     wanted[size_t(output)] = true;
     milp::NetworkEncoding enc;
+    milp::Affine D;  // 2^M s (g - f_h)_k
+    int M = 0;
     try {
         const SymbolicBounds sg = symbolic_bounds(g, ilo, ihi, &budget);
         milp::NetworkEncoding eg = milp::encode_network(IntQuery{&g, ilo, ihi, {}}, sg.bounds, wanted);
@@ -93,13 +95,13 @@ PairMilpResult pair_milp(const ErrPair& p, const std::vector<double>& lo, const 
         }
         const milp::Affine& yf = *enc.outputs[size_t(output)];
         const IntLayer& Lg = g.layers.back();
-        const int Fg = -exponent_of(Lg.out_scale), Ff = F.out_frac_bits, M = std::max(Fg, Ff);
+        const int Fg = -exponent_of(Lg.out_scale), Ff = F.out_frac_bits;
+        M = std::max(Fg, Ff);
         if (M - Fg > 60 || M - Ff > 60) {
             res.reason = "milp: output scales too far apart";
             return res;
         }
         const i128 s = sign > 0 ? 1 : -1;
-        milp::Affine D;
         milp::Affine gz = yg;
         gz.constant -= Lg.out_zero;
         D.add_scaled(gz, s * (i128(1) << (M - Fg)));
@@ -164,6 +166,9 @@ PairMilpResult pair_milp(const ErrPair& p, const std::vector<double>& lo, const 
     const double gv = g.dequantize_output(g.eval(x).out)[output];
     const double fv = std::ldexp(double(F.net.eval(x).out[size_t(output)]), -F.out_frac_bits);
     res.value = sign * (gv - fv);
+    double dv = double(D.constant);
+    for (const milp::Term& t : D.terms) dv += double(t.coef) * r.values[size_t(t.var)];
+    res.solver_value = std::ldexp(dv, -M);
     res.optimal = r.optimal;
     res.kind = PairMilpResult::Kind::Optimum;
     return res;

@@ -21,6 +21,7 @@ struct PairMilpResult {
     enum class Kind { Proved, Witness, Optimum, Unknown } kind = Kind::Unknown;
     std::vector<double> input;  // Witness, Optimum (and Unknown when the solver found a point)
     double value = 0;           // Optimum: s * (g - f_h)_k at the solution, exactly (integer re-evaluation)
+    double solver_value = 0;    // Optimum: the same as CBC's values give it (double; for diagnosis)
     bool optimal = false;       // Optimum: CBC proved it optimal
     double delta = 0;           // the bound on |f_k - f_h,k| used
     std::string reason;         // Unknown

@@ -45,7 +45,7 @@ struct BoundCli {
         cmd->add_option("--region-units", region_units, "NNet models: units of --box / --vnnlib (default: --units)");
         cmd->add_option("--output", output, "output index K, 'target' (the sample's predicted class) or 'all'");
         cmd->add_option("--eps", eps, "decide whether |f - g| <= eps over the region");
-        cmd->add_option("--method", method, "auto (split; with an integer twin and --eps the exact pair MILP first), split (branch and bound), diff (one differential bound), naive, "
+        cmd->add_option("--method", method, "auto (= split), split (branch and bound), diff (one differential bound), naive, "
                         "milp (integer twin: the exact pair MILP, then split; real twin: split + the MILP estimate of the maximum)");
         cmd->add_option("--timeout", timeout, "seconds per query (default 60)");
         cmd->add_option("--threads", threads, "threads per query (default: all cores)");

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 #include <algorithm>
+#include <iostream>
 #include <random>
 
 using namespace qcert;
@@ -129,7 +130,11 @@ TEST(BoundPairMilp, MaximumEqualsEnumerationAndStaysBelowTheUpperBound) {
                 // "optimal" at a point below the enumerated maximum of s (g - f_h)_k, by up to 0.06
                 // (not chased yet; the decisions with eps matched enumeration on every case). Counted
                 // here, and held to a small share.
-                if (m.value != max_h) ++below_optimum;
+                if (m.value != max_h) {
+                    ++below_optimum;
+                    std::cerr << "pair milp below the enumerated maximum: " << c.spec << " case " << t << " value " << m.value
+                              << " solver " << m.solver_value << " enumerated " << max_h << "\n";
+                }
             }
         ++checked;
     }
@@ -156,13 +161,13 @@ TEST(BoundPairMilp, VerdictsMatchEnumeration) {
         // eps near the maximum: just below, just above, or at a random fraction.
         std::uniform_real_distribution<double> U(0.5, 1.5);
         const double eps = t % 3 == 0 ? exact_max * 0.999 : t % 3 == 1 ? exact_max * 1.001 + 1e-6 : exact_max * U(rng);
-        for (const char* method : {"milp", "auto"}) {
+        for (const char* method : {"milp"}) {
             ErrBoundOptions o;
             o.timeout_s = 3;
             o.threads = 1;
             o.eps = eps;
             o.method = method;
-            o.max_splits = 0;  // the MILP alone must decide (auto: no splitting)
+            o.max_splits = 0;  // the MILP alone must decide
             const ErrBoundResult r = error_bound(p, c.lo, c.hi, {0, 1}, o);
             ++cases;
             if (r.verdict == BoundVerdict::Holds) {
@@ -179,6 +184,6 @@ TEST(BoundPairMilp, VerdictsMatchEnumeration) {
             }
         }
     }
-    EXPECT_GT(cases, 40);
+    EXPECT_GT(cases, 20);
     EXPECT_GT(decided, cases * 8 / 10);
 }
