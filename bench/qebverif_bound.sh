@@ -4,7 +4,7 @@
 # Writes bench/results/qebverif_bound_NET_qQ_eE.jsonl (resumable) and bench/results/qebverif_bound.md.
 # Env: QCERT, NETS (default "1blk_100"), QS (default "4 6 8 10"), EPS (default "1 2 4"),
 # SAMPLES (default 0:30), TIMEOUT (seconds per query, default 60), THREADS (per query, default 1),
-# TABLE_ONLY=1 (only rebuild the table from the JSONL files).
+# METHOD (default auto; milp for the pair MILP), TABLE_ONLY=1 (only rebuild the table from the JSONL files).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 QCERT=${QCERT:-build/qcert}
@@ -15,6 +15,7 @@ EPS=${EPS:-"1 2 4"}
 SAMPLES=${SAMPLES:-0:30}
 TIMEOUT=${TIMEOUT:-60}
 THREADS=${THREADS:-1}
+METHOD=${METHOD:-auto}
 mkdir -p bench/results
 for net in $NETS; do
   [ -n "${TABLE_ONLY:-}" ] && break
@@ -22,7 +23,7 @@ for net in $NETS; do
     for e in $EPS; do
       "$QCERT" bound "$B/qebverif/PTQ_mnist_${net}_in_8_relu_0.h5" --scheme "qebverif:$q" \
         --images "$B/mnist/t10k-images-idx3-ubyte.gz" --labels "$B/mnist/t10k-labels-idx1-ubyte.gz" \
-        --samples "$SAMPLES" --radius 3 --output target --eps "$e" --timeout "$TIMEOUT" --threads "$THREADS" --json \
+        --samples "$SAMPLES" --radius 3 --output target --eps "$e" --timeout "$TIMEOUT" --threads "$THREADS" --method "$METHOD" --json \
         --out "bench/results/qebverif_bound_${net}_q${q}_e${e}.jsonl" >/dev/null
     done
   done
