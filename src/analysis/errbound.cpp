@@ -369,9 +369,9 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
     // output and sign the root bound leaves open; what it proves is closed, what it finds is
     // offered. Before the coordinate search, which can take most of a short timeout on 784 inputs.
     PairMilpOutcome pm;
-    // Not in auto: an open discrepancy (CBC "optimal" below the enumerated maximum on 2 tiny
-    // cases, tests/unit/analysis/test_errbound_pair_milp.cpp) is not explained yet, so the
-    // default method does not rest a "holds" on it.
+    // Not in auto. It never proves a bound from CBC's "infeasible" (CBC has answered infeasible at
+    // box points the model contains, errbound_pair_milp.cpp): it finds witnesses and estimates the
+    // maximum; all_proved only when every open difference is a constant below eps - delta.
     const bool int_milp = p.integer_region() && method == "milp";
     const double before_milp = s.elapsed();
     if (int_milp && !(o.eps && (root.upper <= *o.eps || s.best().value() > *o.eps)))

@@ -4,6 +4,7 @@
 #include "../bounds/random_int_nets.hpp"
 #include "analysis/errbound_intf.hpp"
 #include "analysis/errbound_pair_milp.hpp"
+#include "backends/milp_cbc.hpp"
 #include "qcert/errbound.hpp"
 #include "qcert/error.hpp"
 #include "test_util.hpp"
@@ -11,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <algorithm>
 #include <iostream>
+#include <optional>
 #include <random>
 
 using namespace qcert;
@@ -126,10 +128,13 @@ TEST(BoundPairMilp, MaximumEqualsEnumerationAndStaysBelowTheUpperBound) {
                 EXPECT_NEAR(max_h, max_f, m.delta + 1e-12) << c.spec << " case " << t;
                 if (!m.optimal) continue;
                 ++optimal;
-                // Known open discrepancy: on a few cases (2 of about 130 optimal solves) CBC reports
-                // "optimal" at a point below the enumerated maximum of s (g - f_h)_k, by up to 0.06
-                // (not chased yet; the decisions with eps matched enumeration on every case). Counted
-                // here, and held to a small share.
+                // CBC's "optimal" can be below the enumerated maximum: the model contains every box
+                // point (BoundPairMilp.ModelContainsEveryBoxPoint, checked exactly), but CBC's LP
+                // loses points to floating-point tolerance with f_h's large coefficients (it even
+                // calls the model infeasible at a fixed point that has an exact solution). With the
+                // 1e-9 tolerance 2 of about 130 optimal solves here were below; with the tolerance of
+                // pair_solve_options none are, but that is not a guarantee, so a small share is
+                // allowed. No "holds" rests on it: the pair MILP never proves (errbound_pair_milp.cpp).
                 if (m.value != max_h) {
                     ++below_optimum;
                     std::cerr << "pair milp below the enumerated maximum: " << c.spec << " case " << t << " value " << m.value
@@ -178,12 +183,101 @@ TEST(BoundPairMilp, VerdictsMatchEnumeration) {
                 EXPECT_GT(std::fabs(exact_difference(p, r.witness)[r.witness_output]), eps);
                 ++decided;
             } else {
-                // Undecided only within f_h's delta of eps, or on a timeout.
-                if (r.reason.find("timeout") == std::string::npos)
+                // Undecided only within f_h's delta of eps, on a timeout, or where the MILP found no
+                // input above eps (its "infeasible" is not a proof: errbound_pair_milp.cpp).
+                if (r.reason.find("timeout") == std::string::npos && r.reason.find("not trusted") == std::string::npos)
                     EXPECT_LE(std::fabs(exact_max - eps), max_delta + 1e-9) << method << " " << c.spec << " case " << t << ": " << r.reason;
             }
         }
     }
     EXPECT_GT(cases, 20);
     EXPECT_GT(decided, cases * 8 / 10);
+}
+
+// A solution of m that satisfies every bound and row exactly (integer arithmetic) once
+// rounded, found by CBC with the pair tolerances or, when CBC wrongly says infeasible, with
+// other tolerances; empty when none is found. `cbc_wrong` is set when the pair tolerances
+// gave "infeasible" but a looser setting found an exact solution.
+std::optional<std::vector<int64_t>> exact_solution(const milp::Model& m, bool& cbc_wrong) {
+    cbc_wrong = false;
+    std::vector<milp::SolveOptions> tries{errbound::pair_solve_options(m)};
+    for (double tol : {1e-9, 1e-7, 1e-6, 1e-5, 1e-4}) {
+        milp::SolveOptions so;
+        so.primal_tolerance = so.integer_tolerance = tol;
+        tries.push_back(so);
+    }
+    for (size_t i = 0; i < tries.size(); ++i) {
+        const milp::SolveResult r = milp::solve_with_cbc(m, Budget::seconds(20), tries[i]);
+        if (r.status != milp::SolveStatus::Feasible) continue;
+        std::vector<int64_t> v(r.values.size());
+        bool ok = true;
+        for (size_t j = 0; j < v.size(); ++j) {
+            v[j] = std::llround(r.values[j]);
+            ok = ok && v[j] >= m.vars[j].lo && v[j] <= m.vars[j].hi;
+        }
+        for (const milp::Row& row : m.rows) {
+            __int128 a = 0;
+            for (const milp::Term& term : row.terms) a += __int128(term.coef) * v[size_t(term.var)];
+            ok = ok && (row.lo == milp::kNoLower || a >= row.lo) && (row.hi == milp::kNoUpper || a <= row.hi);
+        }
+        if (!ok) continue;
+        cbc_wrong = i > 0;
+        return v;
+    }
+    return std::nullopt;
+}
+
+// The pair model over a box, with its input variables then fixed to one point of the box,
+// must have a solution that meets every row exactly, with D = 2^M s (g - f_h)_k there (as
+// Milp.EncodingReproducesEvalAtEveryPoint checks for one network): the model contains every
+// real point. CBC itself is not trusted to say so: at a few points its default tolerances
+// give "infeasible" although an exact solution exists (counted and printed; the reason the
+// pair MILP never concludes "holds" from CBC's "infeasible").
+TEST(BoundPairMilp, ModelContainsEveryBoxPoint) {
+    std::mt19937_64 rng(43);
+    int points = 0, cases = 0, cbc_wrong_points = 0;
+    for (int t = 0; t < 40; ++t) {
+        IntCase c;
+        if (!random_int_case(rng, t, c)) continue;
+        const ErrPair p = make_err_pair(c.f, *c.q.integer, c.divisor);
+        const std::vector<int64_t> ilo = ints(c.lo), ihi = ints(c.hi);
+        const errbound::IntegerF F = errbound::integer_f(p, ilo, ihi);
+        ASSERT_TRUE(F.unsupported.empty()) << F.unsupported;
+        for (int64_t k : {0, 1})
+            for (double sign : {1.0, -1.0}) {
+                const errbound::PairModel pm =
+                    errbound::pair_model(p, ilo, ihi, F, k, sign, std::nullopt, F.delta[size_t(k)], Budget::seconds(10));
+                ASSERT_TRUE(pm.ok) << pm.reason;
+                ++cases;
+                for_each_point(c.lo, c.hi, [&](const std::vector<double>& u) {
+                    const std::vector<int64_t> x = ints(u);
+                    milp::Model m = pm.enc.model;
+                    m.objective.clear();
+                    for (size_t j = 0; j < x.size(); ++j)
+                        if (pm.enc.input_var[j] >= 0) m.vars[size_t(pm.enc.input_var[j])].lo = m.vars[size_t(pm.enc.input_var[j])].hi = x[j];
+                    bool cbc_wrong = false;
+                    const std::optional<std::vector<int64_t>> sol = exact_solution(m, cbc_wrong);
+                    ASSERT_TRUE(sol.has_value()) << c.spec << " case " << t << " k " << k << " sign " << sign;
+                    if (cbc_wrong) {
+                        ++cbc_wrong_points;
+                        std::cerr << "CBC said infeasible at a point with an exact solution: " << c.spec << " case " << t << " k " << k
+                                  << " sign " << sign << "\n";
+                    }
+                    const int64_t gq = c.q.integer->eval(x).out[size_t(k)] - c.q.integer->layers.back().out_zero;
+                    const int64_t fq = F.net.eval(x).out[size_t(k)];
+                    const int Fg = -std::ilogb(c.q.integer->layers.back().out_scale);
+                    const __int128 want = __int128(sign > 0 ? 1 : -1) *
+                                          ((__int128(gq) << (pm.M - Fg)) - (__int128(fq) << (pm.M - F.out_frac_bits)));
+                    const std::vector<int64_t>& v = *sol;
+                    __int128 got = pm.D.constant;
+                    for (const milp::Term& term : pm.D.terms) got += __int128(term.coef) * v[size_t(term.var)];
+                    ASSERT_TRUE(got == want) << c.spec << " case " << t << " k " << k << " sign " << sign << ": D "
+                                             << double(got) << " exact " << double(want);
+                    ++points;
+                });
+            }
+    }
+    EXPECT_GT(cases, 40);
+    EXPECT_GT(points, 8000);
+    std::cerr << points << " points, CBC wrongly infeasible at " << cbc_wrong_points << "\n";
 }
