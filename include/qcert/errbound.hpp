@@ -98,7 +98,11 @@ const char* bound_verdict_name(BoundVerdict v);
 
 struct ErrBoundOptions {
     std::optional<double> eps;
-    std::string method = "auto";  // auto | split | diff | naive | milp (split, plus the MILP estimate of the maximum) | sdp
+    // auto | split | diff | naive | milp | sdp. milp: with an integer twin the exact pair MILP
+    // (witnesses and the milp_max estimate; CBC's "infeasible" is not taken as a proof,
+    // docs/BOUND.md), then split; with a real twin split plus the MILP estimate of the maximum.
+    // sdp: the rigorous SDP bound of Li et al. (small FC ReLU networks, real twins). auto: split.
+    std::string method = "auto";
     double timeout_s = 60;
     unsigned threads = 0;         // 0: all cores
     double tolerance = 1e-4;      // without eps: stop when upper - lower <= tolerance * max(1, lower)
@@ -117,7 +121,8 @@ struct ErrBoundResult {
     double time_s = 0;
     std::string method;
     std::string reason;                                // why unknown / why the search stopped early
-    // Method milp: CBC's optimum of max |g - f| (a floating-point estimate, not a proof), and
+    // Method milp without eps: CBC's optimum of max |g - f| (real twin: a floating-point estimate;
+    // integer twin: max |g - f_h| at CBC's solution, f_h within delta of f; never a proof), and
     // whether CBC proved it optimal for every output and sign.
     std::optional<double> milp_max;
     bool milp_optimal = false;

@@ -8,6 +8,7 @@
 // best-first queue (largest bound first).
 #include "analysis/errbound_milp.hpp"
 #include "analysis/errbound_sdp.hpp"
+#include "analysis/errbound_pair_milp.hpp"
 #include "analysis/errbound_search.hpp"
 #include "qcert/errbound.hpp"
 #include "qcert/error.hpp"
@@ -291,6 +292,60 @@ void sdp_upper(const ErrPair& p, const DiffBound& db, const std::vector<double>&
     }
 }
 
+// What the pair MILPs of an integer twin decided.
+struct PairMilpOutcome {
+    bool all_proved = false;               // every output and sign is within eps
+    std::vector<double> upper_per_output;  // then: the proved bounds
+    std::string reason;                    // the last MILP's reason when not all were proved
+};
+
+// With eps: one decision per output and sign whose root bound exceeds eps (the time shared
+// among them); without eps: one maximisation each (CBC's estimate in r.milp_max). Inputs the
+// MILPs find are offered to the search, which re-evaluates them.
+PairMilpOutcome run_pair_milps(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
+                               const std::vector<int64_t>& outputs, const DiffBound& db, const ErrBoundOptions& o,
+                               double seconds, BestInputs& best, ErrBoundResult& r) {
+    PairMilpOutcome out;
+    struct Job {
+        size_t k;
+        double sign;
+    };
+    std::vector<Job> jobs;
+    for (size_t k = 0; k < outputs.size(); ++k) {
+        const size_t ok = size_t(outputs[k]);
+        if (!o.eps || db.hi[ok] > *o.eps) jobs.push_back({k, 1.0});
+        if (!o.eps || -db.lo[ok] > *o.eps) jobs.push_back({k, -1.0});
+    }
+    if (jobs.empty() || !(seconds > 0)) return out;
+    const auto start = Clock::now();
+    bool proved_all = true;
+    r.milp_optimal = !o.eps;
+    for (size_t t = 0; t < jobs.size(); ++t) {
+        if (o.eps && best.value() > *o.eps) return out;  // violated: nothing more to prove
+        const double used = std::chrono::duration<double>(Clock::now() - start).count();
+        const double each = (seconds - used) / double(jobs.size() - t);
+        const errbound::PairMilpResult m = errbound::pair_milp(p, lo, hi, outputs[jobs[t].k], jobs[t].sign, o.eps, each);
+        if (!m.input.empty()) best.offer(p, m.input);
+        if (m.kind == errbound::PairMilpResult::Kind::Optimum) {
+            r.milp_max = std::max(r.milp_max.value_or(0.0), m.value);
+            r.milp_optimal = r.milp_optimal && m.optimal;
+        } else if (!o.eps) {
+            r.milp_optimal = false;
+        }
+        if (m.kind != errbound::PairMilpResult::Kind::Proved) {
+            proved_all = false;
+            if (!m.reason.empty()) out.reason = m.reason;
+        }
+    }
+    if (!o.eps || !proved_all) return out;
+    out.all_proved = true;
+    for (int64_t k : outputs) {
+        const double up = std::min(db.hi[size_t(k)], *o.eps), dn = std::min(-db.lo[size_t(k)], *o.eps);
+        out.upper_per_output.push_back(std::max(up, dn));
+    }
+    return out;
+}
+
 }  // namespace
 
 ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, const std::vector<double>& hi_in,
@@ -303,8 +358,6 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
     if (method != "split" && method != "diff" && method != "naive" && method != "milp" && method != "sdp")
         throw InputError("--method", fmt::format("unknown method '{}' (auto, split, diff, naive, milp, sdp)", o.method));
     if (method == "sdp") errbound::check_sdp_supported(p);
-    if (method == "milp" && p.integer_region())
-        throw InputError("--method milp", "the MILP back end handles real-valued twins only (fp16, pruning, --against)");
     const DiffMode mode = method == "naive" || !p.same_shape() ? DiffMode::Naive : DiffMode::Differential;
 
     Solver s(p, outputs, o, mode);
@@ -312,7 +365,7 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
     ErrBoundResult r;
     r.outputs = outputs;
     r.method = method == "split" ? (mode == DiffMode::Differential ? "split+diff" : "split+naive") : method;
-    if (method == "milp") {
+    if (method == "milp" && !p.integer_region()) {
         // Half the time for the MILPs, one per output and sign; their points feed the search.
         const double each = 0.5 * o.timeout_s / double(2 * outputs.size());
         r.milp_optimal = true;
@@ -334,18 +387,35 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
         errbound::gradient_ascent(p, lo, hi, k, -1.0, db.argmin[size_t(k)], 20, s.best());
         if (s.elapsed() > 0.2 * o.timeout_s) break;
     }
+    // An integer twin: the exact pair MILP (errbound_pair_milp.hpp) on the whole box, for every
+    // output and sign the root bound leaves open; what it proves is closed, what it finds is
+    // offered. Before the coordinate search, which can take most of a short timeout on 784 inputs.
+    PairMilpOutcome pm;
+    // Not in auto. It never proves a bound from CBC's "infeasible" (CBC has answered infeasible at
+    // box points the model contains, errbound_pair_milp.cpp): it finds witnesses and estimates the
+    // maximum; all_proved only when every open difference is a constant below eps - delta.
+    const bool int_milp = p.integer_region() && method == "milp";
+    const double before_milp = s.elapsed();
+    if (int_milp && !(o.eps && (root.upper <= *o.eps || s.best().value() > *o.eps)))
+        pm = run_pair_milps(p, lo, hi, outputs, db, o, 0.5 * (o.timeout_s - s.elapsed()), s.best(), r);
+    const double milp_time = s.elapsed() - before_milp;  // not counted against the search's 20 %
     // Coordinate search from the best input so far, in the direction it points to, unless
-    // eps is already decided by the first bound or by the inputs found.
-    const bool decided = o.eps && (root.upper <= *o.eps || s.best().value() > *o.eps);
-    if (const std::vector<double> w = s.best().witness(); !w.empty() && !decided && s.elapsed() < 0.2 * o.timeout_s) {
+    // eps is already decided by the first bound, the MILP or by the inputs found.
+    const bool decided = pm.all_proved || (o.eps && (root.upper <= *o.eps || s.best().value() > *o.eps));
+    if (const std::vector<double> w = s.best().witness(); !w.empty() && !decided && s.elapsed() - milp_time < 0.2 * o.timeout_s) {
         const int64_t k = s.best().witness_output();
         errbound::coordinate_search(p, lo, hi, k, exact_difference(p, w)[k] >= 0 ? 1.0 : -1.0, w, s.best(), 4);
     }
     errbound::random_inputs(p, lo, hi, 64, rng, s.best());
 
-    if (method == "split" || method == "milp") {
+    if (pm.all_proved) {
+        r.method = "milp+diff";
+        r.upper_per_output = pm.upper_per_output;
+        r.upper = *std::max_element(r.upper_per_output.begin(), r.upper_per_output.end());
+    } else if (method == "split" || method == "milp") {
         s.branch_and_bound(std::move(root), r.upper_per_output, r.upper, r.reason);
         r.splits = s.splits();
+        if (!pm.reason.empty()) r.reason = r.reason.empty() ? pm.reason : r.reason + "; " + pm.reason;
     } else if (method == "sdp") {
         sdp_upper(p, db, lo, hi, outputs, root, s.best(), r);
     } else {

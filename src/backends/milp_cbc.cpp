@@ -10,6 +10,12 @@
 // infeasibility proofs and cuts, the usual trust placed in a MILP solver (QVIP relies
 // on Gurobi in the same way). The other direction needs no trust: a feasible point
 // is only a candidate, and milp.cpp re-runs the integer network on it.
+// Caveat: this argument covers integer points only, not CBC's LP at fractional points. With
+// large coefficients it fails in practice: on the error bounds' pair model (coefficients up
+// to 2^24, row activities up to 2^38) CBC answered "infeasible" with the input variables fixed
+// to points at which the model has an exact solution (tests/unit/analysis/
+// test_errbound_pair_milp.cpp), so errbound_pair_milp.cpp does not trust "infeasible" at all.
+// verify's models (a network's own integers, far smaller) have not shown it.
 #include "backends/milp_cbc.hpp"
 
 #include <CbcEventHandler.hpp>
@@ -212,6 +218,7 @@ SolveResult solve_with_cbc(const Model& m, const Budget& budget, const SolveOpti
     } else if (best && model.getMinimizationObjValue() < 1e50) {
         res.status = SolveStatus::Feasible;
         res.values.assign(best, best + m.vars.size());
+        res.optimal = !state.stopped && model.isProvenOptimal();
     } else if (budget.expired() || model.isSecondsLimitReached()) {
         res.status = SolveStatus::Stopped;  // checked first: a stopped search proves nothing
     } else if (state.stopped && o.stop_at_solution) {

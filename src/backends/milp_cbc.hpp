@@ -41,6 +41,7 @@ struct SolveResult {
     std::vector<double> values;  // for Feasible and Candidate: one per model variable
     std::string detail;
     int64_t nodes = 0;
+    bool optimal = false;  // Feasible with stop_at_solution off: CBC proved its solution optimal
 };
 
 // Loads m into a Clp solver (integer variables marked; an LP solve ignores them).

@@ -212,9 +212,15 @@ std::vector<int64_t> NetworkEncoding::input_from(const std::vector<double>& valu
 }
 
 NetworkEncoding encode_network(const IntQuery& q, const IntBounds& B, const std::vector<bool>& wanted,
-                               const std::vector<std::vector<bool>>* enforced) {
+                               const std::vector<std::vector<bool>>* enforced, NetworkEncoding* base) {
     const IntNetwork& net = *q.net;
     NetworkEncoding e;
+    if (base) {
+        if (base->input_var.size() != size_t(net.input_size()))
+            throw std::logic_error("milp encoding: the shared inputs differ in number");
+        e.model = std::move(base->model);
+        e.encoded_neurons = base->encoded_neurons;
+    }
     Model& m = e.model;
     const auto need = needed_neurons(net, B, wanted, enforced);
 
@@ -225,11 +231,13 @@ NetworkEncoding encode_network(const IntQuery& q, const IntBounds& B, const std:
         if (need[0][i] && (!B.stable(0, i) || is_enforced(enforced, 0, i)))
             for (int64_t j = 0; j < first.in_size(); ++j)
                 if (first.W(i, j) != 0) read[j] = true;
-    e.input_var.assign(first.in_size(), -1);
+    e.input_var = base ? base->input_var : std::vector<int>(first.in_size(), -1);
     e.input_value = q.lo;
     std::vector<Affine> cur(first.in_size());
     for (int64_t j = 0; j < first.in_size(); ++j) {
-        if (read[j] && q.lo[j] < q.hi[j]) {
+        if (e.input_var[j] >= 0) {
+            cur[j] = var_expr(e.input_var[j]);
+        } else if (read[j] && q.lo[j] < q.hi[j]) {
             e.input_var[j] = m.add_var(q.lo[j], q.hi[j], true, kBranchLast);
             cur[j] = var_expr(e.input_var[j]);
         } else {

@@ -62,8 +62,13 @@ struct NetworkEncoding {
 // acc_lo <= acc <= acc_hi, and its inputs are encoded even when it is constant.
 // Without the row, an input outside that part could meet the model with values
 // the network does not compute there.
+//
+// With `base` (an encoding of another network over the same inputs and box), the network
+// is added to base's model, which is moved into the result, and shares base's input
+// variables: two networks in one model (the error bounds' pair MILP). base's outputs
+// keep referring to the same variables.
 NetworkEncoding encode_network(const IntQuery& q, const IntBounds& bounds, const std::vector<bool>& wanted,
-                               const std::vector<std::vector<bool>>* enforced = nullptr);
+                               const std::vector<std::vector<bool>>* enforced = nullptr, NetworkEncoding* base = nullptr);
 
 // The outputs a set of integer constraints reads.
 std::vector<bool> outputs_read(const IntUnsafe& unsafe, int64_t outputs);

@@ -45,7 +45,9 @@ struct BoundCli {
         cmd->add_option("--region-units", region_units, "NNet models: units of --box / --vnnlib (default: --units)");
         cmd->add_option("--output", output, "output index K, 'target' (the sample's predicted class) or 'all'");
         cmd->add_option("--eps", eps, "decide whether |f - g| <= eps over the region");
-        cmd->add_option("--method", method, "auto (= split), split (branch and bound), diff (one differential bound), naive, milp (split + the MILP estimate of the maximum), sdp (the rigorous SDP bound of Li et al. through SDPA, small ReLU networks)");
+        cmd->add_option("--method", method, "auto (= split), split (branch and bound), diff (one differential bound), naive, "
+                        "milp (integer twin: the exact pair MILP for witnesses, then split; real twin: split + the MILP "
+                        "estimate of the maximum), sdp (the rigorous SDP bound of Li et al. through SDPA, small ReLU networks)");
         cmd->add_option("--timeout", timeout, "seconds per query (default 60)");
         cmd->add_option("--threads", threads, "threads per query (default: all cores)");
         cmd->add_option("--out", out, "append results as JSON lines; a re-run skips the decided ones");

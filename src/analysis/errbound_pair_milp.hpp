@@ -1,0 +1,53 @@
+// The pair MILP for an integer twin (errbound_pair_milp.cpp): s * (g - f)_k over a box
+// of integer inputs, g in its exact integer semantics (backends/milp_encoding), f as the
+// fine integer network f_h of errbound_intf.hpp, both in one all-integer model.
+//
+// With eps it searches: Witness when an input was found at which the exact re-evaluation
+// gives s * (g - f)_k > eps. CBC's "infeasible" for s * (g - f_h)_k > eps - delta_k is NOT
+// taken as a proof (CBC has called this model infeasible at points that satisfy it exactly;
+// see the .cpp): Proved only when D is a constant at most eps - delta_k, decided without CBC.
+// Without eps it maximises (an estimate of the maximum and an input; never a proof).
+#pragma once
+
+#include "analysis/errbound_intf.hpp"
+#include "backends/milp_cbc.hpp"
+#include "backends/milp_encoding.hpp"
+#include "qcert/errbound.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace qcert::errbound {
+
+struct PairMilpResult {
+    enum class Kind { Proved, Witness, Optimum, Unknown } kind = Kind::Unknown;
+    std::vector<double> input;  // Witness, Optimum (and Unknown when the solver found a point)
+    double value = 0;           // Optimum: s * (g - f_h)_k at the solution, exactly (integer re-evaluation)
+    double solver_value = 0;    // Optimum: the same as CBC's values give it (double; for diagnosis)
+    bool optimal = false;       // Optimum: CBC proved it optimal
+    double delta = 0;           // the bound on |f_k - f_h,k| used
+    std::string reason;         // Unknown
+    int64_t nodes = 0;
+};
+
+// The model itself (for pair_milp and the tests): g and f_h on shared inputs, D = 2^M s (g - f_h)_k
+// exactly at every integer point; with eps the row D > (eps - delta) 2^M, without it D maximised.
+struct PairModel {
+    milp::NetworkEncoding enc;
+    milp::Affine D;
+    int M = 0;
+    bool ok = false;              // the model was built
+    bool constant_holds = false;  // with eps: D is a constant at most (eps - delta) 2^M
+    std::string reason;           // !ok
+};
+PairModel pair_model(const ErrPair& p, const std::vector<int64_t>& ilo, const std::vector<int64_t>& ihi, const IntegerF& F,
+                     int64_t output, double sign, std::optional<double> eps, double delta, const Budget& budget);
+
+// CBC's tolerances for a pair model (see the .cpp).
+milp::SolveOptions pair_solve_options(const milp::Model& m);
+
+PairMilpResult pair_milp(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi, int64_t output,
+                         double sign, std::optional<double> eps, double seconds);
+
+}  // namespace qcert::errbound
