@@ -10,8 +10,11 @@
 #include "test_util.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <fmt/format.h>
+#include <fstream>
+#include <optional>
 #include <random>
 
 using namespace qcert;
@@ -369,4 +372,67 @@ TEST(Milp, EncodingReproducesEvalAtEveryPoint) {
         }
     }
     EXPECT_EQ(points, 320);
+}
+
+// CBC's "infeasible" is trusted by verify's MILP (milp_cbc.cpp, "Trust"). The pair MILP of
+// qcert bound showed that CBC can wrongly call a model with large row values infeasible at
+// a point that meets it. So: the real networks' encodings over real query boxes (symbolic
+// bounds, as the method builds them), with the inputs fixed at points of the box, must be
+// feasible and reproduce eval, for the AAAI 2021 network and for random wide-format networks
+// with much larger numbers (the test prints the largest magnitude of each model).
+TEST(Milp, LargeEncodingsAreFeasibleAtPointsOfTheBox) {
+    std::mt19937_64 rng(29);
+    std::vector<std::pair<std::string, IntQuery>> cases;
+    std::vector<IntNetwork> nets;
+    nets.reserve(8);
+    const std::string model = test::shared_benchmarks() + "/aaai2021/fashion-mnist_mlp.h5";
+    std::optional<FashionCase> fashion;
+    if (std::ifstream(model) && std::ifstream(kFashionDir + "t10k-images-idx3-ubyte.gz")) {
+        fashion = FashionCase{load_subject(model, "aaai2021:6"),
+                              read_idx(kFashionDir + "t10k-images-idx3-ubyte.gz", kFashionDir + "t10k-labels-idx1-ubyte.gz")};
+        const IntNetwork& net = *fashion->subject.quant->integer;
+        for (int64_t sample : {338, 342, 0}) {
+            const int64_t n = net.input_size();
+            Vec raw(n), real(n);
+            for (int64_t j = 0; j < n; ++j) raw[j] = fashion->data.raw[sample * n + j], real[j] = raw[j] * fashion->data.float_scale;
+            cases.push_back({fmt::format("aaai fashion sample {}", sample), IntQuery::linf_ball(net, net.input_from(raw, real), 4, {})});
+        }
+    } else {
+        std::printf("[  SKIPPED ] the AAAI 2021 Fashion part: %s or the Fashion-MNIST data not present\n", model.c_str());
+    }
+    for (int t = 0; t < 3; ++t) {
+        const BlockNet bn = random_net(rng, 20, {30, 30, 5});
+        const std::string spec = "fixed:w=s12.8,b=s16.8,a=s16.8,o=s16.8,i=u8.0,raw,round=half_even";
+        nets.push_back(*quantize(bn, parse_scheme(spec, bn)).integer);
+        IntQuery q;
+        q.net = &nets.back();
+        random_box(rng, nets.back(), 40, q.lo, q.hi);
+        cases.push_back({"wide random " + std::to_string(t), q});
+    }
+    int points = 0;
+    for (const auto& [what, q] : cases) {
+        const IntNetwork& net = *q.net;
+        const SymbolicBounds sb = symbolic_bounds(net, q.lo, q.hi);
+        const milp::NetworkEncoding enc = milp::encode_network(q, sb.bounds, std::vector<bool>(net.output_size(), true));
+        ASSERT_TRUE(enc.unsupported.empty()) << enc.unsupported;
+        std::printf("%s: largest coefficient or bound about 2^%.1f\n", what.c_str(), std::log2(double(enc.model.max_magnitude())));
+        for (int t = 0; t < 6; ++t) {
+            std::vector<int64_t> x(q.lo.size());
+            for (size_t j = 0; j < x.size(); ++j) x[j] = q.lo[j] + int64_t(rng() % uint64_t(q.hi[j] - q.lo[j] + 1));
+            milp::Model m = enc.model;
+            for (size_t j = 0; j < x.size(); ++j)
+                if (enc.input_var[j] >= 0) m.vars[enc.input_var[j]].lo = m.vars[enc.input_var[j]].hi = x[j];
+            const milp::SolveResult r = milp::solve_with_cbc(m, Budget::seconds(60));
+            ASSERT_EQ(int(r.status), int(milp::SolveStatus::Feasible)) << what << " point " << t << " " << r.detail;
+            const std::vector<int64_t> y = net.eval(x).out;
+            for (int64_t i = 0; i < net.output_size(); ++i) {
+                const milp::Affine& a = *enc.outputs[i];
+                double v = double(a.constant);
+                for (const milp::Term& term : a.terms) v += double(term.coef) * r.values[term.var];
+                EXPECT_NEAR(v, double(y[i]), 1e-6) << what << " output " << i;
+            }
+            ++points;
+        }
+    }
+    EXPECT_GE(points, 18);
 }
