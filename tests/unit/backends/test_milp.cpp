@@ -330,6 +330,28 @@ TEST(MilpTiming, DISABLED_Fashion) {
     }
 }
 
+namespace {
+
+// The encoding with its input variables fixed to x must be feasible (CBC) and give
+// exactly the outputs of IntNetwork::eval at x.
+void expect_exact_at(const milp::NetworkEncoding& enc, const IntNetwork& net, const std::vector<int64_t>& x,
+                     const std::string& what) {
+    milp::Model m = enc.model;
+    for (size_t j = 0; j < x.size(); ++j)
+        if (enc.input_var[j] >= 0) m.vars[enc.input_var[j]].lo = m.vars[enc.input_var[j]].hi = x[j];
+    const milp::SolveResult r = milp::solve_with_cbc(m, Budget::seconds(60));
+    ASSERT_EQ(int(r.status), int(milp::SolveStatus::Feasible)) << what << " " << r.detail;
+    const std::vector<int64_t> y = net.eval(x).out;
+    for (int64_t i = 0; i < net.output_size(); ++i) {
+        const milp::Affine& a = *enc.outputs[i];
+        double v = double(a.constant);
+        for (const milp::Term& term : a.terms) v += double(term.coef) * r.values[term.var];
+        EXPECT_NEAR(v, double(y[i]), 1e-6) << what << " output " << i;
+    }
+}
+
+}  // namespace
+
 // The encoding over a box, with its input variables then fixed to one point of the
 // box, must be feasible and give exactly the outputs of IntNetwork::eval there.
 TEST(Milp, EncodingReproducesEvalAtEveryPoint) {
@@ -355,19 +377,7 @@ TEST(Milp, EncodingReproducesEvalAtEveryPoint) {
         for (int t = 0; t < 4; ++t) {
             std::vector<int64_t> x(q.lo.size());
             for (size_t j = 0; j < x.size(); ++j) x[j] = q.lo[j] + int64_t(rng() % uint64_t(q.hi[j] - q.lo[j] + 1));
-            milp::Model m = enc.model;
-            for (size_t j = 0; j < x.size(); ++j)
-                if (enc.input_var[j] >= 0) m.vars[enc.input_var[j]].lo = m.vars[enc.input_var[j]].hi = x[j];
-            const milp::SolveResult r = milp::solve_with_cbc(m, Budget::seconds(20));
-            ASSERT_EQ(int(r.status), int(milp::SolveStatus::Feasible)) << "trial " << trial << " " << r.detail;
-            const std::vector<int64_t> y = net.eval(x).out;
-            for (int64_t i = 0; i < net.output_size(); ++i) {
-                const milp::Affine& a = *enc.outputs[i];
-                double v = double(a.constant);
-                for (const milp::Term& term : a.terms) v += double(term.coef) * r.values[term.var];
-                EXPECT_NEAR(v, double(y[i]), 1e-6) << "trial " << trial << " output " << i << " layer0 mode "
-                                                   << rounding_name(net.layers[0].rounding);
-            }
+            expect_exact_at(enc, net, x, fmt::format("trial {} layer0 mode {}", trial, rounding_name(net.layers[0].rounding)));
             ++points;
         }
     }
@@ -419,18 +429,7 @@ TEST(Milp, LargeEncodingsAreFeasibleAtPointsOfTheBox) {
         for (int t = 0; t < 6; ++t) {
             std::vector<int64_t> x(q.lo.size());
             for (size_t j = 0; j < x.size(); ++j) x[j] = q.lo[j] + int64_t(rng() % uint64_t(q.hi[j] - q.lo[j] + 1));
-            milp::Model m = enc.model;
-            for (size_t j = 0; j < x.size(); ++j)
-                if (enc.input_var[j] >= 0) m.vars[enc.input_var[j]].lo = m.vars[enc.input_var[j]].hi = x[j];
-            const milp::SolveResult r = milp::solve_with_cbc(m, Budget::seconds(60));
-            ASSERT_EQ(int(r.status), int(milp::SolveStatus::Feasible)) << what << " point " << t << " " << r.detail;
-            const std::vector<int64_t> y = net.eval(x).out;
-            for (int64_t i = 0; i < net.output_size(); ++i) {
-                const milp::Affine& a = *enc.outputs[i];
-                double v = double(a.constant);
-                for (const milp::Term& term : a.terms) v += double(term.coef) * r.values[term.var];
-                EXPECT_NEAR(v, double(y[i]), 1e-6) << what << " output " << i;
-            }
+            expect_exact_at(enc, net, x, fmt::format("{} point {}", what, t));
             ++points;
         }
     }
