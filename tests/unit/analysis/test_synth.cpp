@@ -1,6 +1,6 @@
 // qcert synth: the robustness check against dense sampling, and the synthesized bits
 // re-verified from scratch, sampled, and one bit lower per layer refuted or unproved.
-#include "../bounds/random_int_nets.hpp"
+#include "synth_test_data.hpp"
 #include "analysis/synth_margin.hpp"
 #include "qcert/error.hpp"
 #include "qcert/synth.hpp"
@@ -13,29 +13,9 @@
 #include <random>
 
 using namespace qcert;
+using namespace qcert::test;
 
 namespace {
-
-// The class of the network at u (argmax, ties to the lowest index).
-int64_t predicted(const BlockNet& net, const std::vector<double>& u) {
-    Vec x(int64_t(u.size()));
-    for (size_t j = 0; j < u.size(); ++j) x[int64_t(j)] = u[j];
-    Eigen::Index k = 0;
-    net.forward(x).maxCoeff(&k);
-    return int64_t(k);
-}
-
-// A box of radius r around a random point of [0, 1]^n, labelled with the net's class at its centre.
-RobustProperty random_property(std::mt19937_64& rng, const BlockNet& net, double r, int64_t id) {
-    std::uniform_real_distribution<double> U(0.0, 1.0);
-    RobustProperty p;
-    p.sample = id, p.radius = r;
-    std::vector<double> c(size_t(net.input_size()));
-    for (double& v : c) v = U(rng);
-    for (double v : c) p.lo.push_back(std::max(0.0, v - r)), p.hi.push_back(std::min(1.0, v + r));
-    p.label = predicted(net, c);
-    return p;
-}
 
 // Inputs of the box where the net's class differs from the label (corners, faces, inside).
 int64_t sampled_violations(const BlockNet& net, const RobustProperty& p, std::mt19937_64& rng, int n) {
@@ -49,12 +29,6 @@ int64_t sampled_violations(const BlockNet& net, const RobustProperty& p, std::mt
         bad += predicted(net, u) != p.label;
     }
     return bad;
-}
-
-bool in_box(const std::vector<double>& u, const RobustProperty& p) {
-    for (size_t j = 0; j < u.size(); ++j)
-        if (!(u[j] >= p.lo[j] && u[j] <= p.hi[j])) return false;
-    return true;
 }
 
 }  // namespace
@@ -97,19 +71,8 @@ TEST(SynthCheck, MarginNetComputesLabelMinusOthers) {
 class SynthSearch : public ::testing::Test {
 protected:
     void SetUp() override {
-        // Up to 3 properties per class, from a network that gives every class somewhere
-        // (a coarse twin that predicts one class everywhere would keep one-class sets).
         std::mt19937_64 rng(5);
-        for (int attempt = 0; attempt < 100; ++attempt) {
-            net = test::random_block_net(rng, 4, {8, 6, 3});
-            props.clear();
-            int per_class[3] = {0, 0, 0};
-            for (int64_t i = 0; i < 200 && props.size() < 9; ++i) {
-                RobustProperty p = random_property(rng, net, 0.05, i);
-                if (per_class[p.label]++ < 3) props.push_back(p);
-            }
-            if (per_class[0] > 0 && per_class[1] > 0 && per_class[2] > 0) break;
-        }
+        test::balanced_properties(rng, 0.05, net, props);
         o.min_bits = 2, o.max_bits = 10, o.timeout_s = 5, o.progress = false;
         o.method = "search";  // the preimage method has its own tests (test_synth_preimage.cpp)
     }

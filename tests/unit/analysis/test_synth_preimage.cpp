@@ -1,7 +1,7 @@
 // qcert synth --method preimage: the preimage boxes against dense sampling through the float
 // layers, the per-layer choice against its own promise, every answer re-certified by
 // check_robust and sampled, and the comparison with the search on tiny networks.
-#include "../bounds/random_int_nets.hpp"
+#include "synth_test_data.hpp"
 #include "analysis/synth_preimage.hpp"
 #include "qcert/error.hpp"
 #include "qcert/synth.hpp"
@@ -13,42 +13,9 @@
 
 using namespace qcert;
 using namespace qcert::synth;
+using namespace qcert::test;
 
 namespace {
-
-Vec to_vec(const std::vector<double>& u) {
-    Vec x(int64_t(u.size()));
-    for (size_t j = 0; j < u.size(); ++j) x[int64_t(j)] = u[j];
-    return x;
-}
-
-int64_t top_class(const Vec& y) {
-    Eigen::Index k = 0;
-    y.maxCoeff(&k);
-    return int64_t(k);
-}
-
-// A box of radius r around a random point of [0, 1]^n, labelled with the net's class at its centre.
-RobustProperty random_property(std::mt19937_64& rng, const BlockNet& net, double r, int64_t id) {
-    std::uniform_real_distribution<double> U(0.0, 1.0);
-    RobustProperty p;
-    p.sample = id, p.radius = r;
-    std::vector<double> c(size_t(net.input_size()));
-    for (double& v : c) v = U(rng);
-    for (double v : c) p.lo.push_back(std::max(0.0, v - r)), p.hi.push_back(std::min(1.0, v + r));
-    p.label = top_class(net.forward(to_vec(c)));
-    return p;
-}
-
-// A random point of the box: each coordinate a face or inside.
-std::vector<double> random_point(std::mt19937_64& rng, const std::vector<double>& lo, const std::vector<double>& hi) {
-    std::vector<double> u(lo.size());
-    for (size_t j = 0; j < u.size(); ++j) {
-        const uint64_t r = rng() % 4;
-        u[j] = r == 0 ? lo[j] : r == 1 ? hi[j] : std::uniform_real_distribution<double>(lo[j], hi[j])(rng);
-    }
-    return u;
-}
 
 // The float layers after hidden layer k, from its output h.
 Vec forward_from(const BlockNet& net, size_t k, Vec h) {
@@ -130,16 +97,7 @@ class SynthPreimageMethod : public ::testing::Test {
 protected:
     void SetUp() override {
         std::mt19937_64 rng(5);
-        for (int attempt = 0; attempt < 100; ++attempt) {
-            net = test::random_block_net(rng, 4, {8, 6, 3});
-            props.clear();
-            int per_class[3] = {0, 0, 0};
-            for (int64_t i = 0; i < 200 && props.size() < 9; ++i) {
-                RobustProperty p = random_property(rng, net, 0.03, i);
-                if (per_class[p.label]++ < 3) props.push_back(p);
-            }
-            if (per_class[0] > 0 && per_class[1] > 0 && per_class[2] > 0) break;
-        }
+        test::balanced_properties(rng, 0.03, net, props);
         o.min_bits = 2, o.max_bits = 10, o.timeout_s = 5, o.progress = false;
     }
     BlockNet net;

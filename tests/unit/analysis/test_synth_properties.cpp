@@ -1,6 +1,6 @@
 // qcert synth's property kinds (backdoor, VNN-LIB) against dense sampling, the memory
 // cost, the QDQ ONNX output read back, and qcert verify's real checker.
-#include "../bounds/random_int_nets.hpp"
+#include "synth_test_data.hpp"
 #include "qcert/error.hpp"
 #include "qcert/real_verify.hpp"
 #include "qcert/synth.hpp"
@@ -11,29 +11,11 @@
 #include <random>
 
 using namespace qcert;
+using namespace qcert::test;
 
 namespace {
 
-int64_t predicted(const BlockNet& net, const std::vector<double>& u, double divisor = 1.0) {
-    Vec x(int64_t(u.size()));
-    for (size_t j = 0; j < u.size(); ++j) x[int64_t(j)] = u[j] / divisor;
-    return argmax(net.forward(x));
-}
-
-std::vector<double> random_point(std::mt19937_64& rng, const BoxProperty& p) {
-    std::vector<double> u(p.lo.size());
-    for (size_t j = 0; j < u.size(); ++j) {
-        const uint64_t r = rng() % 4;
-        u[j] = r == 0 ? p.lo[j] : r == 1 ? p.hi[j] : std::uniform_real_distribution<double>(p.lo[j], p.hi[j])(rng);
-    }
-    return u;
-}
-
-bool in_box(const std::vector<double>& u, const BoxProperty& p) {
-    for (size_t j = 0; j < u.size(); ++j)
-        if (!(u[j] >= p.lo[j] && u[j] <= p.hi[j])) return false;
-    return true;
-}
+std::vector<double> random_point(std::mt19937_64& rng, const BoxProperty& p) { return test::random_point(rng, p.lo, p.hi); }
 
 // A box around a random point of [0, 1]^n with some inputs fixed (a trigger), target T.
 BoxProperty random_backdoor(std::mt19937_64& rng, int64_t n, int64_t target, double r) {
