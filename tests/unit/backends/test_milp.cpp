@@ -388,7 +388,7 @@ TEST(Milp, EncodingReproducesEvalAtEveryPoint) {
 // qcert bound showed that CBC can wrongly call a model with large row values infeasible at
 // a point that meets it. So: the real networks' encodings over real query boxes (symbolic
 // bounds, as the method builds them), with the inputs fixed at points of the box, must be
-// feasible and reproduce eval, for the AAAI 2021 network and for random wide-format networks
+// feasible and reproduce eval, for the AAAI 2021 and QVIP 10-bit networks and for random wide-format networks
 // with much larger numbers (the test prints the largest magnitude of each model).
 TEST(Milp, LargeEncodingsAreFeasibleAtPointsOfTheBox) {
     std::mt19937_64 rng(29);
@@ -409,6 +409,24 @@ TEST(Milp, LargeEncodingsAreFeasibleAtPointsOfTheBox) {
         }
     } else {
         std::printf("[  SKIPPED ] the AAAI 2021 Fashion part: %s or the Fashion-MNIST data not present\n", model.c_str());
+    }
+    // QVIP's 10-bit networks (the widest integers of the published benchmarks), radius 6.
+    std::vector<Subject> qvip;
+    qvip.reserve(2);
+    const std::string mnist = test::shared_benchmarks() + "/mnist/t10k-";
+    for (const char* name : {"qu_mnist_1blk_100_in_8_qu_10", "qu_mnist_2blk_64_32_in_8_qu_10"}) {
+        const std::string path = test::shared_benchmarks() + "/qvip/" + name + ".h5";
+        if (!std::ifstream(path) || !std::ifstream(mnist + "images-idx3-ubyte.gz")) {
+            std::printf("[  SKIPPED ] the QVIP part: %s or the MNIST data not present\n", path.c_str());
+            break;
+        }
+        qvip.push_back(load_subject(path, "aaai2021:10"));
+        const Dataset d = read_idx(mnist + "images-idx3-ubyte.gz", mnist + "labels-idx1-ubyte.gz");
+        const IntNetwork& net = *qvip.back().quant->integer;
+        const int64_t n = net.input_size(), sample = 500;
+        Vec raw(n), real(n);
+        for (int64_t j = 0; j < n; ++j) raw[j] = d.raw[sample * n + j], real[j] = raw[j] * d.float_scale;
+        cases.push_back({std::string(name) + " sample 500", IntQuery::linf_ball(net, net.input_from(raw, real), 6, {})});
     }
     for (int t = 0; t < 3; ++t) {
         const BlockNet bn = random_net(rng, 20, {30, 30, 5});
