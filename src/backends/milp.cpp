@@ -124,7 +124,7 @@ std::vector<int64_t> centre(const IntQuery& q) {
 // that runs out, the bounds are narrowed to the inputs that meet the disjunct
 // (milp_tighten.hpp) and the MILP is solved again on them with the rest. The
 // narrowing costs a few hundred LPs, too much for the many disjuncts the first
-// try settles at once, and it often decides the ones that it does not.
+// try settles at once (on the AAAI queries it was slower overall, bench/RESULTS.md).
 PartResult solve_disjunct(const IntQuery& q, const std::vector<IntConstraint>& conj, const IntBounds& B,
                           const Budget& budget, const MilpOptions& o) {
     const std::vector<bool> wanted = milp::outputs_read({conj}, q.net->output_size());
@@ -145,9 +145,10 @@ PartResult solve_disjunct(const IntQuery& q, const std::vector<IntConstraint>& c
         return solve_part(q, std::move(enc), b, o);
     };
     if (o.tighten_rounds <= 0) return attempt(B, nullptr, budget);
-    Budget first = budget;
-    first.deadline = std::min(budget.deadline, std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                                                                     std::chrono::duration<double>(o.first_slice_s)));
+    using Clock = std::chrono::steady_clock;
+    Budget first = budget;  // (Budget::seconds would read a slice of 0 as no limit)
+    first.deadline = std::min(budget.deadline,
+                              Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.first_slice_s)));
     PartResult p = attempt(B, nullptr, first);
     if (p.kind != PartResult::Unknown || p.reason != "timeout" || budget.expired()) return p;
     IntBounds narrowed = B;
