@@ -17,16 +17,13 @@
 // label margins y_label - y_j of Quadapter. Each property's own divisor is used.
 #pragma once
 
+#include "analysis/synth_polytope.hpp"
 #include "qcert/synth.hpp"
 
 #include <string>
 #include <vector>
 
 namespace qcert::synth {
-
-struct LayerBox {
-    std::vector<double> lo, hi;
-};
 
 // Sound bounds of the outputs of the first k blocks of `net` (after activation and clamp)
 // over the property's box (the network sees u / divisor): back-substituted linear bounds,
@@ -51,6 +48,9 @@ struct PropertyPreimage {
     std::vector<LayerBox> reach;     // per hidden layer: the float network's reachable box
     std::vector<LayerBox> preimage;  // per hidden layer: the preimage box (valid when scale >= 0)
     std::vector<double> scale;       // per hidden layer: the relaxation t of the box; -1: none
+    // Per hidden layer: polytope preimages (synth_polytope.hpp) over the reachable box widened
+    // by a few relaxations t; the quantized prefix must lie in one of them (or in the box).
+    std::vector<std::vector<PreimagePolytope>> polytopes;
     bool linear = false;             // the float network's margins are proved at the root by linear bounds
 };
 
@@ -66,6 +66,8 @@ struct PreimageAnswer {
     std::vector<int64_t> constrained, dropped;
     // Per layer: a property that failed at one bit fewer than the answer ("" when the answer is min-bits).
     std::vector<std::string> binding;
+    // Per layer: how many bits below the linear-bound choice input splitting took the layer.
+    std::vector<int> split_lowered;
     int64_t with_preimage = 0;  // properties with a preimage at every hidden layer
     int64_t linear = 0;         // properties whose float margins the linear bounds prove at the root
     double time_s = 0;
