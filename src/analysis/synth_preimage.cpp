@@ -22,6 +22,8 @@ namespace {
 constexpr double kMaxScale = 100;     // the largest relaxation tried (Quadapter's bound on its scale)
 constexpr double kMinSpread = 1e-3;   // alpha, beta at least this (Quadapter's 1e-3)
 constexpr int kBisections = 40;
+// The input-splitting stage of the forward choice gets at most this many --timeout per layer.
+constexpr double kSplitBudget = 20;
 // The relaxations t of the polytopes' domains when a ReLU lies above the layer: a wider domain
 // admits more quantization error but relaxes the ReLUs above over wider ranges.
 constexpr std::array<double, 3> kPolytopeScales = {0.1, 0.5, 2.0};
@@ -219,6 +221,7 @@ PreimageAnswer preimage_bits(const BlockNet& net, const std::vector<BoxProperty>
     a.dropped.assign(layers, 0);
     a.binding.assign(layers, "");
     a.split_lowered.assign(layers, 0);
+    a.split_budget_hit.assign(layers, 0);
     // Backward, per property.
     std::vector<PropertyPreimage> pre(props.size());
     parallel_for(int64_t(props.size()), [&](int64_t i) { pre[size_t(i)] = compute_preimage(net, props[size_t(i)], props[size_t(i)].divisor); },
@@ -289,13 +292,24 @@ PreimageAnswer preimage_bits(const BlockNet& net, const std::vector<BoxProperty>
                 if (prefix_inside_polytope(twin, k, props[i], P, o.timeout_s)) return true;
             return false;
         };
+        // The stage has a time budget per layer (kSplitBudget x --timeout): past it, the
+        // candidate counts as failed and the layer keeps the bits it has.
+        const auto split_end = std::chrono::steady_clock::now() +
+                               std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                   std::chrono::duration<double>(kSplitBudget * o.timeout_s));
         for (int b = a.bits[k] - 1; b >= o.min_bits; --b) {
             const BlockNet twin = twin_at(b);
-            std::atomic<bool> fail{false};
+            std::atomic<bool> fail{false}, out_of_time{false};
             std::atomic<size_t> failed_at{0};
             parallel_for(int64_t(part.size()), [&](int64_t t) {
-                if (!fail.load() && !inside_split(twin, part[size_t(t)])) failed_at = part[size_t(t)], fail = true;
+                if (fail.load()) return;
+                if (std::chrono::steady_clock::now() > split_end) out_of_time = true, fail = true;
+                else if (!inside_split(twin, part[size_t(t)])) failed_at = part[size_t(t)], fail = true;
             }, o.threads);
+            if (out_of_time.load()) {
+                a.split_budget_hit[k] = 1;
+                break;
+            }
             if (fail.load()) {
                 a.binding[k] = props[failed_at.load()].key();
                 break;
@@ -314,6 +328,7 @@ std::string PreimageAnswer::summary() const {
         // (dropped: their inclusion failed at max-bits; at the last layer: not proved by linear bounds there)
         s += fmt::format("; layer {}: {} bits, {} constrained, {} dropped", k + 1, bits[k], constrained[k], dropped[k]);
         if (split_lowered[k] > 0) s += fmt::format(", {} bits fewer by input splitting", split_lowered[k]);
+        if (split_budget_hit[k]) s += ", the input-splitting stage ran out of its time budget";
         if (!binding[k].empty()) s += fmt::format(", {} bits leave {} outside", bits[k] - 1, binding[k]);
     }
     return s;

@@ -68,6 +68,8 @@ struct PreimageAnswer {
     std::vector<std::string> binding;
     // Per layer: how many bits below the linear-bound choice input splitting took the layer.
     std::vector<int> split_lowered;
+    // Per layer: 1 when that stage stopped at its time budget (20 x --timeout) rather than at a failure.
+    std::vector<int> split_budget_hit;
     int64_t with_preimage = 0;  // properties with a preimage at every hidden layer
     int64_t linear = 0;         // properties whose float margins the linear bounds prove at the root
     double time_s = 0;
