@@ -75,8 +75,11 @@ TEST(SynthPolytope, RowsAreLowerBoundsOfTheFloatLayersAboveOnTheDomain) {
             for (int t = 0; t < 500; ++t) {
                 const Vec h = to_vec(random_point(rng, P.domain.lo, P.domain.hi));
                 const Vec s = rows_from(cn, 0, h);
-                for (int64_t r = 0; r < s.size(); ++r)
-                    if (std::isfinite(P.c[r])) EXPECT_LE(P.a.row(r).dot(h) + P.c[r], s[r] + 1e-9) << "trial " << trial;
+                for (int64_t r = 0; r < s.size(); ++r) {
+                    if (std::isfinite(P.c[r])) {
+                        EXPECT_LE(P.a.row(r).dot(h) + P.c[r], s[r] + 1e-9) << "trial " << trial;
+                    }
+                }
             }
         }
         ++exact;

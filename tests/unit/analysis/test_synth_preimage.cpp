@@ -119,7 +119,9 @@ TEST_F(SynthPreimageMethod, TheLastLayerChoiceKeepsItsPromise) {
         if (!linear_bound_proves(net, p, 1.0) || !linear_bound_proves(qmax, p, 1.0)) continue;
         ++promised;
         // By the linear bounds, unless input splitting lowered the last layer further.
-        if (a.split_lowered.back() == 0) EXPECT_TRUE(linear_bound_proves(q, p, 1.0)) << p.key() << " bits " << bits_str(a.bits);
+        if (a.split_lowered.back() == 0) {
+            EXPECT_TRUE(linear_bound_proves(q, p, 1.0)) << p.key() << " bits " << bits_str(a.bits);
+        }
         // And independently: the sound checker proves it.
         EXPECT_EQ(check_robust(q, p, 1.0, 5.0).verdict, CheckVerdict::Proved) << p.key();
     }
