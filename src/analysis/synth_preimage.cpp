@@ -1,6 +1,7 @@
-// qcert synth --method preimage: Quadapter's backward preimage under-approximation (boxes,
-// interval arithmetic instead of Gurobi's MILP) and the forward choice of the fewest bits
-// per layer. See synth_preimage.hpp and docs/SYNTH.md.
+// qcert synth --method preimage: Quadapter's backward preimage under-approximation
+// (polytopes from outward-rounded linear relaxations and boxes from interval arithmetic,
+// instead of Gurobi's MILP) and the forward choice of the fewest bits per layer. See
+// synth_preimage.hpp and docs/SYNTH.md.
 #include "analysis/synth_preimage.hpp"
 
 #include "analysis/synth_margin.hpp"

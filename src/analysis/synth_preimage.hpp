@@ -1,14 +1,16 @@
 // qcert synth --method preimage: Quadapter's backward preimage under-approximation with
 // forward bit selection (src/analysis/synth_preimage.cpp, docs/SYNTH.md).
 //
-// Per property, backwards from the output: an under-approximate preimage box P_k of every
-// hidden layer's output (every h in P_k is mapped by the float layers after k into the
-// safe set, checked in outward-rounded interval arithmetic). Then forwards, per layer: the
-// fewest bits such that, for every property, the sound bounds of the quantized prefix
-// (layers 0..k at the bits chosen so far) over the property's input box lie inside P_k
-// (a property without P_k: the whole network's linear bounds, the layers above k at
-// max-bits, prove it); at the last layer the fewest bits with which the quantized network's
-// linear bounds prove the property; a layer no property constrains keeps max-bits.
+// Per property, backwards from the output: under-approximate preimages of every hidden
+// layer's output, polytopes (synth_polytope.hpp: the property's rows back-substituted through
+// the float layers above, exact at the last hidden layer, else over three widened reachable
+// boxes) and a box P_k (every h in P_k is mapped by the float layers after k into the box
+// above or the safe set, outward-rounded interval arithmetic). Then forwards, per layer: the
+// fewest bits such that, for every property, the quantized prefix (layers 0..k at the bits
+// chosen so far) over the property's input box lies in one of its polytopes or in P_k, by
+// linear bounds; at the last layer the fewest bits with which the quantized network's linear
+// bounds prove the property; then fewer bits while input splitting still shows it (a time
+// budget per layer); a layer no property constrains keeps max-bits.
 // The answer is a proposal: synthesize() certifies it with check_property.
 //
 // Properties are general (BoxProperty: a box and an unsafe set over the outputs): the safe
