@@ -1,6 +1,7 @@
-// qcert synth --method preimage: Quadapter's backward preimage under-approximation (boxes,
-// interval arithmetic instead of Gurobi's MILP) and the forward choice of the fewest bits
-// per layer. See synth_preimage.hpp and docs/SYNTH.md.
+// qcert synth --method preimage: Quadapter's backward preimage under-approximation
+// (polytopes from outward-rounded linear relaxations and boxes from interval arithmetic,
+// instead of Gurobi's MILP) and the forward choice of the fewest bits per layer. See
+// synth_preimage.hpp and docs/SYNTH.md.
 #include "analysis/synth_preimage.hpp"
 
 #include "analysis/synth_margin.hpp"
@@ -8,6 +9,7 @@
 #include "qcert/interval.hpp"
 #include "run/parallel.hpp"
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -21,6 +23,11 @@ namespace {
 constexpr double kMaxScale = 100;     // the largest relaxation tried (Quadapter's bound on its scale)
 constexpr double kMinSpread = 1e-3;   // alpha, beta at least this (Quadapter's 1e-3)
 constexpr int kBisections = 40;
+// The input-splitting stage of the forward choice gets at most this many --timeout per layer.
+constexpr double kSplitBudget = 20;
+// The relaxations t of the polytopes' domains when a ReLU lies above the layer: a wider domain
+// admits more quantization error but relaxes the ReLUs above over wider ranges.
+constexpr std::array<double, 3> kPolytopeScales = {0.1, 0.5, 2.0};
 
 BlockNet prefix(const BlockNet& net, size_t k) {
     BlockNet p = net;
@@ -157,6 +164,29 @@ PropertyPreimage compute_preimage(const BlockNet& net, const RobustProperty& p, 
         }
         return box;
     };
+    // Polytopes: over the reachable box widened by t * max(spread, s0) on each side, s0 half the
+    // layer's mean reachable width (a neuron with a narrow float range still moves under
+    // quantization); one exact polytope when the layers above are affine (no domain).
+    r.polytopes.resize(hidden);
+    for (size_t k = 0; k < hidden; ++k) {
+        bool affine_above = true;
+        for (size_t j = k + 1; j < net.blocks.size(); ++j) affine_above = affine_above && plain_affine(net.blocks[j]);
+        const LayerBox& R = r.reach[k];
+        double mean_width = 0;
+        for (size_t i = 0; i < R.lo.size(); ++i) mean_width += (R.hi[i] - R.lo[i]) / double(R.lo.size());
+        const double s0 = std::max(kMinSpread, 0.5 * mean_width);
+        const Block& b = net.blocks[k];
+        const double floor = b.act == Act::ReLU ? std::max(0.0, b.lo) : b.lo;
+        for (double t : affine_above ? std::vector<double>{0.0} : std::vector<double>(kPolytopeScales.begin(), kPolytopeScales.end())) {
+            LayerBox D = R;
+            for (size_t i = 0; i < D.lo.size(); ++i) {
+                const double c = std::clamp(centre[k][int64_t(i)], R.lo[i], R.hi[i]);
+                D.lo[i] = std::max(R.lo[i] - t * std::max(c - R.lo[i], s0), floor);
+                D.hi[i] = std::min(R.hi[i] + t * std::max(R.hi[i] - c, s0), b.hi);
+            }
+            r.polytopes[k].push_back(preimage_polytope(net, k, p, D));
+        }
+    }
     for (size_t k = hidden; k-- > 0;) {
         if (k + 1 < hidden && r.scale[k + 1] < 0) break;  // no preimage above: none here either
         auto safe = [&](double t) {
@@ -191,6 +221,8 @@ PreimageAnswer preimage_bits(const BlockNet& net, const std::vector<BoxProperty>
     a.constrained.assign(layers, 0);
     a.dropped.assign(layers, 0);
     a.binding.assign(layers, "");
+    a.split_lowered.assign(layers, 0);
+    a.split_budget_hit.assign(layers, 0);
     // Backward, per property.
     std::vector<PropertyPreimage> pre(props.size());
     parallel_for(int64_t(props.size()), [&](int64_t i) { pre[size_t(i)] = compute_preimage(net, props[size_t(i)], props[size_t(i)].divisor); },
@@ -210,7 +242,10 @@ PreimageAnswer preimage_bits(const BlockNet& net, const std::vector<BoxProperty>
         for (size_t i = 0; i < props.size(); ++i)
             if (last ? pre[i].linear : alive[i] && (pre[i].scale[k] >= 0 || pre[i].linear)) part.push_back(i);
         auto inside = [&](const BlockNet& twin, size_t i) {
-            if (last || pre[i].scale[k] < 0) return linear_bound_proves(twin, props[i], props[i].divisor);
+            if (last) return linear_bound_proves(twin, props[i], props[i].divisor);
+            for (const PreimagePolytope& P : pre[i].polytopes[k])
+                if (prefix_inside_polytope(twin, k, props[i], P)) return true;
+            if (pre[i].scale[k] < 0) return false;
             const LayerBox q = prefix_bounds(twin, k + 1, props[i], props[i].divisor);
             const LayerBox& P = pre[i].preimage[k];
             for (size_t j = 0; j < q.lo.size(); ++j)
@@ -249,6 +284,39 @@ PreimageAnswer preimage_bits(const BlockNet& net, const std::vector<BoxProperty>
                 break;
             }
         }
+        // Then lower the layer further while input splitting (check_property, --timeout per
+        // property) shows every constrained property inside (at the last layer: proved).
+        auto inside_split = [&](const BlockNet& twin, size_t i) {
+            if (inside(twin, i)) return true;
+            if (last) return check_property(twin, props[i], o.timeout_s).verdict == CheckVerdict::Proved;
+            for (const PreimagePolytope& P : pre[i].polytopes[k])
+                if (prefix_inside_polytope(twin, k, props[i], P, o.timeout_s)) return true;
+            return false;
+        };
+        // The stage has a time budget per layer (kSplitBudget x --timeout): past it, the
+        // candidate counts as failed and the layer keeps the bits it has.
+        const auto split_end = std::chrono::steady_clock::now() +
+                               std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                   std::chrono::duration<double>(kSplitBudget * o.timeout_s));
+        for (int b = a.bits[k] - 1; b >= o.min_bits; --b) {
+            const BlockNet twin = twin_at(b);
+            std::atomic<bool> fail{false}, out_of_time{false};
+            std::atomic<size_t> failed_at{0};
+            parallel_for(int64_t(part.size()), [&](int64_t t) {
+                if (fail.load()) return;
+                if (std::chrono::steady_clock::now() > split_end) out_of_time = true, fail = true;
+                else if (!inside_split(twin, part[size_t(t)])) failed_at = part[size_t(t)], fail = true;
+            }, o.threads);
+            if (out_of_time.load()) {
+                a.split_budget_hit[k] = 1;
+                break;
+            }
+            if (fail.load()) {
+                a.binding[k] = props[failed_at.load()].key();
+                break;
+            }
+            a.bits[k] = b, ++a.split_lowered[k];
+        }
     }
     a.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return a;
@@ -260,6 +328,8 @@ std::string PreimageAnswer::summary() const {
     for (size_t k = 0; k < bits.size(); ++k) {
         // (dropped: their inclusion failed at max-bits; at the last layer: not proved by linear bounds there)
         s += fmt::format("; layer {}: {} bits, {} constrained, {} dropped", k + 1, bits[k], constrained[k], dropped[k]);
+        if (split_lowered[k] > 0) s += fmt::format(", {} bits fewer by input splitting", split_lowered[k]);
+        if (split_budget_hit[k]) s += ", the input-splitting stage ran out of its time budget";
         if (!binding[k].empty()) s += fmt::format(", {} bits leave {} outside", bits[k] - 1, binding[k]);
     }
     return s;

@@ -1,14 +1,16 @@
 // qcert synth --method preimage: Quadapter's backward preimage under-approximation with
 // forward bit selection (src/analysis/synth_preimage.cpp, docs/SYNTH.md).
 //
-// Per property, backwards from the output: an under-approximate preimage box P_k of every
-// hidden layer's output (every h in P_k is mapped by the float layers after k into the
-// safe set, checked in outward-rounded interval arithmetic). Then forwards, per layer: the
-// fewest bits such that, for every property, the sound bounds of the quantized prefix
-// (layers 0..k at the bits chosen so far) over the property's input box lie inside P_k
-// (a property without P_k: the whole network's linear bounds, the layers above k at
-// max-bits, prove it); at the last layer the fewest bits with which the quantized network's
-// linear bounds prove the property; a layer no property constrains keeps max-bits.
+// Per property, backwards from the output: under-approximate preimages of every hidden
+// layer's output, polytopes (synth_polytope.hpp: the property's rows back-substituted through
+// the float layers above, exact at the last hidden layer, else over three widened reachable
+// boxes) and a box P_k (every h in P_k is mapped by the float layers after k into the box
+// above or the safe set, outward-rounded interval arithmetic). Then forwards, per layer: the
+// fewest bits such that, for every property, the quantized prefix (layers 0..k at the bits
+// chosen so far) over the property's input box lies in one of its polytopes or in P_k, by
+// linear bounds; at the last layer the fewest bits with which the quantized network's linear
+// bounds prove the property; then fewer bits while input splitting still shows it (a time
+// budget per layer); a layer no property constrains keeps max-bits.
 // The answer is a proposal: synthesize() certifies it with check_property.
 //
 // Properties are general (BoxProperty: a box and an unsafe set over the outputs): the safe
@@ -17,16 +19,13 @@
 // label margins y_label - y_j of Quadapter. Each property's own divisor is used.
 #pragma once
 
+#include "analysis/synth_polytope.hpp"
 #include "qcert/synth.hpp"
 
 #include <string>
 #include <vector>
 
 namespace qcert::synth {
-
-struct LayerBox {
-    std::vector<double> lo, hi;
-};
 
 // Sound bounds of the outputs of the first k blocks of `net` (after activation and clamp)
 // over the property's box (the network sees u / divisor): back-substituted linear bounds,
@@ -51,6 +50,9 @@ struct PropertyPreimage {
     std::vector<LayerBox> reach;     // per hidden layer: the float network's reachable box
     std::vector<LayerBox> preimage;  // per hidden layer: the preimage box (valid when scale >= 0)
     std::vector<double> scale;       // per hidden layer: the relaxation t of the box; -1: none
+    // Per hidden layer: polytope preimages (synth_polytope.hpp) over the reachable box widened
+    // by a few relaxations t; the quantized prefix must lie in one of them (or in the box).
+    std::vector<std::vector<PreimagePolytope>> polytopes;
     bool linear = false;             // the float network's margins are proved at the root by linear bounds
 };
 
@@ -66,6 +68,10 @@ struct PreimageAnswer {
     std::vector<int64_t> constrained, dropped;
     // Per layer: a property that failed at one bit fewer than the answer ("" when the answer is min-bits).
     std::vector<std::string> binding;
+    // Per layer: how many bits below the linear-bound choice input splitting took the layer.
+    std::vector<int> split_lowered;
+    // Per layer: 1 when that stage stopped at its time budget (20 x --timeout) rather than at a failure.
+    std::vector<int> split_budget_hit;
     int64_t with_preimage = 0;  // properties with a preimage at every hidden layer
     int64_t linear = 0;         // properties whose float margins the linear bounds prove at the root
     double time_s = 0;
