@@ -67,7 +67,7 @@ public:
     // The sound bound of one box, candidate inputs offered to the search, the split choice.
     Node evaluate(std::vector<double> lo, std::vector<double> hi) {
         Node n;
-        const DiffBound db = diff_bound(p_, lo, hi, mode_);
+        const DiffBound db = diff_bound(p_, lo, hi, mode_, outputs_);
         size_t worst = 0;
         bool worst_hi = true;
         for (size_t k = 0; k < outputs_.size(); ++k) {
