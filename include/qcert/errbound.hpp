@@ -91,12 +91,8 @@ struct DiffBound {
 // `outputs` (empty: all): the outputs whose difference must be tight; the others keep their
 // (sound, looser) forward bounds, and back-substitution is spent only where it can change a
 // relaxation (neurons across a breakpoint of their clamp) or on the chosen outputs.
-// `prior` (differential mode): the bound of a box that contains this one (the parent in the
-// branch and bound); its pre-activation bounds hold here too and are intersected with the new
-// ones before the relaxations are chosen.
 DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
-                     DiffMode mode = DiffMode::Differential, const std::vector<int64_t>& outputs = {},
-                     const DiffBound* prior = nullptr);
+                     DiffMode mode = DiffMode::Differential, const std::vector<int64_t>& outputs = {});
 
 // ---- the analysis (src/analysis/errbound*.cpp) ----
 

@@ -21,7 +21,6 @@
 #include <cmath>
 #include <condition_variable>
 #include <fmt/format.h>
-#include <memory>
 #include <queue>
 #include <thread>
 
@@ -47,7 +46,6 @@ struct Node {
     double upper = 0;                 // over the chosen outputs
     std::vector<double> per_output;   // aligned with the outputs
     int64_t split_dim = -1;           // -1: a single point, nothing to split
-    std::shared_ptr<const DiffBound> bound;  // its layers' bounds hold in every sub-box
     bool operator<(const Node& o) const { return upper < o.upper; }  // max-heap on upper
 };
 
@@ -67,11 +65,9 @@ public:
     BestInputs& best() { return best_; }
 
     // The sound bound of one box, candidate inputs offered to the search, the split choice.
-    // `parent`: the bound of a box containing this one (its pre-activation bounds are reused).
-    Node evaluate(std::vector<double> lo, std::vector<double> hi, const DiffBound* parent = nullptr) {
+    Node evaluate(std::vector<double> lo, std::vector<double> hi) {
         Node n;
-        auto bound = std::make_shared<const DiffBound>(diff_bound(p_, lo, hi, mode_, outputs_, parent));
-        const DiffBound& db = *bound;
+        const DiffBound db = diff_bound(p_, lo, hi, mode_, outputs_);
         size_t worst = 0;
         bool worst_hi = true;
         for (size_t k = 0; k < outputs_.size(); ++k) {
@@ -92,7 +88,6 @@ public:
         n.split_dim = choose_split(lo, hi, sens);
         n.lo = std::move(lo);
         n.hi = std::move(hi);
-        n.bound = std::move(bound);
         return n;
     }
 
@@ -220,8 +215,8 @@ private:
                 std::vector<double> lhi = n.hi, rlo = n.lo;
                 lhi[d] = mid;
                 rlo[d] = p_.integer_region() ? mid + 1 : mid;
-                children.push_back(evaluate(n.lo, lhi, n.bound.get()));
-                children.push_back(evaluate(rlo, n.hi, n.bound.get()));
+                children.push_back(evaluate(n.lo, lhi));
+                children.push_back(evaluate(rlo, n.hi));
                 std::lock_guard<std::mutex> g(mu_);
                 for (Node& c : children) {
                     // A child never needs a looser bound than its parent's.

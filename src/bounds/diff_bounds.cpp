@@ -251,12 +251,6 @@ std::vector<int64_t> crossing_rows(const Vec& lo, const Vec& hi, const PairLayer
     return rows;
 }
 
-// Concrete bounds narrowed to [lo, hi] where that is tighter.
-void intersect(LinBounds& z, const Vec& lo, const Vec& hi) {
-    z.clo = z.clo.cwiseMax(lo);
-    z.chi = z.chi.cwiseMin(hi);
-}
-
 std::vector<int64_t> all_rows(int64_t n) {
     std::vector<int64_t> rows(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) rows[size_t(i)] = i;
@@ -272,7 +266,7 @@ double DiffBound::abs_upper(const std::vector<int64_t>& outputs) const {
 }
 
 DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi, DiffMode mode,
-                     const std::vector<int64_t>& outputs, const DiffBound* prior) {
+                     const std::vector<int64_t>& outputs) {
     const Box B(lo, hi);
     if (!p.same_shape()) mode = DiffMode::Naive;
     const DiagInput f_in = scaled_input(B, p.f_input_divisor);
@@ -310,11 +304,6 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
             LinBounds zd = k == 0 ? affine_diag({{&Lg.W, nullptr, &d_in}, {&R.dW, &R.dW_err, &f_in}}, R.db, &R.db_err, B)
                                   : affine({{&Lg.W, nullptr, &xd}, {&R.dW, &R.dW_err, &xf}}, R.db, &R.db_err, B);
             add_noise(zd, Lg.noise_lo, Lg.noise_hi);
-            if (prior && prior->zd_lo.size() == nf) {  // a containing box's bounds hold here too
-                intersect(zf, prior->zf_lo[k], prior->zf_hi[k]);
-                intersect(zg, prior->zg_lo[k], prior->zg_hi[k]);
-                intersect(zd, prior->zd_lo[k], prior->zd_hi[k]);
-            }
             if (k > 0) {
                 const bool last = k + 1 == nf;
                 const std::vector<int64_t> chosen = outputs.empty() || !last ? all_rows(zd.clo.size()) : outputs;
