@@ -88,8 +88,11 @@ struct DiffBound {
 
 // Differential: linear bounds of f, g and g - f propagated together (NeuroDiff style).
 // Naive: linear bounds of f and of g propagated separately, subtracted at the end.
+// `outputs` (empty: all): the outputs whose difference must be tight; the others keep their
+// (sound, looser) forward bounds, and back-substitution is spent only where it can change a
+// relaxation (neurons across a breakpoint of their clamp) or on the chosen outputs.
 DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
-                     DiffMode mode = DiffMode::Differential);
+                     DiffMode mode = DiffMode::Differential, const std::vector<int64_t>& outputs = {});
 
 // ---- the analysis (src/analysis/errbound*.cpp) ----
 

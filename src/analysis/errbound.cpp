@@ -67,7 +67,7 @@ public:
     // The sound bound of one box, candidate inputs offered to the search, the split choice.
     Node evaluate(std::vector<double> lo, std::vector<double> hi) {
         Node n;
-        const DiffBound db = diff_bound(p_, lo, hi, mode_);
+        const DiffBound db = diff_bound(p_, lo, hi, mode_, outputs_);
         size_t worst = 0;
         bool worst_hi = true;
         for (size_t k = 0; k < outputs_.size(); ++k) {
@@ -84,7 +84,22 @@ public:
         if (is_point(lo, hi) && p_.integer_region()) point_bound(lo, db, n);
         best_.offer(p_, worst_hi ? db.argmax[wo] : db.argmin[wo]);
         best_.offer(p_, centre(lo, hi));
-        const std::vector<double>& sens = worst_hi ? db.sensitivity_hi[wo] : db.sensitivity_lo[wo];
+        // The split guide: the sensitivities of every output still above the target (each on its
+        // worse side), summed, so that with several outputs one split serves all that are open.
+        std::vector<double> sens = worst_hi ? db.sensitivity_hi[wo] : db.sensitivity_lo[wo];
+        if (outputs_.size() > 1) {
+            const double t = threshold();
+            std::vector<double> sum(lo.size(), 0.0);
+            bool any = false;
+            for (size_t k = 0; k < outputs_.size(); ++k) {
+                if (!(n.per_output[k] > t)) continue;
+                const size_t o = size_t(outputs_[k]);
+                const std::vector<double>& s = db.hi[o] >= -db.lo[o] ? db.sensitivity_hi[o] : db.sensitivity_lo[o];
+                for (size_t j = 0; j < sum.size(); ++j) sum[j] += s[j];
+                any = true;
+            }
+            if (any) sens = std::move(sum);
+        }
         n.split_dim = choose_split(lo, hi, sens);
         n.lo = std::move(lo);
         n.hi = std::move(hi);

@@ -143,20 +143,23 @@ Vec BackSubstitution::upper(size_t k, const Mat& Bf0, const Mat& Bg0, const Mat&
     return Vec::Constant(R, std::numeric_limits<double>::infinity());  // not reached
 }
 
-void tighten(const BackSubstitution& bs, size_t k, bool with_difference, Vec& zf_lo, Vec& zf_hi, Vec& zg_lo, Vec& zg_hi,
-             Vec& zd_lo, Vec& zd_hi, Mat* d_coef_out) {
-    const int64_t n = zf_lo.size();
-    Mat I2(2 * n, n);
-    I2 << Mat::Identity(n, n), -Mat::Identity(n, n);  // upper bounds, then upper bounds of -z
-    auto apply = [&](const Vec& r, Vec& lo, Vec& hi) {
-        for (int64_t i = 0; i < n; ++i) {
-            hi[i] = std::min(hi[i], r[i]);
-            lo[i] = std::max(lo[i], -r[n + i]);
-        }
-    };
-    apply(bs.upper(k, I2, Mat(), Mat()), zf_lo, zf_hi);
-    apply(bs.upper(k, Mat(), I2, Mat()), zg_lo, zg_hi);
-    if (with_difference) apply(bs.upper(k, Mat(), Mat(), I2, d_coef_out), zd_lo, zd_hi);
+void tighten(const BackSubstitution& bs, size_t k, Quantity which, const std::vector<int64_t>& rows, Vec& lo, Vec& hi,
+             Mat* coef_out) {
+    const int64_t n = lo.size(), m = int64_t(rows.size());
+    if (coef_out) *coef_out = Mat::Zero(2 * n, bs.B.size());
+    if (m == 0) return;
+    Mat S = Mat::Zero(2 * m, n);  // upper bounds of the chosen z, then upper bounds of -z
+    for (int64_t t = 0; t < m; ++t) S(t, rows[size_t(t)]) = 1, S(m + t, rows[size_t(t)]) = -1;
+    Mat coef;
+    const Vec r = which == Quantity::F   ? bs.upper(k, S, Mat(), Mat())
+                  : which == Quantity::G ? bs.upper(k, Mat(), S, Mat())
+                                         : bs.upper(k, Mat(), Mat(), S, coef_out ? &coef : nullptr);
+    for (int64_t t = 0; t < m; ++t) {
+        const int64_t i = rows[size_t(t)];
+        hi[i] = std::min(hi[i], r[t]);
+        lo[i] = std::max(lo[i], -r[m + t]);
+        if (coef_out && coef.rows() == 2 * m) coef_out->row(i) = coef.row(t), coef_out->row(n + i) = coef.row(m + t);
+    }
 }
 
 }  // namespace qcert::diff

@@ -44,8 +44,12 @@ struct BackSubstitution {
     Vec upper(size_t k, const Mat& Bf, const Mat& Bg, const Mat& Bd, Mat* coef_out = nullptr) const;
 };
 
-// Tightens the concrete bounds of layer k's pre-activations with back-substitution.
-void tighten(const BackSubstitution& bs, size_t k, bool with_difference, Vec& zf_lo, Vec& zf_hi, Vec& zg_lo, Vec& zg_hi,
-             Vec& zd_lo, Vec& zd_hi, Mat* d_coef_out = nullptr);
+// Tightens the concrete bounds of the chosen neurons (`rows`, ascending) of one of layer k's
+// pre-activations (`which`: zf, zg or zd) with back-substitution; the other neurons keep
+// theirs. With coef_out: the final coefficients over u, 2 n rows (upper bounds of z, then
+// of -z; the rows of neurons not chosen are zero).
+enum class Quantity { F, G, D };
+void tighten(const BackSubstitution& bs, size_t k, Quantity which, const std::vector<int64_t>& rows, Vec& lo, Vec& hi,
+             Mat* coef_out = nullptr);
 
 }  // namespace qcert::diff

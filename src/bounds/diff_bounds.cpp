@@ -238,6 +238,25 @@ void exact_difference_matrix(const Mat& A, const Mat& Bm, Mat& D, Mat& E) {
         }
 }
 
+// The neurons whose pre-activation bounds back-substitution should tighten: those of an integer
+// layer (a narrower range may round to one value), and real ones whose forward range crosses a
+// breakpoint of the clamp (elsewhere the relaxation is the exact line already).
+std::vector<int64_t> crossing_rows(const Vec& lo, const Vec& hi, const PairLayer& L) {
+    std::vector<int64_t> rows;
+    for (int64_t i = 0; i < lo.size(); ++i) {
+        bool crosses = L.step != 0;
+        for (double b : {L.lo, L.hi}) crosses = crosses || (std::isfinite(b) && lo[i] < b && b < hi[i]);
+        if (crosses) rows.push_back(i);
+    }
+    return rows;
+}
+
+std::vector<int64_t> all_rows(int64_t n) {
+    std::vector<int64_t> rows(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) rows[size_t(i)] = i;
+    return rows;
+}
+
 }  // namespace
 
 double DiffBound::abs_upper(const std::vector<int64_t>& outputs) const {
@@ -246,7 +265,8 @@ double DiffBound::abs_upper(const std::vector<int64_t>& outputs) const {
     return m;
 }
 
-DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi, DiffMode mode) {
+DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi, DiffMode mode,
+                     const std::vector<int64_t>& outputs) {
     const Box B(lo, hi);
     if (!p.same_shape()) mode = DiffMode::Naive;
     const DiagInput f_in = scaled_input(B, p.f_input_divisor);
@@ -284,7 +304,19 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
             LinBounds zd = k == 0 ? affine_diag({{&Lg.W, nullptr, &d_in}, {&R.dW, &R.dW_err, &f_in}}, R.db, &R.db_err, B)
                                   : affine({{&Lg.W, nullptr, &xd}, {&R.dW, &R.dW_err, &xf}}, R.db, &R.db_err, B);
             add_noise(zd, Lg.noise_lo, Lg.noise_hi);
-            if (k > 0) diff::tighten(bs, k, true, zf.clo, zf.chi, zg.clo, zg.chi, zd.clo, zd.chi, k + 1 == nf ? &out_coef : nullptr);
+            if (k > 0) {
+                const bool last = k + 1 == nf;
+                const std::vector<int64_t> chosen = outputs.empty() || !last ? all_rows(zd.clo.size()) : outputs;
+                // f's own output bounds bound g - f at an integer point (errbound.cpp): tight on the chosen outputs.
+                diff::tighten(bs, k, diff::Quantity::F, last && p.integer_region() ? chosen : crossing_rows(zf.clo, zf.chi, Lf),
+                              zf.clo, zf.chi);
+                diff::tighten(bs, k, diff::Quantity::G, crossing_rows(zg.clo, zg.chi, Lg), zg.clo, zg.chi);
+                // The difference: where a network's neuron is not linear on its range (and on the chosen outputs).
+                std::vector<int64_t> d_rows;
+                for (int64_t i : chosen)
+                    if (last || !(linear_on(zf.clo[i], zf.chi[i], Lf) && linear_on(zg.clo[i], zg.chi[i], Lg))) d_rows.push_back(i);
+                diff::tighten(bs, k, diff::Quantity::D, d_rows, zd.clo, zd.chi, last ? &out_coef : nullptr);
+            }
             for (int64_t i = 0; i < zd.clo.size(); ++i) {
                 zd.clo[i] = std::max(zd.clo[i], down(zg.clo[i] - zf.chi[i]));
                 zd.chi[i] = std::min(zd.chi[i], up(zg.chi[i] - zf.clo[i]));

@@ -10,6 +10,7 @@
 #include "test_util.hpp"
 
 #include <gtest/gtest.h>
+#include <optional>
 #include <random>
 
 using namespace qcert;
@@ -120,6 +121,54 @@ TEST(BoundDiff, RealTwinsNeverExceedTheBound) {
     }
     // The differential bound is tighter than the difference of separate bounds on most cases.
     EXPECT_GT(tighter, cases / 2) << tighter << " of " << cases;
+}
+
+// diff_bound with chosen outputs spends back-substitution on those alone: their bounds (and
+// split guides) must be exactly those of the full call, the others only looser (forward bounds).
+TEST(BoundDiff, ChosenOutputsKeepTheBoundOfTheFullCall) {
+    std::mt19937_64 rng(31);
+    int checked = 0;
+    for (int t = 0; t < 80; ++t) {
+        const int64_t in = test::uniform(rng, 1, 3);
+        const BlockNet f = test::random_block_net(rng, in, random_widths(rng, 3));
+        std::optional<ErrPair> p;
+        std::vector<double> lo, hi;
+        if (t % 2 == 0) {
+            const RealCase c = random_real_case(rng, in, random_widths(rng, 3));
+            p = make_err_pair(c.f, c.g);
+            random_box(rng, in, lo, hi);
+        } else {
+            QuantizedNet q;
+            try {
+                q = quantize(f, parse_scheme(fmt::format("qebverif:{}", 4 + 2 * (t % 4)), f));
+            } catch (const InputError&) {
+                continue;
+            }
+            p = make_err_pair(f, *q.integer, 255.0);
+            for (int64_t j = 0; j < in; ++j) {
+                const double c = double(test::uniform(rng, 3, 250));
+                lo.push_back(c - 3), hi.push_back(c + 3);
+            }
+        }
+        const DiffBound all = diff_bound(*p, lo, hi, DiffMode::Differential);
+        for (int64_t k = 0; k < p->output_size(); ++k) {
+            const DiffBound one = diff_bound(*p, lo, hi, DiffMode::Differential, {k});
+            for (int64_t o = 0; o < p->output_size(); ++o) {
+                const size_t i = size_t(o);
+                if (o == k) {
+                    EXPECT_EQ(one.hi[i], all.hi[i]) << "case " << t;
+                    EXPECT_EQ(one.lo[i], all.lo[i]) << "case " << t;
+                    EXPECT_EQ(one.sensitivity_hi[i], all.sensitivity_hi[i]) << "case " << t;
+                    EXPECT_EQ(one.sensitivity_lo[i], all.sensitivity_lo[i]) << "case " << t;
+                } else {
+                    EXPECT_GE(one.hi[i], all.hi[i]) << "case " << t;
+                    EXPECT_LE(one.lo[i], all.lo[i]) << "case " << t;
+                }
+            }
+        }
+        ++checked;
+    }
+    EXPECT_GT(checked, 50);
 }
 
 TEST(BoundDiff, IntegerTwinsNeverExceedTheBoundExhaustively) {
