@@ -23,10 +23,6 @@ namespace {
 
 using milp::i128;
 
-// Above this magnitude, double arithmetic on row activities is no longer exact
-// enough to trust "infeasible" (see milp_cbc.cpp).
-constexpr i128 kExactLimit = i128(1) << 40;
-
 class Milp : public Method {
 public:
     explicit Milp(const MilpOptions& o) : options_(o) {}
@@ -67,7 +63,7 @@ struct PartResult {
 
 PartResult solve_part(const IntQuery& q, milp::NetworkEncoding enc, const Budget& budget, const MilpOptions& o) {
     PartResult out;
-    const bool exact = enc.model.max_magnitude() < kExactLimit;
+    const bool exact = milp::infeasible_trusted(enc.model);  // CBC's "infeasible" is a proof (milp_cbc.cpp)
     milp::SolveOptions so;
     so.full_solver = o.full_solver;
     std::vector<int64_t> candidate;
@@ -83,7 +79,7 @@ PartResult solve_part(const IntQuery& q, milp::NetworkEncoding enc, const Budget
         switch (r.status) {
             case milp::SolveStatus::Infeasible:
                 if (exact) out.kind = PartResult::Empty;
-                else out.reason = "milp model numbers too large to trust an infeasible answer";
+                else out.reason = "milp model numbers too large to trust an infeasible answer (limits in milp_cbc.hpp)";
                 return out;
             case milp::SolveStatus::Stopped:
                 out.reason = "timeout";

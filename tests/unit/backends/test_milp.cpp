@@ -384,12 +384,14 @@ TEST(Milp, EncodingReproducesEvalAtEveryPoint) {
     EXPECT_EQ(points, 320);
 }
 
-// CBC's "infeasible" is trusted by verify's MILP (milp_cbc.cpp, "Trust"). The pair MILP of
-// qcert bound showed that CBC can wrongly call a model with large row values infeasible at
-// a point that meets it. So: the real networks' encodings over real query boxes (symbolic
-// bounds, as the method builds them), with the inputs fixed at points of the box, must be
-// feasible and reproduce eval, for the AAAI 2021 and QVIP 10-bit networks and for random wide-format networks
-// with much larger numbers (the test prints the largest magnitude of each model).
+// CBC's "infeasible" is trusted by verify's MILP (milp_cbc.cpp, "Trust") inside the limits of
+// milp::infeasible_trusted. The pair MILP of qcert bound showed that CBC can wrongly call a
+// model with large row values infeasible at a point that meets it. So: the real networks'
+// encodings over real query boxes (symbolic bounds, as the method builds them), with the
+// inputs fixed at points of the box, must be feasible and reproduce eval, for the AAAI 2021
+// and QVIP 10-bit networks and for random wide-format networks with much larger numbers (the
+// test prints the largest magnitude and row activity of each model). The wide ones must reach
+// the trust limits: raising them needs models here that reach the new ones.
 TEST(Milp, LargeEncodingsAreFeasibleAtPointsOfTheBox) {
     std::mt19937_64 rng(29);
     std::vector<std::pair<std::string, IntQuery>> cases;
@@ -438,18 +440,79 @@ TEST(Milp, LargeEncodingsAreFeasibleAtPointsOfTheBox) {
         cases.push_back({"wide random " + std::to_string(t), q});
     }
     int points = 0;
+    double widest_magnitude = 0, widest_activity = 0;  // log2, over the models checked
     for (const auto& [what, q] : cases) {
         const IntNetwork& net = *q.net;
         const SymbolicBounds sb = symbolic_bounds(net, q.lo, q.hi);
         const milp::NetworkEncoding enc = milp::encode_network(q, sb.bounds, std::vector<bool>(net.output_size(), true));
         ASSERT_TRUE(enc.unsupported.empty()) << enc.unsupported;
-        std::printf("%s: largest coefficient or bound about 2^%.1f\n", what.c_str(), std::log2(double(enc.model.max_magnitude())));
-        for (int t = 0; t < 6; ++t) {
+        const double magnitude = std::log2(double(enc.model.max_magnitude())), activity = std::log2(double(enc.model.max_activity()));
+        std::printf("%s: largest coefficient or bound about 2^%.1f, largest row activity about 2^%.1f\n", what.c_str(), magnitude,
+                    activity);
+        widest_magnitude = std::max(widest_magnitude, magnitude);
+        widest_activity = std::max(widest_activity, activity);
+        const int fixed_points = what.rfind("wide", 0) == 0 ? 40 : 6;  // the wide ones test the limits
+        for (int t = 0; t < fixed_points; ++t) {
             std::vector<int64_t> x(q.lo.size());
             for (size_t j = 0; j < x.size(); ++j) x[j] = q.lo[j] + int64_t(rng() % uint64_t(q.hi[j] - q.lo[j] + 1));
             expect_exact_at(enc, net, x, fmt::format("{} point {}", what, t));
             ++points;
         }
     }
-    EXPECT_GE(points, 18);
+    EXPECT_GE(points, 120);
+    EXPECT_GE(widest_magnitude, milp::kTrustedMagnitudeBits);
+    EXPECT_GE(widest_activity, milp::kTrustedActivityBits);
+}
+
+// The trust limits themselves: a model at either limit is not trusted.
+TEST(Milp, InfeasibleTrustedOnlyBelowTheLimits) {
+    milp::Model m;
+    const int x = m.add_var(0, 15, true);  // |x| <= 2^4
+    const int y = m.add_var(-3, 3, true);
+    ASSERT_TRUE(m.add_row(milp::Affine{{{x, int64_t(1) << 22}, {y, 5}}, 0}, 1, std::nullopt));
+    EXPECT_EQ(m.max_activity(), (__int128(15) << 22) + 15);
+    EXPECT_TRUE(milp::infeasible_trusted(m));  // 2^22 coefficients, activity below 2^26
+
+    milp::Model big_coef = m;
+    big_coef.rows[0].terms[0].coef = int64_t(1) << milp::kTrustedMagnitudeBits;
+    EXPECT_FALSE(milp::infeasible_trusted(big_coef));
+
+    milp::Model big_bound = m;
+    big_bound.vars[y].lo = -(int64_t(1) << milp::kTrustedMagnitudeBits);
+    EXPECT_FALSE(milp::infeasible_trusted(big_bound));
+
+    milp::Model big_activity = m;  // 2^22 * 32 = 2^27 with small numbers everywhere else
+    big_activity.vars[x].hi = 32;
+    EXPECT_LT(big_activity.max_magnitude(), __int128(1) << milp::kTrustedMagnitudeBits);
+    EXPECT_FALSE(milp::infeasible_trusted(big_activity));
+}
+
+// A query that holds, on a network whose model exceeds the activity limit (but not the
+// magnitude one): CBC calls the disjunct infeasible, and the method must not turn that into
+// Holds. y0 = floor((x + 1) / 2) and y1 = floor(x / 2), written as 2^22 (x + 1) / 2^23 and
+// 2^22 x / 2^23 with x up to 63: row activities 2^28. Unsafe: y0 - y1 >= 2, never met.
+TEST(Milp, LargeActivityInfeasibleIsUnknown) {
+    IntNetwork net;
+    net.source = "large";
+    net.input = IntInput{0, 63, 0, 1.0, true, Rounding::HalfEven};
+    IntLayer L;
+    L.W.resize(2, 1);
+    L.W << (int64_t(1) << 22), (int64_t(1) << 22);
+    L.b = {int64_t(1) << 22, 0};
+    L.den = int64_t(1) << 23;
+    L.rounding = Rounding::Floor;
+    net.layers.push_back(L);
+    net.prepare();
+    IntQuery q;
+    q.net = &net;
+    q.lo = {0};
+    q.hi = {63};
+    q.unsafe = {{IntConstraint{{{0, -1}, {1, 1}}, -2}}};  // y1 - y0 <= -2
+    ASSERT_FALSE(any_point(q.lo, q.hi, [&](const std::vector<int64_t>& x) { return confirms(q, x); }));
+    const milp::NetworkEncoding enc = milp::encode_network(q, interval_bounds(net, q.lo, q.hi), {true, true});
+    EXPECT_LT(enc.model.max_magnitude(), __int128(1) << milp::kTrustedMagnitudeBits);
+    EXPECT_GE(enc.model.max_activity(), __int128(1) << milp::kTrustedActivityBits);
+    const Outcome r = run_milp(q, Budget::seconds(30), interval_bounds(net, q.lo, q.hi));
+    EXPECT_EQ(r.verdict, Verdict::Unknown);
+    EXPECT_NE(r.reason.find("too large to trust"), std::string::npos) << r.reason;
 }
