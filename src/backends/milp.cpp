@@ -8,6 +8,7 @@
 
 #include "backends/milp_cbc.hpp"
 #include "backends/milp_encoding.hpp"
+#include "backends/milp_realise.hpp"
 #include "backends/milp_tighten.hpp"
 
 #include <algorithm>
@@ -26,7 +27,9 @@ using milp::i128;
 class Milp : public Method {
 public:
     explicit Milp(const MilpOptions& o) : options_(o) {}
-    std::string name() const override { return options_.tighten_rounds > 0 ? "milp-obbt" : "milp"; }
+    std::string name() const override {
+        return options_.tighten_rounds > 0 ? "milp-obbt" : options_.relax_inputs ? "milp-relax" : "milp";
+    }
     bool complete() const override { return true; }
     Outcome run(const IntQuery& q, const Budget& budget) override {
         // Symbolic bounds are far tighter than intervals past the first layer: fewer
@@ -61,6 +64,62 @@ struct PartResult {
     std::string reason;      // Unknown, Unsupported
 };
 
+// The model with the input variables continuous: every point of the exact model is one of it.
+milp::Model with_real_inputs(const milp::NetworkEncoding& enc) {
+    milp::Model m = enc.model;
+    for (int v : enc.input_var)
+        if (v >= 0) m.vars[size_t(v)].integer = false;
+    return m;
+}
+
+// The first layer's outputs at a solution of the relaxation (integers up to tolerance), and
+// its input (real).
+void first_layer_at(const milp::NetworkEncoding& enc, const std::vector<double>& values, std::vector<milp::NeuronTarget>& targets,
+                    std::vector<double>& input) {
+    targets.clear();
+    for (size_t i = 0; i < enc.out.front().size(); ++i) {
+        const auto& out = enc.out.front()[i];
+        if (!out || out->is_constant()) continue;
+        double v = double(out->constant);
+        for (const milp::Term& t : out->terms) v += double(t.coef) * values[size_t(t.var)];
+        targets.push_back({int64_t(i), std::llround(v)});
+    }
+    input.resize(enc.input_var.size());
+    for (size_t j = 0; j < input.size(); ++j)
+        input[j] = enc.input_var[j] >= 0 ? values[size_t(enc.input_var[j])] : double(enc.input_value[j]);
+}
+
+// MilpOptions::relax_inputs: the relaxation, then the first layer of its solution realised
+// by an integer input. Unknown when neither decides (the exact model comes next). The
+// relaxation's "infeasible" is trusted as far as the exact model's (same numbers): every
+// integer solution of the exact model is one of it, and milp_cbc.cpp's argument is about
+// such integer points.
+PartResult solve_relaxed(const IntQuery& q, const milp::NetworkEncoding& enc, const Budget& budget, milp::SolveOptions so,
+                         const std::vector<int64_t>& candidate, bool exact) {
+    PartResult out;
+    const milp::SolveResult r = milp::solve_with_cbc(with_real_inputs(enc), budget, so);
+    if (r.status == milp::SolveStatus::Candidate) {
+        out.kind = PartResult::Found;
+        out.x = candidate;
+        return out;
+    }
+    if (r.status == milp::SolveStatus::Infeasible && exact) {  // a relaxation: the exact model is empty too
+        out.kind = PartResult::Empty;
+        return out;
+    }
+    out.reason = r.status == milp::SolveStatus::Stopped ? "timeout" : "relaxation undecided";
+    if (r.status != milp::SolveStatus::Feasible) return out;
+    std::vector<milp::NeuronTarget> targets;
+    std::vector<double> start;
+    first_layer_at(enc, r.values, targets, start);
+    std::optional<std::vector<int64_t>> x = milp::realise_first_layer(*q.net, q.lo, q.hi, targets, start, budget);
+    if (x && confirms(q, *x)) {
+        out.kind = PartResult::Found;
+        out.x = std::move(*x);
+    }
+    return out;
+}
+
 PartResult solve_part(const IntQuery& q, milp::NetworkEncoding enc, const Budget& budget, const MilpOptions& o) {
     PartResult out;
     const bool exact = milp::infeasible_trusted(enc.model);  // CBC's "infeasible" is a proof (milp_cbc.cpp)
@@ -74,6 +133,10 @@ PartResult solve_part(const IntQuery& q, milp::NetworkEncoding enc, const Budget
         candidate = std::move(x);
         return true;
     };
+    if (o.relax_inputs) {
+        PartResult p = solve_relaxed(q, enc, budget, so, candidate, exact);
+        if (p.kind != PartResult::Unknown || budget.expired()) return p;
+    }
     for (int attempt = 0; attempt < 2; ++attempt) {
         const milp::SolveResult r = milp::solve_with_cbc(enc.model, budget, so);
         switch (r.status) {

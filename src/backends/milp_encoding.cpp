@@ -247,9 +247,11 @@ NetworkEncoding encode_network(const IntQuery& q, const IntBounds& B, const std:
 
     e.pre_clamp.resize(net.output_size());
     e.acc.resize(net.layers.size());
+    e.out.resize(net.layers.size());
     for (size_t k = 0; k < net.layers.size(); ++k) {
         const IntLayer& L = net.layers[k];
         e.acc[k].resize(L.out_size());
+        e.out[k].resize(L.out_size());
         const i128 g = std::gcd(L.num, L.den), num = L.num / g, d = L.den / g;
         std::vector<Affine> next(L.out_size());
         for (int64_t i = 0; i < L.out_size(); ++i) {
@@ -294,6 +296,7 @@ NetworkEncoding encode_network(const IntQuery& q, const IntBounds& B, const std:
             if (clamps && !u.is_constant()) u = materialise(m, u, ulo, uhi);
             Affine out = encode_clamp(m, u, ulo, uhi, L.lo, L.hi);
             if (!clamps) out = materialise(m, out, ulo, uhi);  // keeps the next layer's rows short
+            e.out[k][i] = out;
             next[i] = std::move(out);
         }
         cur = std::move(next);

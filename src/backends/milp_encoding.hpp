@@ -44,6 +44,8 @@ struct NetworkEncoding {
     // Per layer and neuron: the exact accumulator of every encoded neuron (those that
     // are needed and not constant), for bound tightening.
     std::vector<std::vector<std::optional<Affine>>> acc;
+    // Per layer and neuron: the exact output of every encoded neuron (as acc).
+    std::vector<std::vector<std::optional<Affine>>> out;
     // Why the network cannot be encoded exactly (empty: it can).
     std::string unsupported;
     // An enforced range that no input meets: the model has no point.

@@ -4,6 +4,7 @@
 #include "backends/milp.hpp"
 #include "backends/milp_cbc.hpp"
 #include "backends/milp_encoding.hpp"
+#include "backends/milp_realise.hpp"
 
 #include "qcert/bounds.hpp"
 #include "qcert/model.hpp"
@@ -135,7 +136,7 @@ Verdict check_against_brute_force(const IntQuery& q, const MilpOptions& o, const
     const Outcome a = make_milp_method(o)->run(q, Budget::seconds(60));
     const Outcome b = run_milp(q, Budget::seconds(60), interval_bounds(*q.net, q.lo, q.hi), o);
     for (const Outcome* r : {&a, &b}) {
-        EXPECT_EQ(r->method, r == &a && o.tighten_rounds > 0 ? "milp-obbt" : "milp");
+        EXPECT_EQ(r->method, r != &a ? "milp" : o.tighten_rounds > 0 ? "milp-obbt" : o.relax_inputs ? "milp-relax" : "milp");
         if (r->verdict == Verdict::Violated) {
             EXPECT_TRUE(confirms(q, r->counterexample)) << what;
         }
@@ -208,6 +209,66 @@ TEST(Milp, MatchesBruteForceOnGeneralRescalesAndEveryMode) {
     }
     EXPECT_GT(t.holds, 20);
     EXPECT_GT(t.violated, 20);
+}
+
+// Method milp-relax: the relaxation with continuous inputs first (its "infeasible" proves),
+// then the first layer of its solution realised by an integer input, then the exact model.
+TEST(Milp, RelaxedInputsMatchBruteForce) {
+    std::mt19937_64 rng(13);
+    Tally t;
+    MilpOptions o;
+    o.relax_inputs = true;
+    for (int trial = 0; trial < 80; ++trial) {
+        if (trial % 2 == 0) {
+            const IntNetwork net = random_int_network(rng, 2 + int(rng() % 3), {3 + int(rng() % 3), 3});
+            run_queries(rng, net, o, fmt::format("trial {} general", trial), t);
+        } else {
+            const BlockNet bn = random_net(rng, 4, {5, 4, 3});
+            const std::string spec = fmt::format("aaai2021:{}", 3 + trial % 6);
+            const QuantizedNet qn = quantize(bn, parse_scheme(spec, bn));
+            ASSERT_TRUE(qn.integer) << spec;
+            run_queries(rng, *qn.integer, o, fmt::format("trial {} {}", trial, spec), t);
+        }
+    }
+    EXPECT_GT(t.holds, 10);
+    EXPECT_GT(t.violated, 10);
+}
+
+// realise_first_layer: the first-layer outputs of a box point, searched from a real point
+// near it, are met exactly; outputs no point of the box gives are not.
+TEST(Milp, RealiseFirstLayerMeetsReachableOutputs) {
+    std::mt19937_64 rng(19);
+    int found = 0;
+    for (int trial = 0; trial < 100; ++trial) {
+        const IntNetwork net = random_int_network(rng, 3 + int(rng() % 6), {4 + int(rng() % 4), 2});
+        std::vector<int64_t> lo, hi;
+        random_box(rng, net, 6, lo, hi);
+        std::vector<int64_t> x0(lo.size());
+        std::vector<double> start(lo.size());
+        for (size_t j = 0; j < x0.size(); ++j) {
+            x0[j] = lo[j] + int64_t(rng() % uint64_t(hi[j] - lo[j] + 1));
+            start[j] = double(x0[j]) + std::uniform_real_distribution<double>(-1.5, 1.5)(rng);
+        }
+        const std::vector<int64_t> h0 = net.trace(x0)[1];
+        std::vector<milp::NeuronTarget> targets;
+        for (size_t i = 0; i < h0.size(); ++i) targets.push_back({int64_t(i), h0[i]});
+        const auto x = milp::realise_first_layer(net, lo, hi, targets, start, Budget::seconds(10));
+        if (x) {
+            ++found;
+            for (size_t j = 0; j < x->size(); ++j) ASSERT_TRUE((*x)[j] >= lo[j] && (*x)[j] <= hi[j]);
+            EXPECT_EQ(net.trace(*x)[1], h0) << "trial " << trial;
+        }
+        // An output above every output the box gives: the neuron's largest over the box, + 1.
+        std::vector<int64_t> top = h0;
+        any_point(lo, hi, [&](const std::vector<int64_t>& p) {
+            top[0] = std::max(top[0], net.trace(p)[1][0]);
+            return false;
+        });
+        if (top[0] < net.layers[0].hi) {
+            EXPECT_FALSE(milp::realise_first_layer(net, lo, hi, {{0, top[0] + 1}}, start, Budget::seconds(10)));
+        }
+    }
+    EXPECT_GE(found, 80);  // a local search: most, not necessarily all
 }
 
 TEST(Milp, ExactAccumulatorOutputAndTrivialSets) {
