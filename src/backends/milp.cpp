@@ -89,6 +89,39 @@ void first_layer_at(const milp::NetworkEncoding& enc, const std::vector<double>&
         input[j] = enc.input_var[j] >= 0 ? values[size_t(enc.input_var[j])] : double(enc.input_value[j]);
 }
 
+// The relaxation with every first-layer rounding remainder kept an eighth of its band away
+// from the band's ends: room for rounding the inputs of a solution. A restriction of the
+// relaxation, not a relaxation: it only serves to find counterexamples.
+milp::Model with_interior_first_layer(const milp::NetworkEncoding& enc) {
+    milp::Model m = with_real_inputs(enc);
+    for (const auto& rem : enc.remainder.front()) {
+        if (!rem) continue;
+        const i128 margin = (rem->hi - rem->lo + 1) / 8;
+        if (margin > 0) m.add_row(rem->s, rem->lo + margin, rem->hi - margin);
+    }
+    return m;
+}
+
+// At most `seconds` of the budget.
+Budget slice(const Budget& budget, double seconds) {
+    using Clock = std::chrono::steady_clock;
+    Budget b = budget;  // (Budget::seconds would read a slice of 0 as no limit)
+    b.deadline = std::min(budget.deadline,
+                          Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)));
+    return b;
+}
+
+// An integer input with the first-layer outputs of a relaxation's solution, re-checked.
+std::optional<std::vector<int64_t>> realise(const IntQuery& q, const milp::NetworkEncoding& enc, const std::vector<double>& values,
+                                            const Budget& budget) {
+    std::vector<milp::NeuronTarget> targets;
+    std::vector<double> start;
+    first_layer_at(enc, values, targets, start);
+    std::optional<std::vector<int64_t>> x = milp::realise_first_layer(*q.net, q.lo, q.hi, targets, start, budget);
+    if (x && !confirms(q, *x)) x.reset();
+    return x;
+}
+
 // MilpOptions::relax_inputs: the relaxation, then the first layer of its solution realised
 // by an integer input. Unknown when neither decides (the exact model comes next). The
 // relaxation's "infeasible" is trusted as far as the exact model's (same numbers): every
@@ -109,11 +142,13 @@ PartResult solve_relaxed(const IntQuery& q, const milp::NetworkEncoding& enc, co
     }
     out.reason = r.status == milp::SolveStatus::Stopped ? "timeout" : "relaxation undecided";
     if (r.status != milp::SolveStatus::Feasible) return out;
-    std::vector<milp::NeuronTarget> targets;
-    std::vector<double> start;
-    first_layer_at(enc, r.values, targets, start);
-    std::optional<std::vector<int64_t>> x = milp::realise_first_layer(*q.net, q.lo, q.hi, targets, start, budget);
-    if (x && confirms(q, *x)) {
+    std::optional<std::vector<int64_t>> x = realise(q, enc, r.values, budget);
+    if (!x) {  // the solution sits at band ends where no integer input is: one from the interior
+        const milp::SolveResult i = milp::solve_with_cbc(with_interior_first_layer(enc), slice(budget, budget.seconds_left() / 4), so);
+        if (i.status == milp::SolveStatus::Candidate) x = candidate;
+        else if (i.status == milp::SolveStatus::Feasible) x = realise(q, enc, i.values, budget);
+    }
+    if (x) {
         out.kind = PartResult::Found;
         out.x = std::move(*x);
     }
