@@ -25,8 +25,10 @@ struct MilpOptions {
     double first_slice_s = 2.0;
     // Solve each disjunct first with the inputs continuous (a relaxation: its
     // "infeasible" rules the disjunct out too); when that has a solution, look for an
-    // integer input that gives the first layer the same outputs (the exact model with
-    // those fixed, at most half the time left), then the exact model. Method "milp-relax".
+    // integer input that gives the first layer the same outputs (milp_realise.hpp), and
+    // if there is none, do the same from a solution with the first layer's rounding
+    // remainders kept inside their bands (at most a quarter of the time left); then the
+    // exact model. Method "milp-relax", the default portfolio's MILP.
     bool relax_inputs = false;
 };
 
