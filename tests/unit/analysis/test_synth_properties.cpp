@@ -181,7 +181,9 @@ TEST(RealVerify, AgreesWithTheSynthCheckAndSkipsMisclassifiedSamples) {
                                                                   : Verdict::Unknown;
         EXPECT_EQ(r.result.outcome.verdict, want) << i;
         holds += want == Verdict::Holds;
-        if (want == Verdict::Violated) EXPECT_NE(predicted(net, r.counterexample, 255.0), d.labels[size_t(i)]);
+        if (want == Verdict::Violated) {
+            EXPECT_NE(predicted(net, r.counterexample, 255.0), d.labels[size_t(i)]);
+        }
     }
     EXPECT_GT(holds, 0);
 }

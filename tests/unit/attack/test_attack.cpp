@@ -8,6 +8,7 @@
 #include "qcert/io.hpp"
 #include "qcert/model.hpp"
 #include "test_util.hpp"
+#include "unit/bounds/random_int_nets.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -17,35 +18,6 @@
 using namespace qcert;
 
 namespace {
-
-BlockNet random_net(std::mt19937_64& rng, int in, std::vector<int> widths) {
-    std::normal_distribution<double> N(0, 0.6);
-    BlockNet n;
-    n.input_shape = {in};
-    int prev = in;
-    for (size_t k = 0; k < widths.size(); ++k) {
-        Block b;
-        b.W = Mat::NullaryExpr(widths[k], prev, [&] { return N(rng); });
-        b.b = Vec::NullaryExpr(widths[k], [&] { return N(rng); });
-        b.act = k + 1 < widths.size() ? Act::ReLU : Act::None;
-        n.blocks.push_back(b);
-        prev = widths[k];
-    }
-    return n;
-}
-
-// Calls f on every integer point of the box; stops when f returns true.
-template <class F>
-bool enumerate(const std::vector<int64_t>& lo, const std::vector<int64_t>& hi, F f) {
-    std::vector<int64_t> x = lo;
-    while (true) {
-        if (f(x)) return true;
-        size_t j = 0;
-        for (; j < x.size() && x[j] == hi[j]; ++j) x[j] = lo[j];
-        if (j == x.size()) return false;
-        ++x[j];
-    }
-}
 
 int64_t argmax(const std::vector<int64_t>& y) {
     return int64_t(std::max_element(y.begin(), y.end()) - y.begin());  // first maximum: ties to the lowest index
@@ -84,7 +56,7 @@ const char* kSchemes[] = {"aaai2021:4", "aaai2021:6", "aaai2021:8", "qebverif:6"
 TEST(Attack, IncrementalEvaluationEqualsFullEvaluation) {
     std::mt19937_64 rng(7);
     for (int trial = 0; trial < 60; ++trial) {
-        const BlockNet net = random_net(rng, 3 + int(rng() % 6), {2 + int(rng() % 6), 2 + int(rng() % 5), 3});
+        const BlockNet net = test::random_block_net(rng, 3 + int(rng() % 6), {2 + int(rng() % 6), 2 + int(rng() % 5), 3}, 0.6);
         const QuantizedNet qn = quantize(net, parse_scheme(kSchemes[trial % std::size(kSchemes)], net));
         const IntNetwork& in = *qn.integer;
         std::vector<int64_t> x(static_cast<size_t>(in.input_size()));
@@ -121,14 +93,14 @@ TEST(Attack, FindsMostCounterexamplesThatEnumerationFindsAndTheyConfirm) {
         // Most boxes are tiny; one query in four has 7 to 9 inputs (3^9 points at most).
         const bool wide = trial % 4 == 3;
         const int in = wide ? 7 + int(rng() % 3) : 2 + int(rng() % 4);
-        const BlockNet net = random_net(rng, in, {3 + int(rng() % 6), 2 + int(rng() % 5), 2 + int(rng() % 3)});
+        const BlockNet net = test::random_block_net(rng, in, {3 + int(rng() % 6), 2 + int(rng() % 5), 2 + int(rng() % 3)}, 0.6);
         const QuantizedNet qn = quantize(net, parse_scheme(kSchemes[trial % std::size(kSchemes)], net));
         const IntNetwork& inet = *qn.integer;
         std::vector<int64_t> centre(static_cast<size_t>(in));
         for (auto& v : centre) v = inet.input.lo + int64_t(rng() % uint64_t(inet.input.hi - inet.input.lo + 1));
         const int64_t eps = wide ? 1 : 1 + int64_t(rng() % (in <= 3 ? 4 : 2));
         const IntQuery q = IntQuery::linf_ball(inet, centre, eps, random_unsafe(rng, inet, centre));
-        const bool truth = enumerate(q.lo, q.hi, [&](const std::vector<int64_t>& x) { return is_unsafe(q.unsafe, inet.eval(x).out); });
+        const bool truth = test::for_each_point(q.lo, q.hi, [&](const std::vector<int64_t>& x) { return is_unsafe(q.unsafe, inet.eval(x).out); });
         AttackOptions opt;
         opt.max_evals = 500;
         opt.seed = uint64_t(trial);
@@ -152,7 +124,7 @@ TEST(Attack, FindsMostCounterexamplesThatEnumerationFindsAndTheyConfirm) {
 
 TEST(Attack, DeterministicForASeed) {
     std::mt19937_64 rng(5);
-    const BlockNet net = random_net(rng, 6, {8, 4});
+    const BlockNet net = test::random_block_net(rng, 6, {8, 4}, 0.6);
     const QuantizedNet qn = quantize(net, parse_scheme("aaai2021:6", net));
     std::vector<int64_t> centre = {10, 200, 128, 40, 90, 250};
     const IntQuery q = IntQuery::linf_ball(*qn.integer, centre, 30,
@@ -167,7 +139,7 @@ TEST(Attack, DeterministicForASeed) {
 
 TEST(Attack, GivesUpWithinItsEvaluationBudget) {
     std::mt19937_64 rng(3);
-    const BlockNet net = random_net(rng, 4, {5, 3});
+    const BlockNet net = test::random_block_net(rng, 4, {5, 3}, 0.6);
     const QuantizedNet qn = quantize(net, parse_scheme("aaai2021:6", net));
     const std::vector<int64_t> centre = {100, 100, 100, 100};
     IntQuery q = IntQuery::linf_ball(*qn.integer, centre, 2, {{{{{0, 0}}, -1}}});  // 0 * y <= -1: never met
@@ -184,7 +156,7 @@ TEST(Attack, GivesUpWithinItsEvaluationBudget) {
 
 TEST(Attack, StopsWhenCancelledAndIsNamedIncomplete) {
     std::mt19937_64 rng(11);
-    const BlockNet net = random_net(rng, 8, {6, 3});
+    const BlockNet net = test::random_block_net(rng, 8, {6, 3}, 0.6);
     const QuantizedNet qn = quantize(net, parse_scheme("aaai2021:6", net));
     const std::vector<int64_t> centre(8, 100);
     const IntQuery q = IntQuery::linf_ball(*qn.integer, centre, 3, {{{{{0, 0}}, -1}}});  // never met

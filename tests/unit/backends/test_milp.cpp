@@ -9,6 +9,7 @@
 #include "qcert/bounds.hpp"
 #include "qcert/model.hpp"
 #include "test_util.hpp"
+#include "unit/bounds/random_int_nets.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -22,32 +23,13 @@ using namespace qcert;
 
 namespace {
 
-const Rounding kModes[] = {Rounding::HalfUp, Rounding::HalfAway, Rounding::HalfEven, Rounding::HalfDown,
-                           Rounding::Floor,  Rounding::Ceil,     Rounding::TowardZero};
-
-BlockNet random_net(std::mt19937_64& rng, int in, std::vector<int> widths) {
-    std::normal_distribution<double> N(0, 0.7);
-    BlockNet n;
-    n.input_shape = {in};
-    int prev = in;
-    for (size_t k = 0; k < widths.size(); ++k) {
-        Block b;
-        b.W = Mat::NullaryExpr(widths[k], prev, [&] { return N(rng); });
-        b.b = Vec::NullaryExpr(widths[k], [&] { return N(rng); });
-        b.act = k + 1 < widths.size() ? Act::ReLU : Act::None;
-        n.blocks.push_back(b);
-        prev = widths[k];
-    }
-    return n;
-}
-
 std::string random_fixed_scheme(std::mt19937_64& rng) {
     auto fmt_of = [&](bool is_signed, int min_bits) {
         const int bits = min_bits + int(rng() % 5);
         return fmt::format("{}{}.{}", is_signed ? 's' : 'u', bits, int(rng() % (bits + 1)));
     };
     return fmt::format("fixed:w={},b={},a={},o={},i=u3.{},raw,round={}", fmt_of(true, 3), fmt_of(true, 3),
-                       fmt_of(rng() % 2 == 0, 3), fmt_of(true, 4), int(rng() % 4), rounding_name(kModes[rng() % 7]));
+                       fmt_of(rng() % 2 == 0, 3), fmt_of(true, 4), int(rng() % 4), rounding_name(test::kAllModes[rng() % 7]));
 }
 
 // A random integer network in the general form: zero points, rescale num/den not a
@@ -66,7 +48,7 @@ IntNetwork random_int_network(std::mt19937_64& rng, int in, std::vector<int> wid
         L.in_zero = int64_t(rng() % 5) - 2;
         L.num = 1 + int64_t(rng() % 5);
         L.den = 1 + int64_t(rng() % 12);
-        L.rounding = kModes[rng() % 7];
+        L.rounding = test::kAllModes[rng() % 7];
         L.out_zero = int64_t(rng() % 5) - 2;
         L.lo = -int64_t(rng() % 6);
         L.hi = L.lo + 2 + int64_t(rng() % 8);
@@ -172,7 +154,7 @@ TEST(Milp, MatchesBruteForceOnRandomFixedSchemes) {
     std::mt19937_64 rng(7);
     Tally t;
     for (int trial = 0; trial < 60; ++trial) {
-        const BlockNet net = random_net(rng, 2 + int(rng() % 3), {2 + int(rng() % 4), 3});
+        const BlockNet net = test::random_block_net(rng, 2 + int(rng() % 3), {2 + int(rng() % 4), 3}, 0.7);
         const std::string spec = random_fixed_scheme(rng);
         const QuantizedNet qn = quantize(net, parse_scheme(spec, net));
         ASSERT_TRUE(qn.integer) << spec;
@@ -186,7 +168,7 @@ TEST(Milp, MatchesBruteForceOnAaaiSchemes) {
     std::mt19937_64 rng(11);
     Tally t;
     for (int trial = 0; trial < 60; ++trial) {
-        const BlockNet net = random_net(rng, 4, {5, 4, 3});
+        const BlockNet net = test::random_block_net(rng, 4, {5, 4, 3}, 0.7);
         const std::string spec = fmt::format("aaai2021:{}", 3 + trial % 6);
         const QuantizedNet qn = quantize(net, parse_scheme(spec, net));
         ASSERT_TRUE(qn.integer) << spec;
@@ -273,7 +255,7 @@ TEST(Milp, RealiseFirstLayerMeetsReachableOutputs) {
 
 TEST(Milp, ExactAccumulatorOutputAndTrivialSets) {
     std::mt19937_64 rng(5);
-    const BlockNet net = random_net(rng, 3, {4, 2});
+    const BlockNet net = test::random_block_net(rng, 3, {4, 2}, 0.7);
     Scheme s = parse_scheme("fixed:w=s5.3,b=s5.3,a=u5.2,i=u3.0,raw,round=half_even", net);
     s.layers.back().activation.reset();  // the exact accumulator is the output
     const QuantizedNet qn = quantize(net, s);
@@ -494,7 +476,7 @@ TEST(Milp, EncodingReproducesEvalAtEveryPoint) {
         if (trial % 2 == 0) {
             owned = random_int_network(rng, 2 + int(rng() % 2), {3 + int(rng() % 3), 3});
         } else {
-            const BlockNet bn = random_net(rng, 2 + int(rng() % 2), {2 + int(rng() % 4), 3});
+            const BlockNet bn = test::random_block_net(rng, 2 + int(rng() % 2), {2 + int(rng() % 4), 3}, 0.7);
             qn = quantize(bn, parse_scheme(random_fixed_scheme(rng), bn));
             owned = *qn.integer;
         }
@@ -562,7 +544,7 @@ TEST(Milp, LargeEncodingsAreFeasibleAtPointsOfTheBox) {
         cases.push_back({std::string(name) + " sample 500", IntQuery::linf_ball(net, net.input_from(raw, real), 6, {})});
     }
     for (int t = 0; t < 3; ++t) {
-        const BlockNet bn = random_net(rng, 20, {30, 30, 5});
+        const BlockNet bn = test::random_block_net(rng, 20, {30, 30, 5}, 0.7);
         const std::string spec = "fixed:w=s12.8,b=s16.8,a=s16.8,o=s16.8,i=u8.0,raw,round=half_even";
         nets.push_back(*quantize(bn, parse_scheme(spec, bn)).integer);
         IntQuery q;

@@ -10,6 +10,7 @@
 #include "qcert/method.hpp"
 #include "qcert/model.hpp"
 #include "test_util.hpp"
+#include "unit/bounds/random_int_nets.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -25,22 +26,6 @@ namespace {
 
 const Rounding kModes[] = {Rounding::HalfUp, Rounding::HalfAway, Rounding::HalfEven, Rounding::HalfDown,
                            Rounding::Floor,  Rounding::Ceil,     Rounding::TowardZero};
-
-BlockNet random_net(std::mt19937_64& rng, int in, std::vector<int> widths) {
-    std::normal_distribution<double> N(0, 0.8);
-    BlockNet n;
-    n.input_shape = {in};
-    int prev = in;
-    for (size_t k = 0; k < widths.size(); ++k) {
-        Block b;
-        b.W = Mat::NullaryExpr(widths[k], prev, [&] { return N(rng); });
-        b.b = Vec::NullaryExpr(widths[k], [&] { return N(rng); });
-        b.act = k + 1 < widths.size() ? Act::ReLU : Act::None;
-        n.blocks.push_back(b);
-        prev = widths[k];
-    }
-    return n;
-}
 
 std::string random_format(std::mt19937_64& rng, char sign) {
     const int bits = 3 + int(rng() % 6);
@@ -124,7 +109,7 @@ std::vector<Case> queries_for(std::mt19937_64& rng, const std::string& what, std
 std::vector<Case> fixed_point_cases(std::mt19937_64& rng, int count) {
     std::vector<Case> cases;
     for (int t = 0; t < count; ++t) {
-        const BlockNet bn = random_net(rng, 2 + int(rng() % 3), {2 + int(rng() % 4), 2 + int(rng() % 3)});
+        const BlockNet bn = test::random_block_net(rng, 2 + int(rng() % 3), {2 + int(rng() % 4), 2 + int(rng() % 3)});
         const std::string spec = random_fixed_scheme(rng);
         const QuantizedNet qn = quantize(bn, parse_scheme(spec, bn));
         if (!qn.integer) throw std::logic_error(spec + " has no integer path");
@@ -139,7 +124,7 @@ std::vector<Case> fixed_point_cases(std::mt19937_64& rng, int count) {
 std::vector<Case> aaai_cases(std::mt19937_64& rng, int count) {
     std::vector<Case> cases;
     for (int t = 0; t < count; ++t) {
-        const BlockNet bn = random_net(rng, 2 + int(rng() % 2), {2 + int(rng() % 5), 3});
+        const BlockNet bn = test::random_block_net(rng, 2 + int(rng() % 2), {2 + int(rng() % 5), 3});
         const std::string spec = "aaai2021:" + std::to_string(3 + rng() % 6);
         const QuantizedNet qn = quantize(bn, parse_scheme(spec, bn));
         if (!qn.integer) throw std::logic_error(spec + " has no integer path");
@@ -369,7 +354,7 @@ TEST(Smt, ExpiredBudgetIsUnknown) {
 TEST(Smt, CancelStopsEveryBackEndPromptly) {
     // A wider network and box: not instant for the solvers, though it may be decided.
     std::mt19937_64 rng(5);
-    const BlockNet bn = random_net(rng, 24, {40, 40, 10});
+    const BlockNet bn = test::random_block_net(rng, 24, {40, 40, 10});
     const QuantizedNet qn = quantize(bn, parse_scheme("aaai2021:8", bn));
     const IntNetwork& n = *qn.integer;
     std::vector<int64_t> centre(24);

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace qcert::test {
@@ -22,8 +23,9 @@ inline int64_t uniform(std::mt19937_64& rng, int64_t lo, int64_t hi) {
     return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
 }
 
-inline BlockNet random_block_net(std::mt19937_64& rng, int64_t in, const std::vector<int64_t>& widths) {
-    std::normal_distribution<double> N(0, 0.8);
+// Dense layers of the given widths, ReLU between them, weights and biases N(0, sigma).
+inline BlockNet random_block_net(std::mt19937_64& rng, int64_t in, const std::vector<int64_t>& widths, double sigma = 0.8) {
+    std::normal_distribution<double> N(0, sigma);
     BlockNet n;
     n.source = "random";
     n.input_shape = {in};
@@ -117,15 +119,20 @@ inline void random_box(std::mt19937_64& rng, const IntNetwork& net, std::vector<
     }
 }
 
-// Calls f(x) for every integer x of the box.
+// Calls f(x) for every integer x of the box, in order, until f returns true (f may also
+// return nothing: then every point). Returns whether some f(x) returned true.
 template <class F>
-void for_each_point(const std::vector<int64_t>& lo, const std::vector<int64_t>& hi, F&& f) {
+bool for_each_point(const std::vector<int64_t>& lo, const std::vector<int64_t>& hi, F&& f) {
     std::vector<int64_t> x = lo;
     for (;;) {
-        f(x);
+        if constexpr (std::is_same_v<decltype(f(x)), bool>) {
+            if (f(x)) return true;
+        } else {
+            f(x);
+        }
         size_t j = 0;
         while (j < x.size() && x[j] == hi[j]) x[j] = lo[j], ++j;
-        if (j == x.size()) return;
+        if (j == x.size()) return false;
         ++x[j];
     }
 }

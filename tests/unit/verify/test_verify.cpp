@@ -4,6 +4,7 @@
 #include "qcert/result_log.hpp"
 #include "qcert/verify.hpp"
 #include "test_util.hpp"
+#include "unit/bounds/random_int_nets.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -14,38 +15,9 @@ using namespace qcert;
 
 namespace {
 
-BlockNet random_net(std::mt19937_64& rng, int in, std::vector<int> widths) {
-    std::normal_distribution<double> N(0, 0.6);
-    BlockNet n;
-    n.input_shape = {in};
-    int prev = in;
-    for (size_t k = 0; k < widths.size(); ++k) {
-        Block b;
-        b.W = Mat::NullaryExpr(widths[k], prev, [&] { return N(rng); });
-        b.b = Vec::NullaryExpr(widths[k], [&] { return N(rng); });
-        b.act = k + 1 < widths.size() ? Act::ReLU : Act::None;
-        n.blocks.push_back(b);
-        prev = widths[k];
-    }
-    return n;
-}
-
-// Calls f on every integer point of the box.
-template <class F>
-void for_each_point(const std::vector<int64_t>& lo, const std::vector<int64_t>& hi, F f) {
-    std::vector<int64_t> x = lo;
-    while (true) {
-        f(x);
-        size_t i = 0;
-        while (i < x.size() && x[i] == hi[i]) x[i] = lo[i], ++i;
-        if (i == x.size()) return;
-        ++x[i];
-    }
-}
-
 bool brute_violated(const IntQuery& q) {
     bool v = false;
-    for_each_point(q.lo, q.hi, [&](const std::vector<int64_t>& x) { v = v || is_unsafe(q.unsafe, q.net->eval(x).out); });
+    test::for_each_point(q.lo, q.hi, [&](const std::vector<int64_t>& x) { v = v || is_unsafe(q.unsafe, q.net->eval(x).out); });
     return v;
 }
 
@@ -55,7 +27,7 @@ TEST(Verify, PortfolioAgreesWithBruteForce) {
     std::mt19937_64 rng(77);
     int violated = 0, holds = 0;
     for (int t = 0; t < 40; ++t) {
-        const BlockNet bn = random_net(rng, 3, {4, 3});
+        const BlockNet bn = test::random_block_net(rng, 3, {4, 3}, 0.6);
         const QuantizedNet qn = quantize(bn, parse_scheme("fixed:w=s6.4,b=s6.4,a=s8.4,i=u4.2,round=half_up", bn));
         const IntNetwork& net = *qn.integer;
         std::vector<int64_t> x(3);
@@ -82,7 +54,7 @@ TEST(Verify, EveryMethodAloneAgreesWithBruteForce) {
     std::mt19937_64 rng(5);
     for (const std::string m : {"bab", "milp", "milp-obbt", "milp-relax", "cvc5", "z3", "boolector"}) {
         for (int t = 0; t < 8; ++t) {
-            const BlockNet bn = random_net(rng, 2, {3, 2});
+            const BlockNet bn = test::random_block_net(rng, 2, {3, 2}, 0.6);
             const QuantizedNet qn = quantize(bn, parse_scheme("aaai2021:4", bn));
             std::vector<int64_t> x = {int64_t(rng() % 256), int64_t(rng() % 256)};
             const IntQuery q = IntQuery::linf_ball(*qn.integer, x, 3, to_integer(OutputProperty::misclassified(2, 0), *qn.integer));
@@ -100,7 +72,7 @@ TEST(Verify, EveryMethodAloneAgreesWithBruteForce) {
 
 TEST(Verify, TwinNetworkRunsBothCopies) {
     std::mt19937_64 rng(3);
-    const BlockNet bn = random_net(rng, 4, {5, 3});
+    const BlockNet bn = test::random_block_net(rng, 4, {5, 3}, 0.6);
     const QuantizedNet qn = quantize(bn, parse_scheme("aaai2021:6", bn));
     const IntNetwork twin = twin_network(*qn.integer, {1, 3});
     for (int t = 0; t < 50; ++t) {
@@ -124,7 +96,7 @@ TEST(Verify, TwinNetworkRunsBothCopies) {
 TEST(Verify, FairnessAgreesWithBruteForce) {
     std::mt19937_64 rng(8);
     for (int t = 0; t < 10; ++t) {
-        const BlockNet bn = random_net(rng, 3, {3, 2});
+        const BlockNet bn = test::random_block_net(rng, 3, {3, 2}, 0.6);
         const QuantizedNet qn = quantize(bn, parse_scheme("fixed:w=s6.4,b=s6.4,a=s8.4,i=u3.0", bn));
         const IntNetwork& net = *qn.integer;
         const std::vector<int64_t> lo = {0, 0, 0}, hi = {3, 7, 7};
@@ -134,7 +106,7 @@ TEST(Verify, FairnessAgreesWithBruteForce) {
         const Outcome o = verify_fairness(net, lo, hi, {0}, delta, opt);
         ASSERT_NE(o.verdict, Verdict::Unknown) << o.reason;
         bool unfair = false;
-        for_each_point(lo, hi, [&](const std::vector<int64_t>& x) {
+        test::for_each_point(lo, hi, [&](const std::vector<int64_t>& x) {
             for (int64_t s = lo[0]; s <= hi[0]; ++s) {
                 std::vector<int64_t> x2 = x;
                 x2[0] = s;
@@ -149,7 +121,7 @@ TEST(Verify, FairnessAgreesWithBruteForce) {
 TEST(Verify, MaxRadiusMatchesBruteForce) {
     std::mt19937_64 rng(21);
     for (int t = 0; t < 6; ++t) {
-        const BlockNet bn = random_net(rng, 2, {4, 3});
+        const BlockNet bn = test::random_block_net(rng, 2, {4, 3}, 0.6);
         Subject s;
         s.path = "random";
         s.blocks = bn;
