@@ -205,7 +205,7 @@ TEST(Milp, RelaxedInputsMatchBruteForce) {
             const IntNetwork net = random_int_network(rng, 2 + int(rng() % 3), {3 + int(rng() % 3), 3});
             run_queries(rng, net, o, fmt::format("trial {} general", trial), t);
         } else {
-            const BlockNet bn = random_net(rng, 4, {5, 4, 3});
+            const BlockNet bn = test::random_block_net(rng, 4, {5, 4, 3}, 0.7);
             const std::string spec = fmt::format("aaai2021:{}", 3 + trial % 6);
             const QuantizedNet qn = quantize(bn, parse_scheme(spec, bn));
             ASSERT_TRUE(qn.integer) << spec;
