@@ -144,7 +144,7 @@ PartResult solve_relaxed(const IntQuery& q, const milp::NetworkEncoding& enc, co
     if (r.status != milp::SolveStatus::Feasible) return out;
     std::optional<std::vector<int64_t>> x = realise(q, enc, r.values, budget);
     if (!x) {  // the solution sits at band ends where no integer input is: one from the interior
-        const milp::SolveResult i = milp::solve_with_cbc(with_interior_first_layer(enc), slice(budget, budget.seconds_left() / 4), so);
+        const milp::SolveResult i = milp::solve_with_cbc(with_interior_first_layer(enc), slice(budget, budget.seconds_left() / 2), so);
         if (i.status == milp::SolveStatus::Candidate) x = candidate;
         else if (i.status == milp::SolveStatus::Feasible) x = realise(q, enc, i.values, budget);
     }

@@ -27,7 +27,7 @@ struct MilpOptions {
     // "infeasible" rules the disjunct out too); when that has a solution, look for an
     // integer input that gives the first layer the same outputs (milp_realise.hpp), and
     // if there is none, do the same from a solution with the first layer's rounding
-    // remainders kept inside their bands (at most a quarter of the time left); then the
+    // remainders kept inside their bands (at most half the time left); then the
     // exact model. Method "milp-relax", the default portfolio's MILP.
     bool relax_inputs = false;
 };
