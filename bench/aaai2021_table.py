@@ -15,7 +15,7 @@ PUBLISHED = {
 
 
 def expected(bench, sample):
-    if bench != "fashion":
+    if bench != "fashion" or sample == 338:  # 338 at eps 4: no published answer
         return None
     if sample in FASHION_MISCLASSIFIED:
         return "misclassified"

@@ -17,7 +17,7 @@ namespace qcert {
 
 struct VerifyOptions {
     // Methods in the order they are tried; empty: the default portfolio
-    // (interval, symbolic, attack, then milp and bab side by side).
+    // (interval, symbolic, attack, then milp-relax and bab side by side).
     std::vector<std::string> methods;
     double timeout_s = 60.0;  // per query
     unsigned threads = 0;     // for the complete methods of one query; 0: all cores

@@ -28,6 +28,11 @@ const std::map<std::string, std::function<std::unique_ptr<Method>()>>& registry(
              o.tighten_rounds = 2;
              return make_milp_method(o);
          }},
+        {"milp-relax", [] {
+             MilpOptions o;
+             o.relax_inputs = true;
+             return make_milp_method(o);
+         }},
         {"cvc5", [] { return make_cvc5_method(); }},
         {"z3", [] { return make_z3_method(); }},
         {"boolector", [] { return make_boolector_method(); }},

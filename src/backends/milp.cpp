@@ -8,6 +8,7 @@
 
 #include "backends/milp_cbc.hpp"
 #include "backends/milp_encoding.hpp"
+#include "backends/milp_realise.hpp"
 #include "backends/milp_tighten.hpp"
 
 #include <algorithm>
@@ -23,14 +24,12 @@ namespace {
 
 using milp::i128;
 
-// Above this magnitude, double arithmetic on row activities is no longer exact
-// enough to trust "infeasible" (see milp_cbc.cpp).
-constexpr i128 kExactLimit = i128(1) << 40;
-
 class Milp : public Method {
 public:
     explicit Milp(const MilpOptions& o) : options_(o) {}
-    std::string name() const override { return options_.tighten_rounds > 0 ? "milp-obbt" : "milp"; }
+    std::string name() const override {
+        return options_.tighten_rounds > 0 ? "milp-obbt" : options_.relax_inputs ? "milp-relax" : "milp";
+    }
     bool complete() const override { return true; }
     Outcome run(const IntQuery& q, const Budget& budget) override {
         // Symbolic bounds are far tighter than intervals past the first layer: fewer
@@ -65,9 +64,100 @@ struct PartResult {
     std::string reason;      // Unknown, Unsupported
 };
 
+// The model with the input variables continuous: every point of the exact model is one of it.
+milp::Model with_real_inputs(const milp::NetworkEncoding& enc) {
+    milp::Model m = enc.model;
+    for (int v : enc.input_var)
+        if (v >= 0) m.vars[size_t(v)].integer = false;
+    return m;
+}
+
+// The first layer's outputs at a solution of the relaxation (integers up to tolerance), and
+// its input (real).
+void first_layer_at(const milp::NetworkEncoding& enc, const std::vector<double>& values, std::vector<milp::NeuronTarget>& targets,
+                    std::vector<double>& input) {
+    targets.clear();
+    for (size_t i = 0; i < enc.out.front().size(); ++i) {
+        const auto& out = enc.out.front()[i];
+        if (!out || out->is_constant()) continue;
+        double v = double(out->constant);
+        for (const milp::Term& t : out->terms) v += double(t.coef) * values[size_t(t.var)];
+        targets.push_back({int64_t(i), std::llround(v)});
+    }
+    input.resize(enc.input_var.size());
+    for (size_t j = 0; j < input.size(); ++j)
+        input[j] = enc.input_var[j] >= 0 ? values[size_t(enc.input_var[j])] : double(enc.input_value[j]);
+}
+
+// The relaxation with every first-layer rounding remainder kept an eighth of its band away
+// from the band's ends: room for rounding the inputs of a solution. A restriction of the
+// relaxation, not a relaxation: it only serves to find counterexamples.
+milp::Model with_interior_first_layer(const milp::NetworkEncoding& enc) {
+    milp::Model m = with_real_inputs(enc);
+    for (const auto& rem : enc.remainder.front()) {
+        if (!rem) continue;
+        const i128 margin = (rem->hi - rem->lo + 1) / 8;
+        if (margin > 0) m.add_row(rem->s, rem->lo + margin, rem->hi - margin);
+    }
+    return m;
+}
+
+// At most `seconds` of the budget.
+Budget slice(const Budget& budget, double seconds) {
+    using Clock = std::chrono::steady_clock;
+    Budget b = budget;  // (Budget::seconds would read a slice of 0 as no limit)
+    b.deadline = std::min(budget.deadline,
+                          Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds)));
+    return b;
+}
+
+// An integer input with the first-layer outputs of a relaxation's solution, re-checked.
+std::optional<std::vector<int64_t>> realise(const IntQuery& q, const milp::NetworkEncoding& enc, const std::vector<double>& values,
+                                            const Budget& budget) {
+    std::vector<milp::NeuronTarget> targets;
+    std::vector<double> start;
+    first_layer_at(enc, values, targets, start);
+    std::optional<std::vector<int64_t>> x = milp::realise_first_layer(*q.net, q.lo, q.hi, targets, start, budget);
+    if (x && !confirms(q, *x)) x.reset();
+    return x;
+}
+
+// MilpOptions::relax_inputs: the relaxation, then the first layer of its solution realised
+// by an integer input. Unknown when neither decides (the exact model comes next). The
+// relaxation's "infeasible" is trusted as far as the exact model's (same numbers): every
+// integer solution of the exact model is one of it, and milp_cbc.cpp's argument is about
+// such integer points.
+PartResult solve_relaxed(const IntQuery& q, const milp::NetworkEncoding& enc, const Budget& budget, milp::SolveOptions so,
+                         const std::vector<int64_t>& candidate, bool exact) {
+    PartResult out;
+    const milp::SolveResult r = milp::solve_with_cbc(with_real_inputs(enc), budget, so);
+    if (r.status == milp::SolveStatus::Candidate) {
+        out.kind = PartResult::Found;
+        out.x = candidate;
+        return out;
+    }
+    if (r.status == milp::SolveStatus::Infeasible && exact) {  // a relaxation: the exact model is empty too
+        out.kind = PartResult::Empty;
+        return out;
+    }
+    out.reason = r.status == milp::SolveStatus::Stopped ? "timeout" : "relaxation undecided";
+    if (r.status != milp::SolveStatus::Feasible) return out;
+    std::optional<std::vector<int64_t>> x = realise(q, enc, r.values, budget);
+    if (!x) {  // the solution sits at band ends where no integer input is: one from the interior
+        const milp::SolveResult i = milp::solve_with_cbc(with_interior_first_layer(enc), slice(budget, budget.seconds_left() / 2), so);
+        if (i.status == milp::SolveStatus::Candidate) x = candidate;
+        else if (i.status == milp::SolveStatus::Feasible) x = realise(q, enc, i.values, budget);
+    }
+    if (x) {
+        out.kind = PartResult::Found;
+        out.x = std::move(*x);
+    }
+    return out;
+}
+
 PartResult solve_part(const IntQuery& q, milp::NetworkEncoding enc, const Budget& budget, const MilpOptions& o) {
     PartResult out;
-    const bool exact = enc.model.max_magnitude() < kExactLimit;
+    const bool exact = milp::infeasible_trusted(enc.model);  // CBC's "infeasible" is a proof (milp_cbc.cpp)
     milp::SolveOptions so;
     so.full_solver = o.full_solver;
     std::vector<int64_t> candidate;
@@ -78,12 +168,16 @@ PartResult solve_part(const IntQuery& q, milp::NetworkEncoding enc, const Budget
         candidate = std::move(x);
         return true;
     };
+    if (o.relax_inputs) {
+        PartResult p = solve_relaxed(q, enc, budget, so, candidate, exact);
+        if (p.kind != PartResult::Unknown || budget.expired()) return p;
+    }
     for (int attempt = 0; attempt < 2; ++attempt) {
         const milp::SolveResult r = milp::solve_with_cbc(enc.model, budget, so);
         switch (r.status) {
             case milp::SolveStatus::Infeasible:
                 if (exact) out.kind = PartResult::Empty;
-                else out.reason = "milp model numbers too large to trust an infeasible answer";
+                else out.reason = "milp model numbers too large to trust an infeasible answer (limits in milp_cbc.hpp)";
                 return out;
             case milp::SolveStatus::Stopped:
                 out.reason = "timeout";

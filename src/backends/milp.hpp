@@ -23,6 +23,13 @@ struct MilpOptions {
     // method "milp-obbt" turns it on.
     int tighten_rounds = 0;
     double first_slice_s = 2.0;
+    // Solve each disjunct first with the inputs continuous (a relaxation: its
+    // "infeasible" rules the disjunct out too); when that has a solution, look for an
+    // integer input that gives the first layer the same outputs (milp_realise.hpp), and
+    // if there is none, do the same from a solution with the first layer's rounding
+    // remainders kept inside their bands (at most half the time left); then the
+    // exact model. Method "milp-relax", the default portfolio's MILP.
+    bool relax_inputs = false;
 };
 
 // Method "milp": complete; Violated only with a re-checked counterexample.

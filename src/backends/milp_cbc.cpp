@@ -1,21 +1,25 @@
 // Solving a milp::Model with COIN-OR CBC.
 //
 // Trust. CBC computes in double precision with tolerances. The models built here
-// have integer coefficients and bounds only (milp_model.hpp), and milp.cpp checks
-// that their magnitudes stay below 2^40 before it trusts "infeasible"; then at an
-// integer point every row activity is an integer below 2^53 that double arithmetic
-// computes exactly, and a row is either met or missed by at least 1, far beyond any
-// tolerance. An integer solution of the model can therefore not be mistaken for an
-// infeasible one by the feasibility test itself; what remains is trust in CBC's LP
-// infeasibility proofs and cuts, the usual trust placed in a MILP solver (QVIP relies
-// on Gurobi in the same way). The other direction needs no trust: a feasible point
-// is only a candidate, and milp.cpp re-runs the integer network on it.
-// Caveat: this argument covers integer points only, not CBC's LP at fractional points. With
-// large coefficients it fails in practice: on the error bounds' pair model (coefficients up
-// to 2^24, row activities up to 2^38) CBC answered "infeasible" with the input variables fixed
-// to points at which the model has an exact solution (tests/unit/analysis/
+// have integer coefficients and bounds only (milp_model.hpp): at an integer point every
+// row activity is an integer that double arithmetic computes exactly (below 2^53), and
+// a row is either met or missed by at least 1, far beyond any tolerance. An integer
+// solution of the model can therefore not be mistaken for an infeasible one by the
+// feasibility test itself; what remains is trust in CBC's LP infeasibility proofs and
+// cuts, the usual trust placed in a MILP solver (QVIP relies on Gurobi in the same way).
+// The other direction needs no trust: a feasible point is only a candidate, and milp.cpp
+// re-runs the integer network on it.
+// Limit. The argument covers integer points only, not CBC's LP at fractional points, whose
+// rounding errors grow with the row activities (double keeps 53 bits; the primal tolerance
+// is 1e-9, about 2^-30). It fails in practice: on the error bounds' pair model (coefficients
+// up to 2^24, row activities up to 2^38) CBC answered "infeasible" with the input variables
+// fixed to points at which the model has an exact solution (tests/unit/analysis/
 // test_errbound_pair_milp.cpp), so errbound_pair_milp.cpp does not trust "infeasible" at all.
-// verify's models (a network's own integers, far smaller) have not shown it.
+// So "infeasible" is trusted only inside the range that tests/unit/backends/test_milp.cpp
+// checks the same way (models of real and random networks, inputs fixed at points of the
+// box, CBC must find the exact solution): coefficients and bounds below 2^24, activities
+// below 2^27 (infeasible_trusted). verify's models of the published networks stay far
+// inside (AAAI 2021: 2^13 and 2^18; QVIP 10-bit: 2^18.5 and 2^23).
 #include "backends/milp_cbc.hpp"
 
 #include <CbcEventHandler.hpp>
@@ -179,6 +183,10 @@ void run_model(CbcModel& model, double seconds, const SolveOptions& o, StopHandl
 }
 
 }  // namespace
+
+bool infeasible_trusted(const Model& m) {
+    return m.max_magnitude() < (i128(1) << kTrustedMagnitudeBits) && m.max_activity() < (i128(1) << kTrustedActivityBits);
+}
 
 SolveResult solve_with_cbc(const Model& m, const Budget& budget, const SolveOptions& o) {
     SolveResult res;

@@ -49,4 +49,11 @@ void load_model(OsiClpSolverInterface& s, const Model& m);
 
 SolveResult solve_with_cbc(const Model& m, const Budget& budget, const SolveOptions& options = {});
 
+// Whether CBC's "infeasible" on m is taken as a proof (see "Trust" in milp_cbc.cpp): only
+// inside the range the tests check, every coefficient and bound below 2^24 and every
+// row's largest activity below 2^27.
+inline constexpr int kTrustedMagnitudeBits = 24;
+inline constexpr int kTrustedActivityBits = 27;
+bool infeasible_trusted(const Model& m);
+
 }  // namespace qcert::milp

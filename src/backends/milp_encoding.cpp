@@ -75,12 +75,16 @@ void require(Model& m, const Affine& e, std::optional<i128> lo, std::optional<i1
 }
 
 // r = round(N / d) for N in [Nlo, Nhi]; returns r's variable.
-int encode_rounding(Model& m, const Affine& N, i128 Nlo, i128 Nhi, i128 d, Rounding mode) {
+// `fixed` (optional) receives s and its band when the band is one fixed interval.
+int encode_rounding(Model& m, const Affine& N, i128 Nlo, i128 Nhi, i128 d, Rounding mode, NetworkEncoding::Remainder* fixed) {
     const i128 rlo = round_div(Nlo, d, mode), rhi = round_div(Nhi, d, mode);
     const int r = m.add_var(int64_t(rlo), int64_t(rhi), true);
     const Affine s = remainder(N, r, d);
     const bool odd = d % 2 == 1;
-    auto one_band = [&](Band b) { require(m, s, b.lo, b.hi); };
+    auto one_band = [&](Band b) {
+        require(m, s, b.lo, b.hi);
+        if (fixed) *fixed = NetworkEncoding::Remainder{s, b.lo, b.hi};
+    };
 
     if (mode == Rounding::HalfEven && !odd) {
         const i128 h = d / 2;
@@ -247,9 +251,13 @@ NetworkEncoding encode_network(const IntQuery& q, const IntBounds& B, const std:
 
     e.pre_clamp.resize(net.output_size());
     e.acc.resize(net.layers.size());
+    e.out.resize(net.layers.size());
+    e.remainder.resize(net.layers.size());
     for (size_t k = 0; k < net.layers.size(); ++k) {
         const IntLayer& L = net.layers[k];
         e.acc[k].resize(L.out_size());
+        e.out[k].resize(L.out_size());
+        e.remainder[k].resize(L.out_size());
         const i128 g = std::gcd(L.num, L.den), num = L.num / g, d = L.den / g;
         std::vector<Affine> next(L.out_size());
         for (int64_t i = 0; i < L.out_size(); ++i) {
@@ -285,7 +293,9 @@ NetworkEncoding encode_network(const IntQuery& q, const IntBounds& B, const std:
             if (d == 1) {
                 u = N;
             } else {
-                const int r = encode_rounding(m, N, Nlo, Nhi, d, L.rounding);
+                NetworkEncoding::Remainder fixed;
+                const int r = encode_rounding(m, N, Nlo, Nhi, d, L.rounding, &fixed);
+                if (!fixed.s.terms.empty()) e.remainder[k][i] = std::move(fixed);
                 u = var_expr(r);
             }
             u.constant += L.out_zero;
@@ -294,6 +304,7 @@ NetworkEncoding encode_network(const IntQuery& q, const IntBounds& B, const std:
             if (clamps && !u.is_constant()) u = materialise(m, u, ulo, uhi);
             Affine out = encode_clamp(m, u, ulo, uhi, L.lo, L.hi);
             if (!clamps) out = materialise(m, out, ulo, uhi);  // keeps the next layer's rows short
+            e.out[k][i] = out;
             next[i] = std::move(out);
         }
         cur = std::move(next);

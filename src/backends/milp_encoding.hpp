@@ -44,6 +44,16 @@ struct NetworkEncoding {
     // Per layer and neuron: the exact accumulator of every encoded neuron (those that
     // are needed and not constant), for bound tightening.
     std::vector<std::vector<std::optional<Affine>>> acc;
+    // Per layer and neuron: the exact output of every encoded neuron (as acc).
+    std::vector<std::vector<std::optional<Affine>>> out;
+    // Per layer and neuron: the rounding remainder s = N - d r and its band, for neurons
+    // whose band is one fixed interval (every mode but half_even with even d and the
+    // sign-dependent ones across 0).
+    struct Remainder {
+        Affine s;
+        i128 lo = 0, hi = 0;
+    };
+    std::vector<std::vector<std::optional<Remainder>>> remainder;
     // Why the network cannot be encoded exactly (empty: it can).
     std::string unsupported;
     // An enforced range that no input meets: the model has no point.

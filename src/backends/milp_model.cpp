@@ -54,6 +54,20 @@ i128 Model::max_magnitude() const {
     return m;
 }
 
+i128 Model::max_activity() const {
+    i128 most = 0;
+    for (const Row& r : rows) {
+        i128 a = 0;
+        for (const Term& t : r.terms) {
+            const Var& v = vars[size_t(t.var)];
+            // Each product is below 2^126; saturating at 2^100 keeps the sum in i128.
+            a = std::min(a + magnitude(t.coef) * std::max(magnitude(v.lo), magnitude(v.hi)), i128(1) << 100);
+        }
+        most = std::max(most, a);
+    }
+    return most;
+}
+
 int Model::integer_count() const {
     return int(std::count_if(vars.begin(), vars.end(), [](const Var& v) { return v.integer; }));
 }

@@ -66,6 +66,8 @@ struct Model {
 
     // The largest magnitude of any coefficient or finite bound (for the exactness check).
     i128 max_magnitude() const;
+    // The largest |activity| (sum coef * var) any row can reach over the variable bounds.
+    i128 max_activity() const;
     int integer_count() const;
 };
 

@@ -12,7 +12,7 @@ namespace qcert {
 
 namespace {
 
-const std::vector<std::string> kDefault = {"interval", "symbolic", "attack", "milp", "bab"};
+const std::vector<std::string> kDefault = {"interval", "symbolic", "attack", "milp-relax", "bab"};
 
 double since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -52,7 +52,7 @@ TEST(Verify, PortfolioAgreesWithBruteForce) {
 
 TEST(Verify, EveryMethodAloneAgreesWithBruteForce) {
     std::mt19937_64 rng(5);
-    for (const std::string m : {"bab", "milp", "milp-obbt", "cvc5", "z3", "boolector"}) {
+    for (const std::string m : {"bab", "milp", "milp-obbt", "milp-relax", "cvc5", "z3", "boolector"}) {
         for (int t = 0; t < 8; ++t) {
             const BlockNet bn = test::random_block_net(rng, 2, {3, 2}, 0.6);
             const QuantizedNet qn = quantize(bn, parse_scheme("aaai2021:4", bn));
