@@ -24,7 +24,7 @@ public:
     virtual Outcome run(const IntQuery& q, const Budget& budget) = 0;
 };
 
-// By name: interval, symbolic, attack, bab, milp, cvc5, z3, boolector.
+// By name: interval, symbolic, attack, bab, milp, milp-relax, milp-obbt, cvc5, z3, boolector.
 // Throws InputError for an unknown name.
 std::unique_ptr<Method> make_method(const std::string& name);
 std::vector<std::string> method_names();

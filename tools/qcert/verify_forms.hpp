@@ -35,7 +35,7 @@ struct VerifyCli {
         cmd->add_option("--sensitive", sensitive, "fairness: the sensitive input indices, e.g. 8 or 8,9");
         cmd->add_option("--delta", delta, "fairness: the largest allowed output difference (real units)");
         cmd->add_option("--timeout", timeout, "seconds per query (default 60)");
-        cmd->add_option("--method", methods, "comma list of methods, in order (interval, symbolic, attack, bab, milp, cvc5, z3, boolector)");
+        cmd->add_option("--method", methods, "comma list of methods, in order (interval, symbolic, attack, bab, milp, milp-relax, milp-obbt, cvc5, z3, boolector; default interval,symbolic,attack,milp-relax,bab)");
         cmd->add_option("--jobs", jobs, "queries decided in parallel (default: one per core)");
         cmd->add_option("--out", out, "append results as JSON lines; a re-run skips the decided ones");
         cmd->add_flag("--json", json, "print JSON lines");
