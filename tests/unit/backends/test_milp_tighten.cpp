@@ -24,11 +24,16 @@ Model small_model(Affine& objective) {
     return m;
 }
 
+// The objective's minimum over small_model's feasible points, by enumeration.
 int64_t brute_min(const Affine& objective) {
     int64_t best = INT64_MAX;
     for (int64_t x = 0; x <= 10; ++x)
-        for (int64_t y = 0; y <= 10; ++y)
-            if (x + y >= 3 && x - y <= 4) best = std::min<int64_t>(best, 2 * x + y + 1);
+        for (int64_t y = 0; y <= 10; ++y) {
+            if (x + y < 3 || x - y > 4) continue;
+            i128 v = objective.constant;
+            for (const Term& t : objective.terms) v += i128(t.coef) * (t.var == 0 ? x : y);
+            best = std::min(best, int64_t(v));
+        }
     return best;
 }
 
