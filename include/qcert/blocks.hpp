@@ -22,12 +22,24 @@ struct Block {
     double alpha = 0.0;  // LeakyReLU slope
     double lo = -std::numeric_limits<double>::infinity();  // clamp after the activation
     double hi = std::numeric_limits<double>::infinity();
+    // Output quantization (fixed-point activations on a real-valued network): with out_step > 0
+    // the output, after the activation and the clamp, is rounded to the nearest multiple of
+    // out_step (ties to even, as ONNX QuantizeLinear) and saturated to [out_min, out_max]
+    // (multiples of out_step). out_step is a power of two. 0: the output stays real.
+    double out_step = 0;
+    double out_min = -std::numeric_limits<double>::infinity();
+    double out_max = std::numeric_limits<double>::infinity();
 
     int64_t in_size() const { return W.cols(); }
     int64_t out_size() const { return W.rows(); }
     bool piecewise_linear() const { return act == Act::None || act == Act::ReLU || act == Act::LeakyReLU; }
-    Vec activate(const Vec& z) const;  // act then clamp
+    bool quantized_output() const { return out_step > 0; }
+    Vec activate(const Vec& z) const;  // act, clamp, then the output quantization
+    double quantize_output(double v) const;  // the output quantization of one value (v when real)
 };
+
+// x rounded to the nearest integer, ties to even (exact for every finite double).
+double round_half_even(double x);
 
 struct BlockNet {
     std::string source;
@@ -39,6 +51,7 @@ struct BlockNet {
     int64_t output_size() const { return blocks.empty() ? input_size() : blocks.back().out_size(); }
     int64_t parameter_count() const;
     bool piecewise_linear() const;
+    bool quantized_activations() const;  // some block has a quantized output
     Vec forward(const Vec& x) const;
     // Pre-activation values z_k = W_k x_k + b_k of every block.
     std::vector<Vec> preactivations(const Vec& x) const;

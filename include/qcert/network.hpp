@@ -31,6 +31,8 @@ enum class Op {
     Tanh,
     Softmax,    // over the whole (flat) vector
     Clip,       // [lo, hi]
+    QuantDQ,    // fake quantization (a QuantizeLinear / DequantizeLinear pair): round to the nearest
+                // multiple of `step` (ties to even), saturate to [lo, hi]
     Reshape,    // Flatten, Reshape, Identity: only the shape changes
 };
 
@@ -61,6 +63,7 @@ struct Layer {
     double alpha = 0.0;  // LeakyReLU slope
     double lo = -std::numeric_limits<double>::infinity();  // Clip
     double hi = std::numeric_limits<double>::infinity();
+    double step = 0;  // QuantDQ: the grid (a power of two when lowered to blocks)
 
     bool is_activation() const;
     int64_t parameter_count() const;

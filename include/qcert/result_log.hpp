@@ -2,6 +2,7 @@
 // nothing and a re-run skips what is already decided.
 #pragma once
 
+#include <cstdint>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -23,6 +24,12 @@ public:
     // Appends one line and flushes it to disk; thread-safe.
     void append(const std::string& key, const nlohmann::json& line);
     size_t size() const { return lines_.size(); }
+    // The identity of the run the file belongs to (model and question fingerprints): the
+    // first call on a file records `identity` under the key "identity"; a file that holds
+    // another identity is refused (InputError naming the file and the first field that differs;
+    // `rerun_hint` is added, e.g. "use another --out"). A file written before identities were
+    // recorded (results, no identity) is adopted.
+    void check_identity(const nlohmann::json& identity, const std::string& rerun_hint);
 
 private:
     std::string path_;
@@ -30,6 +37,11 @@ private:
     std::unordered_map<std::string, nlohmann::json> lines_;
     mutable std::mutex mu_;
 };
+
+// FNV-1a fingerprints (16 hex digits): of a file's bytes; of a byte range (chained through h).
+std::string fingerprint_file(const std::string& path);
+uint64_t fingerprint_bytes(const void* p, size_t n, uint64_t h = 1469598103934665603ull);
+std::string fingerprint_hex(uint64_t h);
 
 // A one-line progress display on stderr, only when stderr is a terminal.
 class Progress {

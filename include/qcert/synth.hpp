@@ -114,8 +114,11 @@ std::string bits_str(const std::vector<int>& bits);  // "6,3"
 // parameters (bits x weights and biases of the layer, summed).
 enum class SynthCost { Bits, Memory };
 const char* synth_cost_name(SynthCost c);
-// The cost of `bits` on `net` under `c`.
-int64_t synth_cost(const BlockNet& net, const std::vector<int>& bits, SynthCost c);
+// The cost of `bits` on `net` under `c`; with `act_bits` (hidden layers) their bits are added
+// (memory: bits x the layer's outputs).
+int64_t synth_cost(const BlockNet& net, const std::vector<int>& bits, SynthCost c, const std::vector<int>& act_bits = {});
+// The scheme spec "quadapter:6,3" or, with activation formats, "quadapter:6,3,a=u8.5".
+std::string quadapter_spec(const std::vector<int>& bits, const std::vector<FixedFormat>& act_formats = {});
 
 struct SynthOptions {
     int min_bits = 2, max_bits = 16;
@@ -132,12 +135,22 @@ struct SynthOptions {
     // property, through its unsafe set), "best" (both; the answer that proves more kept
     // properties wins, then the one with the lower cost under `cost`).
     std::string method = "best";
+    // Fixed-point hidden activations (docs/SYNTH.md): each hidden layer's output rounded to the
+    // nearest (ties to even) in an unsigned format uA.(A - I) (signed when the layer can go
+    // negative), I from the float network's largest output of the layer over the properties'
+    // boxes, and saturated. `activations`: the bits A per hidden layer are searched too, in
+    // [min_bits, max_bits]. `act_bits` non-empty (one width for every hidden layer, or one per
+    // hidden layer): these widths, not searched (implies activations).
+    bool activations = false;
+    std::vector<int> act_bits;
+    bool quantize_activations() const { return activations || !act_bits.empty(); }
 };
 
 // One method's answer, certified by check_property on every kept property.
 struct MethodAnswer {
     std::string method;          // "search" or "preimage"
     std::vector<int> bits;
+    std::vector<int> act_bits;   // per hidden layer (empty: real activations)
     int64_t proved = 0;          // kept properties proved at `bits`
     double time_s = 0;           // choosing the bits (the certification not included)
     std::string note;            // how the method got there (preimage: per layer what bound the bits)
@@ -151,6 +164,8 @@ struct LeftOut {
 
 struct SynthResult {
     std::vector<int> bits;                 // per layer
+    std::vector<int> act_bits;             // per hidden layer, with quantized activations (else empty)
+    std::vector<FixedFormat> act_formats;  // their formats
     std::vector<RobustProperty> kept;      // proved on the float network
     std::vector<LeftOut> left_out;         // not proved on the float network
     std::vector<PropertyCheck> checks;     // per kept property: the check at `bits`
@@ -161,8 +176,8 @@ struct SynthResult {
     double time_s = 0;
     std::string method;                    // the method whose answer `bits` is ("bits" for fixed bits)
     std::vector<MethodAnswer> answers;     // every method run, with its certified count
-    Scheme scheme;                         // quadapter:bits
-    BlockNet quantized;                    // the twin at `bits`
+    Scheme scheme;                         // quadapter:bits (with activations: quadapter:bits,a=formats)
+    BlockNet quantized;                    // the twin at `bits` (its blocks round their outputs with activations)
 };
 
 // Throws InputError on an empty property set, min_bits > max_bits, bits outside 2..32,

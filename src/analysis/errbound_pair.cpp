@@ -23,7 +23,28 @@ PairLayer block_layer(const Block& b, const std::string& where) {
     L.lo = b.act == Act::ReLU ? std::max(0.0, b.lo) : b.lo;
     L.hi = b.hi;
     if (L.lo > L.hi) L.lo = L.hi;
+    if (b.quantized_output()) {
+        // x = clamp(round(clamp(z, lo, hi) / s) s, out_min, out_max) = clamp(z + e, lo', hi') with
+        // |e| <= s / 2 and lo' = max(round(lo / s) s, out_min), hi' likewise (round is monotone).
+        const double s = b.out_step;
+        L.noise_lo = -s / 2, L.noise_hi = s / 2;
+        L.step = s, L.rounding = Rounding::HalfEven;
+        const double rlo = std::isfinite(L.lo) ? round_half_even(L.lo / s) * s : L.lo;
+        const double rhi = std::isfinite(L.hi) ? round_half_even(L.hi / s) * s : L.hi;
+        L.lo = std::max(rlo, b.out_min);
+        L.hi = std::min(rhi, b.out_max);
+        if (L.lo > L.hi) L.lo = L.hi = rhi < b.out_min ? b.out_min : b.out_max;  // disjoint ranges: a constant
+    }
     return L;
+}
+
+// The reference network's layers: the bounds take rounding noise on the twin's side only.
+std::vector<PairLayer> reference_layers(const BlockNet& f) {
+    if (f.quantized_activations())
+        throw InputError(f.source, "the reference network has quantized activations: give it as the twin (--scheme, --against)");
+    std::vector<PairLayer> v;
+    for (const Block& b : f.blocks) v.push_back(block_layer(b, f.source));
+    return v;
 }
 
 std::vector<PairLayer> block_layers(const BlockNet& n) {
@@ -65,7 +86,7 @@ ErrPair make_err_pair(const BlockNet& f, const BlockNet& g, double f_input_divis
     p.f = f;
     p.g_real = g;
     p.f_input_divisor = f_input_divisor;
-    p.f_layers = block_layers(f);
+    p.f_layers = reference_layers(f);
     p.g_layers = block_layers(g);
     return p;
 }
@@ -85,7 +106,7 @@ ErrPair make_err_pair(const BlockNet& f, const IntNetwork& g, double f_input_div
     p.f = f;
     p.g_int = g;
     p.f_input_divisor = f_input_divisor;
-    p.f_layers = block_layers(f);
+    p.f_layers = reference_layers(f);
     // Raw inputs: the integers are the data values; layer 0 sees (q - zero) * scale.
     if (!power_of_two(g.input.scale) || std::abs(g.input.zero) > (int64_t(1) << 30))
         throw InputError(where, "error bounds need a power-of-two input scale");
@@ -160,7 +181,13 @@ std::vector<Interval> enclose_layers(const std::vector<PairLayer>& layers, std::
         for (int64_t i = 0; i < L.W.rows(); ++i) {
             Interval s = Interval::point(L.b[i]);
             for (int64_t j = 0; j < L.W.cols(); ++j) s += L.W(i, j) * x[size_t(j)];
-            if (L.noise_lo != 0 || L.noise_hi != 0) s += Interval{L.noise_lo, L.noise_hi};
+            if (L.step > 0 && L.rounding == Rounding::HalfEven) {
+                // A real twin's rounded output (fixed-point activations): rounding is monotone, so the
+                // rounded ends bracket it exactly (the step is a power of two).
+                s = {round_half_even(s.lo / L.step) * L.step, round_half_even(s.hi / L.step) * L.step};
+            } else if (L.noise_lo != 0 || L.noise_hi != 0) {
+                s += Interval{L.noise_lo, L.noise_hi};
+            }
             z[size_t(i)] = clamp(s, L.lo, L.hi);
         }
         x = std::move(z);

@@ -51,7 +51,9 @@ InspectReport inspect(const Subject& s, const Dataset* data, int64_t limit) {
         const Scheme& sc = s.quant->scheme;
         j["scheme"] = {{"name", sc.name}, {"integer_path", bool(s.quant->integer)},
                        {"detail", json::parse(scheme_to_json(sc))}};
-        t += fmt::format("scheme      {} ({})\n", sc.name, s.quant->integer ? "exact integer semantics" : "quantized parameters, real activations");
+        t += fmt::format("scheme      {} ({})\n", sc.name, s.quant->integer                             ? "exact integer semantics"
+                                         : s.quant->real.quantized_activations() ? "real input, fixed-point activations"
+                                                                                 : "quantized parameters, real activations");
         if (sc.input) t += fmt::format("  input     {}{}\n", sc.input->str(), sc.input_raw ? " (raw data integers)" : "");
         for (size_t k = 0; k < sc.layers.size(); ++k) t += fmt::format("  layer {}   {}\n", k, describe_layer_scheme(sc.layers[k]));
     } else {

@@ -16,6 +16,7 @@
 // property) and the better one wins: more properties proved, then the lower cost.
 #include "analysis/synth_margin.hpp"
 #include "analysis/synth_preimage.hpp"
+#include "qcert/errbound.hpp"
 #include "qcert/error.hpp"
 #include "qcert/result_log.hpp"
 #include "qcert/synth.hpp"
@@ -34,6 +35,12 @@ namespace qcert {
 
 BlockNet quadapter_twin(const BlockNet& net, const std::vector<int>& bits) {
     return quantize(net, parse_scheme("quadapter:" + bits_str(bits), net)).real;
+}
+
+std::string quadapter_spec(const std::vector<int>& bits, const std::vector<FixedFormat>& act_formats) {
+    std::string s = "quadapter:" + bits_str(bits);
+    for (size_t k = 0; k < act_formats.size(); ++k) s += (k ? "," : ",a=") + act_formats[k].str();
+    return s;
 }
 
 std::string bits_str(const std::vector<int>& bits) {
@@ -65,19 +72,144 @@ PropertyCheck check_from_json(const nlohmann::json& j) {
     return c;
 }
 
+// The strategies searched: a vector of the n layers' weight bits, then, with quantized
+// activations, the n - 1 hidden layers' activation bits.
+class Space {
+public:
+    Space(const BlockNet& net, const SynthOptions& o, const std::vector<BoxProperty>& kept) : net_(net) {
+        if (!o.quantize_activations()) return;
+        hidden_ = net.blocks.size() - 1;
+        act_bits_ = o.act_bits;
+        if (act_bits_.size() == 1) act_bits_.assign(hidden_, act_bits_[0]);
+        ranges(kept);
+    }
+    size_t layers() const { return net_.blocks.size(); }
+    size_t size() const { return layers() + hidden_; }
+    bool searched(size_t pos) const { return pos < layers() || act_bits_.empty(); }
+    // The strategy with every searched position at `b` (given activation widths as given).
+    std::vector<int> uniform(int b) const {
+        std::vector<int> v(size(), b);
+        for (size_t k = 0; k < act_bits_.size(); ++k) v[layers() + k] = act_bits_[k];
+        return v;
+    }
+    std::vector<int> weights(const std::vector<int>& v) const { return {v.begin(), v.begin() + long(layers())}; }
+    std::vector<int> acts(const std::vector<int>& v) const { return {v.begin() + long(layers()), v.end()}; }
+    std::vector<int> join(const std::vector<int>& w, const std::vector<int>& a) const {
+        std::vector<int> v = w;
+        v.insert(v.end(), a.begin(), a.end());
+        return v;
+    }
+    // The activation format of hidden layer k at A bits: unsigned when the layer's float outputs
+    // are >= 0 on every box, integer bits I with 2^I above the largest magnitude.
+    FixedFormat act_format(size_t k, int A) const {
+        const double lo = lo_[k], hi = hi_[k];
+        const double m = lo >= 0 ? hi : std::max(-lo, hi);
+        const int I = m > 0 && std::isfinite(m) ? std::clamp(int(std::floor(std::log2(m))) + 1, -24, 30) : 0;
+        return lo >= 0 ? FixedFormat{false, A, A - I} : FixedFormat{true, A, A - 1 - I};
+    }
+    std::vector<FixedFormat> formats(const std::vector<int>& v) const {
+        std::vector<FixedFormat> f;
+        for (size_t k = 0; k < hidden_; ++k) f.push_back(act_format(k, v[layers() + k]));
+        return f;
+    }
+    std::string spec(const std::vector<int>& v) const { return quadapter_spec(weights(v), formats(v)); }
+    Scheme scheme(const std::vector<int>& v) const { return parse_scheme(spec(v), net_); }
+    BlockNet twin(const std::vector<int>& v) const { return quantize(net_, scheme(v)).real; }
+    // The log's candidate key: "b6,3", with activations "b6,3,a=u8.5" (the formats, which depend
+    // on the properties' boxes too).
+    std::string key(const std::vector<int>& v) const {
+        std::string k = "b" + bits_str(weights(v));
+        const std::vector<FixedFormat> f = formats(v);
+        for (size_t i = 0; i < f.size(); ++i) k += (i ? "," : ",a=") + f[i].str();
+        return k;
+    }
+    int64_t cost(const std::vector<int>& v, SynthCost c) const { return synth_cost(net_, weights(v), c, acts(v)); }
+    // The parameters (weights) or outputs (activations) a position stands for (the memory order).
+    int64_t weight_of(size_t pos) const {
+        if (pos < layers()) return net_.blocks[pos].W.size() + net_.blocks[pos].b.size();
+        return net_.blocks[pos - layers()].out_size();
+    }
+
+private:
+    // The float network's output range of every hidden layer over the boxes (sound bounds).
+    void ranges(const std::vector<BoxProperty>& kept) {
+        lo_.assign(hidden_, 0.0), hi_.assign(hidden_, 0.0);
+        for (const BoxProperty& p : kept) {
+            const DiffBound d = diff_bound(make_err_pair(net_, net_, p.divisor), p.lo, p.hi, DiffMode::Differential);
+            for (size_t k = 0; k < hidden_; ++k) {
+                const Block& b = net_.blocks[k];
+                for (int64_t i = 0; i < b.out_size(); ++i) {
+                    double l = d.zf_lo[k][i], h = d.zf_hi[k][i];
+                    if (b.act == Act::ReLU) l = std::max(l, 0.0), h = std::max(h, 0.0);
+                    l = std::clamp(l, b.lo, b.hi), h = std::clamp(h, b.lo, b.hi);
+                    lo_[k] = std::min(lo_[k], l), hi_[k] = std::max(hi_[k], h);
+                }
+            }
+        }
+    }
+
+    const BlockNet& net_;
+    size_t hidden_ = 0;
+    std::vector<int> act_bits_;  // given widths (empty: searched)
+    std::vector<double> lo_, hi_;
+};
+
+// What a log record was decided for: the float network (its layers, parameters, clamps) and,
+// per record, the property (its box, divisor and unsafe set).
+std::string network_fingerprint(const BlockNet& net) {
+    uint64_t h = fingerprint_bytes(net.input_shape.data(), net.input_shape.size() * sizeof(int64_t));
+    for (const Block& b : net.blocks) {
+        const int64_t dims[3] = {b.W.rows(), b.W.cols(), int64_t(b.act)};
+        const double v[5] = {b.alpha, b.lo, b.hi, b.out_step, b.out_max};
+        h = fingerprint_bytes(dims, sizeof dims, h);
+        h = fingerprint_bytes(v, sizeof v, h);
+        h = fingerprint_bytes(b.W.data(), size_t(b.W.size()) * sizeof(double), h);
+        h = fingerprint_bytes(b.b.data(), size_t(b.b.size()) * sizeof(double), h);
+    }
+    return fingerprint_hex(h);
+}
+
+std::string property_fingerprint(const BoxProperty& p, int64_t outputs) {
+    uint64_t h = fingerprint_bytes(p.lo.data(), p.lo.size() * sizeof(double));
+    h = fingerprint_bytes(p.hi.data(), p.hi.size() * sizeof(double), h);
+    h = fingerprint_bytes(&p.divisor, sizeof p.divisor, h);
+    for (const auto& d : p.unsafe_set(outputs).unsafe) {
+        const std::string sep = "|";
+        h = fingerprint_bytes(sep.data(), sep.size(), h);
+        for (const LinearConstraint& c : d) {
+            for (const auto& [i, a] : c.terms) {
+                h = fingerprint_bytes(&i, sizeof i, h);
+                h = fingerprint_bytes(&a, sizeof a, h);
+            }
+            h = fingerprint_bytes(&c.rhs, sizeof c.rhs, h);
+            h = fingerprint_bytes(&c.strict, sizeof c.strict, h);
+        }
+    }
+    return fingerprint_hex(h);
+}
+
 class Searcher {
 public:
-    Searcher(const BlockNet& net, const SynthOptions& o) : net_(net), o_(o), log_(o.log_path) {}
+    // Refuses a log written for another float network (one error line naming the file).
+    Searcher(const BlockNet& net, const SynthOptions& o) : o_(o), log_(o.log_path), outputs_(net.output_size()) {
+        log_.check_identity({{"kind", "synth"}, {"network", network_fingerprint(net)}},
+                            "another model: use another --out");
+    }
 
-    // The check of one property on one network, from the log when it is there.
+    // The check of one property on one network, from the log when it is there. A record of the
+    // same key made for another box or unsafe set (other data, radius, trigger) is refused.
     PropertyCheck check(const std::string& candidate, const BlockNet& q, const BoxProperty& p) {
         const std::string key = candidate + "|" + p.key();
+        const std::string pfp = property_fingerprint(p, outputs_);
+        const nlohmann::json* j = log_.find(key);
+        if (j && j->contains("property_fingerprint") && (*j)["property_fingerprint"] != pfp)
+            throw InputError(o_.log_path, fmt::format("holds property {} for another box or unsafe set (other data, radius or "
+                                                      "trigger): use another --out", p.key()));
         // An unknown from a shorter time limit is checked again.
-        if (const nlohmann::json* j = log_.find(key);
-            j && ((*j)["verdict"] != "unknown" || j->value("timeout_s", 0.0) >= o_.timeout_s))
-            return check_from_json(*j);
+        if (j && ((*j)["verdict"] != "unknown" || j->value("timeout_s", 0.0) >= o_.timeout_s)) return check_from_json(*j);
         const PropertyCheck c = check_property(q, p, o_.timeout_s);
         nlohmann::json line = check_json(c);
+        line["property_fingerprint"] = pfp;
         line["timeout_s"] = o_.timeout_s;
         line["candidate"] = candidate;
         line["property"] = p.key();
@@ -126,21 +258,23 @@ public:
         return !failed.load();
     }
 
-    bool certify_bits(const std::vector<int>& bits, const std::vector<BoxProperty>& props) {
+    bool certify_bits(const Space& space, const std::vector<int>& bits, const std::vector<BoxProperty>& props) {
         auto it = memo_.find(bits);
         if (it != memo_.end()) return it->second;
         std::vector<PropertyCheck> checks;
-        const bool ok = certify("b" + bits_str(bits), quadapter_twin(net_, bits), props, false, checks);
+        const bool ok = certify(space.key(bits), space.twin(bits), props, false, checks);
         memo_[bits] = ok;
         return ok;
     }
 
     int64_t candidates() const { return candidates_; }
+    ResultLog& log() { return log_; }
+    int64_t outputs() const { return outputs_; }
 
 private:
-    const BlockNet& net_;
     SynthOptions o_;
     ResultLog log_;
+    int64_t outputs_ = 0;
     size_t last_failed_ = SIZE_MAX;
     int64_t candidates_ = 0;
     std::map<std::vector<int>, bool> memo_;
@@ -159,6 +293,22 @@ void check_options(const BlockNet& net, const std::vector<BoxProperty>& props, c
                                                net.blocks.size()));
     for (int b : o.fixed_bits)
         if (b < 2 || b > 32) throw InputError("--bits", "bits must lie in 2..32");
+    const size_t hidden = net.blocks.empty() ? 0 : net.blocks.size() - 1;
+    if (!o.act_bits.empty() && o.act_bits.size() != 1 && o.act_bits.size() != hidden)
+        throw InputError("--act-bits", fmt::format("{} widths given, the network has {} hidden layers", o.act_bits.size(), hidden));
+    for (int b : o.act_bits)
+        if (b < 2 || b > 16) throw InputError("--act-bits", "activation bits must lie in 2..16");
+    if (o.quantize_activations()) {
+        if (hidden == 0) throw InputError("--activations", "the network has no hidden layer");
+        if (o.method == "preimage")
+            throw InputError("--method", "the preimage method chooses weight bits only: use search or best with activations");
+        if (!o.fixed_bits.empty() && o.act_bits.empty())
+            throw InputError("--bits", "with quantized activations and --bits, give the activation widths too (--act-bits)");
+        if (o.activations && o.max_bits > 16) throw InputError("--max-bits", "activation bits must lie in 2..16");
+        for (const Block& b : net.blocks)
+            if (b.act != Act::None && b.act != Act::ReLU)
+                throw InputError(net.source, "quantized activations need linear or ReLU layers");
+    }
     std::set<std::string> keys;
     for (const BoxProperty& p : props) {
         if (!keys.insert(p.key()).second)
@@ -175,37 +325,66 @@ void check_options(const BlockNet& net, const std::vector<BoxProperty>& props, c
     }
 }
 
-// The order in which the search lowers the layers: last to first for the bit count; for
-// memory, the layers with the most parameters first (a bit saved there saves the most).
-std::vector<size_t> layer_order(const BlockNet& net, SynthCost cost) {
+// The preimage method's choice, from the log when it is there (a resumed run does not choose
+// again). The record's key names the kept properties (their fingerprints) and the bit range.
+synth::PreimageAnswer logged_preimage_bits(Searcher& s, const BlockNet& net, const std::vector<BoxProperty>& kept,
+                                           const SynthOptions& o) {
+    uint64_t h = fingerprint_bytes(&o.min_bits, sizeof o.min_bits);
+    h = fingerprint_bytes(&o.max_bits, sizeof o.max_bits, h);
+    for (const BoxProperty& p : kept) {
+        const std::string f = p.key() + property_fingerprint(p, s.outputs());
+        h = fingerprint_bytes(f.data(), f.size(), h);
+    }
+    const std::string key = "preimage|" + fingerprint_hex(h);
+    if (const nlohmann::json* j = s.log().find(key)) {
+        synth::PreimageAnswer a;
+        a.bits = (*j)["bits"].get<std::vector<int>>();
+        a.constrained = (*j)["constrained"].get<std::vector<int64_t>>();
+        a.dropped = (*j)["dropped"].get<std::vector<int64_t>>();
+        a.binding = (*j)["binding"].get<std::vector<std::string>>();
+        a.with_preimage = (*j)["with_preimage"].get<int64_t>();
+        a.linear = (*j)["linear"].get<int64_t>();
+        a.time_s = (*j)["time_s"].get<double>();
+        if (a.bits.size() == net.blocks.size()) return a;
+    }
+    const synth::PreimageAnswer a = synth::preimage_bits(net, kept, o);
+    s.log().append(key, {{"bits", a.bits}, {"constrained", a.constrained}, {"dropped", a.dropped}, {"binding", a.binding},
+                         {"with_preimage", a.with_preimage}, {"linear", a.linear}, {"time_s", a.time_s},
+                         {"properties", int64_t(kept.size())}});
+    return a;
+}
+
+// The order in which the search lowers the positions: the layers' weights last to first, then the
+// hidden activations last to first, for the bit count; for memory, the positions with the most
+// parameters (weights) or outputs (activations) first (a bit saved there saves the most).
+std::vector<size_t> layer_order(const Space& space, SynthCost cost) {
     std::vector<size_t> order;
-    for (size_t k = net.blocks.size(); k-- > 0;) order.push_back(k);
+    for (size_t k = space.layers(); k-- > 0;) order.push_back(k);
+    for (size_t k = space.size(); k-- > space.layers();)
+        if (space.searched(k)) order.push_back(k);
     if (cost == SynthCost::Memory)
-        std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-            return net.blocks[a].W.size() + net.blocks[a].b.size() > net.blocks[b].W.size() + net.blocks[b].b.size();
-        });
+        std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return space.weight_of(a) > space.weight_of(b); });
     return order;
 }
 
 // Steps 2-4 of the search: the required set (what the all-max twin keeps), then the two passes.
-std::vector<int> search_bits(Searcher& s, const BlockNet& net, const std::vector<BoxProperty>& kept, const SynthOptions& o,
+std::vector<int> search_bits(Searcher& s, const Space& space, const std::vector<BoxProperty>& kept, const SynthOptions& o,
                              std::vector<BoxProperty>& required) {
-    const size_t layers = net.blocks.size();
-    std::vector<int> bits(layers, o.max_bits);
+    std::vector<int> bits = space.uniform(o.max_bits);
     std::vector<PropertyCheck> max_checks;
-    s.certify("b" + bits_str(bits), quadapter_twin(net, bits), kept, true, max_checks);
+    s.certify(space.key(bits), space.twin(bits), kept, true, max_checks);
     for (size_t i = 0; i < kept.size(); ++i)
         if (max_checks[i].verdict == CheckVerdict::Proved) required.push_back(kept[i]);
     if (required.empty()) return bits;
     // Pass 1: binary search per layer, in layer_order (bits: last to first).
-    const std::vector<size_t> order = layer_order(net, o.cost);
+    const std::vector<size_t> order = layer_order(space, o.cost);
     for (size_t k : order) {
         int good = bits[k], lo = o.min_bits;  // good certifies; below lo is not tried
         while (lo < good) {
             const int mid = lo + (good - lo) / 2;
             std::vector<int> cand = bits;
             cand[k] = mid;
-            if (s.certify_bits(cand, required)) good = mid;
+            if (s.certify_bits(space, cand, required)) good = mid;
             else lo = mid + 1;
         }
         bits[k] = good;
@@ -217,7 +396,7 @@ std::vector<int> search_bits(Searcher& s, const BlockNet& net, const std::vector
             while (bits[k] > o.min_bits) {
                 std::vector<int> cand = bits;
                 --cand[k];
-                if (!s.certify_bits(cand, required)) break;
+                if (!s.certify_bits(space, cand, required)) break;
                 bits = cand;
                 changed = true;
             }
@@ -230,11 +409,13 @@ std::vector<int> search_bits(Searcher& s, const BlockNet& net, const std::vector
 
 const char* synth_cost_name(SynthCost c) { return c == SynthCost::Memory ? "memory" : "bits"; }
 
-int64_t synth_cost(const BlockNet& net, const std::vector<int>& bits, SynthCost c) {
+int64_t synth_cost(const BlockNet& net, const std::vector<int>& bits, SynthCost c, const std::vector<int>& act_bits) {
     int64_t total = 0;
     for (size_t k = 0; k < bits.size() && k < net.blocks.size(); ++k)
         total += int64_t(bits[k]) *
                  (c == SynthCost::Memory ? int64_t(net.blocks[k].W.size() + net.blocks[k].b.size()) : int64_t(1));
+    for (size_t k = 0; k < act_bits.size() && k < net.blocks.size(); ++k)
+        total += int64_t(act_bits[k]) * (c == SynthCost::Memory ? int64_t(net.blocks[k].out_size()) : int64_t(1));
     return total;
 }
 
@@ -261,55 +442,61 @@ SynthResult synthesize(const BlockNet& net, const std::vector<BoxProperty>& prop
                                             ? "the float network reaches the unsafe set on an input of the box (counterexample found)"
                                             : "not proved on the float network: " + c.reason});
     }
-    const size_t layers = net.blocks.size();
-    std::vector<int> bits(layers, o.max_bits);
+    const Space space(net, o, r.kept);
+    std::vector<int> bits = space.uniform(o.max_bits);
     std::vector<BoxProperty> required;
     int64_t preimage_required = -1;  // --method preimage: kept properties the linear bounds prove at the root
     std::vector<std::vector<PropertyCheck>> answer_checks;
     if (!o.fixed_bits.empty()) {
-        bits = o.fixed_bits;
+        bits = space.join(o.fixed_bits, space.acts(bits));
         required = r.kept;
         r.method = "bits";
     } else if (!r.kept.empty()) {
         // The method hook: each method proposes bits, each proposal is certified on every
         // kept property by the general checker (check_property), the better certified answer
         // wins: more kept properties proved, then the lower cost under o.cost (docs/SYNTH.md).
+        std::vector<std::vector<int>> proposals;
         if (o.method != "preimage") {
             const auto ts = std::chrono::steady_clock::now();
-            const std::vector<int> b = search_bits(s, net, r.kept, o, required);
-            r.answers.push_back({"search", b, 0, std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count(),
+            proposals.push_back(search_bits(s, space, r.kept, o, required));
+            r.answers.push_back({"search", space.weights(proposals.back()), space.acts(proposals.back()), 0,
+                                 std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count(),
                                  fmt::format("{} required properties (proved at max-bits)", required.size())});
         }
-        if (o.method != "search") {
+        // The preimage method chooses weight bits only (not run with quantized activations).
+        if (o.method != "search" && !o.quantize_activations()) {
             // Every kind of property: the preimage works on the property's unsafe set (for
             // robustness, the label margins), each property with its own divisor.
-            const synth::PreimageAnswer a = synth::preimage_bits(net, r.kept, o);
-            r.answers.push_back({"preimage", a.bits, 0, a.time_s, a.summary()});
+            const synth::PreimageAnswer a = logged_preimage_bits(s, net, r.kept, o);
+            proposals.push_back(a.bits);
+            r.answers.push_back({"preimage", a.bits, {}, 0, a.time_s, a.summary()});
             if (o.method == "preimage") preimage_required = a.linear;
         }
         answer_checks.resize(r.answers.size());
         size_t best = 0;
         for (size_t m = 0; m < r.answers.size(); ++m) {
             MethodAnswer& a = r.answers[m];
-            s.certify("b" + bits_str(a.bits), quadapter_twin(net, a.bits), r.kept, true, answer_checks[m]);
+            s.certify(space.key(proposals[m]), space.twin(proposals[m]), r.kept, true, answer_checks[m]);
             for (const PropertyCheck& c : answer_checks[m]) a.proved += c.verdict == CheckVerdict::Proved;
-            a.cost = synth_cost(net, a.bits, o.cost);
+            a.cost = space.cost(proposals[m], o.cost);
             const MethodAnswer& b = r.answers[best];
             if (a.proved > b.proved || (a.proved == b.proved && a.cost < b.cost)) best = m;
         }
-        bits = r.answers[best].bits;
+        bits = proposals[best];
         r.method = r.answers[best].method;
         r.checks = answer_checks[best];
     }
     // The answer, with every kept property's check at it.
-    r.bits = bits;
+    r.bits = space.weights(bits);
+    r.act_bits = space.acts(bits);
+    r.act_formats = space.formats(bits);
     r.required = preimage_required >= 0 ? preimage_required : int64_t(required.size());
-    r.quantized = quadapter_twin(net, bits);
-    r.scheme = parse_scheme("quadapter:" + bits_str(bits), net);
-    if (!r.kept.empty() && r.checks.empty()) s.certify("b" + bits_str(bits), r.quantized, r.kept, true, r.checks);
+    r.scheme = space.scheme(bits);
+    r.quantized = quantize(net, r.scheme).real;
+    if (!r.kept.empty() && r.checks.empty()) s.certify(space.key(bits), r.quantized, r.kept, true, r.checks);
     for (const PropertyCheck& c : r.checks) r.proved += c.verdict == CheckVerdict::Proved;
     r.candidates = s.candidates();
-    r.cost = synth_cost(net, bits, o.cost);
+    r.cost = space.cost(bits, o.cost);
     r.time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return r;
 }

@@ -45,12 +45,21 @@ struct Box {
     bool proved = false;
 };
 
-// Sound lower bounds of every row over the box (the condition network's own
-// back-substituted bounds: f_lo of the pair (m, m)).
+// Sound lower bounds of every row over the box: the condition network's back-substituted
+// bounds, taken on the twin's side of the pair (m without its activation rounding, m) so that
+// quantized activations enter as bounded noise (|e| <= half a step, errbound.hpp). The last
+// layer is linear, so its pre-activation bounds zg are the rows' bounds.
 void bound_box(const ErrPair& pair, const synth::ConditionNet& c, Box& b) {
     const DiffBound d = diff_bound(pair, b.lo, b.hi, DiffMode::Differential);
-    b.proved = synth::rows_prove(c, d.f_lo);
-    b.worst = synth::worst_disjunct(c, d.f_lo, b.worst_row);
+    const std::vector<double> rows(d.zg_lo.back().data(), d.zg_lo.back().data() + d.zg_lo.back().size());
+    b.proved = synth::rows_prove(c, rows);
+    b.worst = synth::worst_disjunct(c, rows, b.worst_row);
+}
+
+// `net` with every output quantization removed (the reference side of the bound pair).
+BlockNet real_activations(BlockNet net) {
+    for (Block& b : net.blocks) b.out_step = 0, b.out_min = -INFINITY, b.out_max = INFINITY;
+    return net;
 }
 
 std::vector<double> centre(const Box& b) {
@@ -141,7 +150,7 @@ PropertyCheck check_property(const BlockNet& net, const BoxProperty& p, double t
     const double divisor = p.divisor;
     const synth::ConditionNet cn = synth::condition_net(net, p);
     const BlockNet& m = cn.net;
-    const ErrPair pair = make_err_pair(m, m, divisor);
+    const ErrPair pair = make_err_pair(real_activations(m), m, divisor);
     PropertyCheck r;
     auto done = [&](CheckVerdict v, std::string method) {
         r.verdict = v;

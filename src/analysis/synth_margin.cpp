@@ -112,7 +112,10 @@ std::vector<Interval> margin_enclosure(const BlockNet& m, const std::vector<doub
             for (int64_t j = 0; j < b.in_size(); ++j)
                 if (b.W(i, j) != 0) s += x[size_t(j)] * b.W(i, j);
             if (b.act == Act::ReLU) s = relu(s);
-            y[size_t(i)] = clamp(s, b.lo, b.hi);
+            s = clamp(s, b.lo, b.hi);
+            // Rounding is monotone: the rounded interval is [q(lo), q(hi)], exactly (a power-of-two step).
+            if (b.quantized_output()) s = {b.quantize_output(s.lo), b.quantize_output(s.hi)};
+            y[size_t(i)] = s;
         }
         x = std::move(y);
     }
@@ -138,6 +141,8 @@ Vec margin_gradient(const BlockNet& m, const std::vector<double>& u, double divi
             bool pass = true;
             if (b.act == Act::ReLU) pass = v > 0, v = std::max(v, 0.0);
             pass = pass && v > b.lo && v < b.hi;
+            // The rounding of a quantized output passes the gradient (straight through) inside its range.
+            if (b.quantized_output()) pass = pass && v > b.out_min && v < b.out_max;
             if (!pass) g[i] = 0;
         }
         g = (b.W.transpose() * g).eval();

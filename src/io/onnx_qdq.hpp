@@ -54,6 +54,9 @@ public:
     explicit QdqPath(std::string file) : file_(std::move(file)) {}
 
     bool started() const { return state_ != State::Start; }
+    // A float operation came before any QuantizeLinear: the model computes in float, and a
+    // QuantizeLinear / DequantizeLinear pair on an activation is fake quantization.
+    bool float_model() const { return state_ == State::Start && float_before_; }
     Kind kind() const;
     // Scale and zero point of the current Quantized activation (kind() == Quantized).
     const QParams& current() const { return cur_; }

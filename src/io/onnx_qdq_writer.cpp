@@ -2,7 +2,11 @@
 // or any scheme with per-layer fixed-point parameters and real activations) as an
 // opset-13 model: each parameter tensor an integer initializer (int8 up to 8 bits, int16
 // up to 16, else int32) followed by DequantizeLinear with scale 2^-frac and zero point 0,
-// then Gemm, the activation and a Clip. Activations are float32 and not quantized.
+// then Gemm, the activation and a Clip. A block with a quantized output (fixed-point
+// activations, Block::out_step) is followed by a QuantizeLinear / DequantizeLinear pair with
+// scale out_step and zero point 0 (uint8 / int8 when the range fits, else uint16 / int16),
+// after a Clip to the format's range when that is narrower than the type's; other activations
+// are float32.
 #include "io/atomic_file.hpp"
 #include "qcert/error.hpp"
 #include "qcert/io.hpp"
@@ -126,7 +130,37 @@ private:
             while (ins.back().empty()) ins.pop_back();
             cur = node("Clip", name + "_clip", ins);
         }
+        if (b.quantized_output()) cur = fake_quantized(b, name, cur);
         return cur;
+    }
+
+    // QuantizeLinear then DequantizeLinear with scale out_step and zero point 0, saturating to
+    // [out_min, out_max]: round(clamp(x)) = clamp(round(x)) since the bounds lie on the grid.
+    std::string fake_quantized(const Block& b, const std::string& name, std::string cur) {
+        const double qlo = b.out_min / b.out_step, qhi = b.out_max / b.out_step;  // exact: powers of two
+        int type = 0;
+        int64_t tlo = 0, thi = 0;
+        if (qlo >= 0 && qhi <= 255) type = TP::UINT8, tlo = 0, thi = 255;
+        else if (qlo >= -128 && qhi <= 127) type = TP::INT8, tlo = -128, thi = 127;
+        else if (qlo >= 0 && qhi <= 65535) type = TP::UINT16, tlo = 0, thi = 65535;
+        else if (qlo >= -32768 && qhi <= 32767) type = TP::INT16, tlo = -32768, thi = 32767;
+        else throw InputError(path_, fmt::format("{}: activation range [{}, {}] needs more than 16 bits", name, b.out_min, b.out_max));
+        if (qlo != std::nearbyint(qlo) || qhi != std::nearbyint(qhi))
+            throw InputError(path_, fmt::format("{}: activation range [{}, {}] is not on the grid {}", name, b.out_min, b.out_max, b.out_step));
+        if (qlo > double(tlo) || qhi < double(thi)) {
+            std::vector<std::string> ins{cur, qlo > double(tlo) ? float_scalar(name + "_qmin", b.out_min, "activation bound") : "",
+                                         qhi < double(thi) ? float_scalar(name + "_qmax", b.out_max, "activation bound") : ""};
+            while (ins.back().empty()) ins.pop_back();
+            if (ins[1].empty()) ins[1] = float_scalar(name + "_qmin", double(tlo) * b.out_step, "activation bound");
+            cur = node("Clip", name + "_qclip", ins);
+        }
+        const std::string scale = float_scalar(name + "_act_scale", b.out_step, "activation scale");
+        TP* z = g_->add_initializer();
+        z->set_name(name + "_act_zero");
+        z->set_data_type(type);
+        z->add_int32_data(0);
+        cur = node("QuantizeLinear", name + "_quant", {cur, scale, name + "_act_zero"});
+        return node("DequantizeLinear", name + "_dequant", {cur, scale, name + "_act_zero"});
     }
 
     void value_info(onnx::ValueInfoProto* v, const std::string& name, int64_t n) {

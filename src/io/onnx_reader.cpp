@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -95,6 +96,8 @@ private:
     bool after_dense_ = false;    // the last layer is a Dense or Affine with nothing since: Add/Sub fold into it
     Network net_;
     QdqPath qdq_;
+    // A QuantizeLinear on a float activation of a float model, waiting for its DequantizeLinear.
+    std::optional<QParams> fake_quant_;
 };
 
 // ---- the walk ---------------------------------------------------------------------
@@ -142,6 +145,7 @@ LoadedModel Walker::run(const onnx::ModelProto& m) {
     net_.source = file_;
     net_.validate();
     LoadedModel r;
+    if (fake_quant_) throw InputError(file_, "the graph ends on a QuantizeLinear of a float activation (integer output)");
     r.qdq = qdq_.finish();
     if (r.qdq && r.qdq->input_size() != net_.input_size())
         throw InputError(file_, fmt::format("the integer network takes {} inputs, the float network {}",
@@ -264,6 +268,9 @@ void Walker::visit(const onnx::NodeProto& n, int index) {
                                                       "QuantizeLinear", "Cast"};
     if (qdq_.kind() == Kind::Quantized && !kIntegerOps.count(op))
         fail(w, op + " on a quantized integer tensor is not supported (DequantizeLinear expected first)");
+
+    if (fake_quant_ && op != "DequantizeLinear")
+        fail(w, op + " after a QuantizeLinear of a float activation (DequantizeLinear expected: fake quantization)");
 
     const Site site{file_, w};
     if (op == "Gemm") op_gemm(n, w, ap);
@@ -743,6 +750,14 @@ QParams Walker::qparams(const Tensor& scale, const Tensor* zero, const std::stri
 void Walker::op_quantize(const onnx::NodeProto& n, const std::string& w) {
     if (n.input(0) != cur_) fail(w, "QuantizeLinear's scale and zero point must be constants");
     const QParams p = qparams(need_const(n, 1, w, "QuantizeLinear's scale"), input_const(n, 2), w);
+    if (qdq_.float_model()) {  // fake quantization of a float activation: DequantizeLinear must follow
+        const Tensor& s = need_const(n, 1, w, "QuantizeLinear's scale");
+        const Tensor* z = input_const(n, 2);
+        if (s.size() != 1 || (z && z->size() != 1)) fail(w, "per-channel quantization of an activation is not supported");
+        fake_quant_ = p;
+        advance(n, full_);
+        return;
+    }
     qdq_.quantize(w, p, checked_count(full_, file_, w));
     advance(n, full_);  // the float network holds the dequantized value: nothing to compute
 }
@@ -754,6 +769,21 @@ void Walker::op_dequantize(const onnx::NodeProto& n, const std::string& w) {
     if (s.size() != 1 || (z && z->size() != 1))
         fail(w, "per-channel quantization of an activation is not supported");
     QParams p = qparams(s, z, w);
+    if (fake_quant_) {
+        // round(x / s) + z saturated to the type, then (q - z) s: x rounded to a multiple of s
+        // (ties to even) and saturated to [(lo - z) s, (hi - z) s].
+        const QParams q = *fake_quant_;
+        fake_quant_.reset();
+        if (!(p.scale_r == q.scale_r) || p.zero != q.zero || p.lo != q.lo || p.hi != q.hi)
+            fail(w, "DequantizeLinear after a QuantizeLinear of a float activation must use the same scale, zero point and type");
+        Layer l;
+        l.op = Op::QuantDQ;
+        l.step = q.scale;
+        l.lo = double(q.lo - q.zero) * q.scale;
+        l.hi = double(q.hi - q.zero) * q.scale;
+        emit(n, std::move(l), full_);
+        return;
+    }
     qdq_.dequantize(w, p);
     advance(n, full_);
 }

@@ -158,6 +158,10 @@ void Writer::layer(const Layer& l, const std::string& name) {
             break;
         }
         case Op::Reshape: ensure_shape(l.out_shape, name); break;
+        case Op::QuantDQ:
+            // QuantizeLinear takes float32, not the double tensors of this writer.
+            throw InputError(name, "quantized activations cannot be written as a double-precision ONNX model "
+                                   "(write the QDQ model, write_onnx_qdq)");
     }
 }
 

@@ -37,7 +37,26 @@ Vec Block::activate(const Vec& z) const {
         }
     }
     if (std::isfinite(lo) || std::isfinite(hi)) y = y.cwiseMax(lo).cwiseMin(hi);
+    if (quantized_output()) y = y.unaryExpr([&](double v) { return quantize_output(v); });
     return y;
+}
+
+double round_half_even(double x) {
+    const double r = std::round(x);  // ties away from zero
+    if (std::fabs(r - x) == 0.5) return 2.0 * std::round(x / 2.0);  // a tie: the even neighbour
+    return r;
+}
+
+double Block::quantize_output(double v) const {
+    if (!quantized_output()) return v;
+    // v / out_step and the product are exact: out_step is a power of two.
+    return std::min(std::max(round_half_even(v / out_step) * out_step, out_min), out_max);
+}
+
+bool BlockNet::quantized_activations() const {
+    for (const Block& b : blocks)
+        if (b.quantized_output()) return true;
+    return false;
 }
 
 int64_t BlockNet::parameter_count() const {
@@ -167,12 +186,29 @@ BlockNet to_blocks(const Network& net) {
             }
             case Op::Affine: L.affine(l.scale, l.shift); break;
             case Op::Clip: {
-                // A clamp tightens the clamp of the block before it (relu then clip = clip).
-                if (L.ps || L.out.blocks.empty()) L.push(Mat::Identity(L.size, L.size), Vec::Zero(L.size), l.name);
+                // A clamp tightens the clamp of the block before it (relu then clip = clip); after a
+                // quantized output it is a block of its own (the clamp comes after the rounding).
+                if (L.ps || L.out.blocks.empty() || L.out.blocks.back().quantized_output())
+                    L.push(Mat::Identity(L.size, L.size), Vec::Zero(L.size), l.name);
                 Block& blk = L.out.blocks.back();
                 blk.lo = std::max(blk.lo, l.lo);
                 blk.hi = std::min(blk.hi, l.hi);
                 if (blk.lo > blk.hi) blk.lo = blk.hi;  // empty intersection: constant output
+                L.open = false;
+                break;
+            }
+            case Op::QuantDQ: {
+                // The output quantization of the block before it (after its activation and clamp).
+                int e = 0;
+                if (!(std::frexp(l.step, &e) == 0.5))
+                    throw InputError(net.source, fmt::format("layer '{}': fake quantization with step {} (only powers of two "
+                                                             "are supported on real-valued networks)", l.name, l.step));
+                if (L.ps || L.out.blocks.empty() || L.out.blocks.back().quantized_output())
+                    L.push(Mat::Identity(L.size, L.size), Vec::Zero(L.size), l.name);
+                Block& blk = L.out.blocks.back();
+                blk.out_step = l.step;
+                blk.out_min = l.lo;
+                blk.out_max = l.hi;
                 L.open = false;
                 break;
             }
@@ -182,7 +218,8 @@ BlockNet to_blocks(const Network& net) {
                 Block* blk = L.open ? &L.out.blocks.back() : nullptr;
                 if (!blk) {
                     // relu after a bare clamp [lo, hi] is the clamp [max(lo,0), max(hi,0)]
-                    if (a == Act::ReLU && !L.out.blocks.empty() && L.out.blocks.back().act == Act::None) {
+                    if (a == Act::ReLU && !L.out.blocks.empty() && L.out.blocks.back().act == Act::None &&
+                        !L.out.blocks.back().quantized_output()) {
                         Block& last = L.out.blocks.back();
                         last.lo = std::max(last.lo, 0.0);
                         last.hi = std::max(last.hi, 0.0);
@@ -234,6 +271,13 @@ Network to_network(const BlockNet& bn) {
             c.lo = b.lo;
             c.hi = b.hi;
             net.layers.push_back(c);
+        }
+        if (b.quantized_output()) {
+            Layer q = make_activation(Op::QuantDQ, n);
+            q.step = b.out_step;
+            q.lo = b.out_min;
+            q.hi = b.out_max;
+            net.layers.push_back(q);
         }
     }
     return net;

@@ -1,5 +1,6 @@
 // Float inference and validation of the network IR.
 #include "qcert/network.hpp"
+#include "qcert/blocks.hpp"
 
 #include "qcert/error.hpp"
 
@@ -31,6 +32,7 @@ const char* op_name(Op op) {
         case Op::Tanh: return "Tanh";
         case Op::Softmax: return "Softmax";
         case Op::Clip: return "Clip";
+        case Op::QuantDQ: return "QuantDQ";
         case Op::Reshape: return "Reshape";
     }
     return "?";
@@ -38,7 +40,7 @@ const char* op_name(Op op) {
 
 bool Layer::is_activation() const {
     return op == Op::ReLU || op == Op::LeakyReLU || op == Op::Sigmoid || op == Op::Tanh ||
-           op == Op::Softmax || op == Op::Clip;
+           op == Op::Softmax || op == Op::Clip || op == Op::QuantDQ;
 }
 
 int64_t Layer::parameter_count() const {
@@ -97,6 +99,8 @@ Vec apply_layer(const Layer& l, const Vec& x) {
         case Op::Tanh: return x.array().tanh().matrix();
         case Op::Softmax: return softmax(x);
         case Op::Clip: return x.cwiseMax(l.lo).cwiseMin(l.hi);
+        case Op::QuantDQ:
+            return x.unaryExpr([&](double v) { return std::min(std::max(round_half_even(v / l.step) * l.step, l.lo), l.hi); });
         case Op::Reshape: return x;
     }
     return x;
@@ -158,6 +162,9 @@ void Network::validate() const {
             case Op::Affine:
                 if (l.scale.size() != n || l.shift.size() != n || m != n) fail(i, "scale/shift size differs from the input");
                 break;
+            case Op::QuantDQ:
+                if (!(l.step > 0) || !std::isfinite(l.step)) fail(i, "the quantization step must be positive");
+                [[fallthrough]];
             case Op::Clip:
                 if (!(l.lo <= l.hi)) fail(i, "clip bounds have lo > hi");
                 [[fallthrough]];

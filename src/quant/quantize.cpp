@@ -90,9 +90,18 @@ QuantizedNet quantize(const BlockNet& net, const Scheme& s) {
             throw InputError("--scheme " + s.name, "accumulator bits must be 0..64");
     }
     if (s.input) s.input->check("--scheme " + s.name);
-    if (any_act && !s.integer_path())
+    // Fixed-point activations without an integer path: a real input (no input format); the
+    // blocks round their outputs (Block::out_step), ties to even.
+    const bool real_input_acts = any_act && !s.integer_path();
+    if (real_input_acts && s.input)
         throw InputError("--scheme " + s.name,
-                         "quantized activations need fixed-point weights, biases and input formats in every layer");
+                         "quantized activations with a fixed-point input need fixed-point weights, biases and activations "
+                         "in every layer");
+    if (real_input_acts)
+        for (const LayerScheme& l : s.layers)
+            if (l.activation && l.act_rounding != Rounding::HalfEven)
+                throw InputError("--scheme " + s.name, "activations of a real-input network round half to even "
+                                                       "(act_rounding half_even)");
     QuantizedNet q;
     q.scheme = s;
     q.real = net;
@@ -101,6 +110,11 @@ QuantizedNet quantize(const BlockNet& net, const Scheme& s) {
         Block& b = q.real.blocks[k];
         b.W = quantize_matrix(b.W, l, l.weight, l.weight_fp16);
         b.b = quantize_matrix(b.b, l, l.bias, l.bias_fp16);
+        if (real_input_acts && l.activation) {
+            b.out_step = l.activation->step();
+            b.out_min = l.activation->min_value();
+            b.out_max = l.activation->max_value();
+        }
     }
     if (s.integer_path()) {
         if (s.input_raw && s.input->frac != 0 && net.input_size() == 0) throw InputError(net.source, "empty input");

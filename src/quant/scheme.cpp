@@ -102,8 +102,15 @@ FixedFormat quadapter_format(int B, const Block& b) {
     return FixedFormat{true, B, B - I};
 }
 
-Scheme quadapter(const std::vector<int>& bits, const BlockNet& net, const std::string& spec) {
-    if (bits.size() == 1 && net.blocks.size() > 1) return quadapter(std::vector<int>(net.blocks.size(), bits[0]), net, spec);
+Scheme quadapter(const std::vector<int>& bits, const BlockNet& net, const std::string& spec,
+                 std::vector<FixedFormat> acts = {}) {
+    if (bits.size() == 1 && net.blocks.size() > 1)
+        return quadapter(std::vector<int>(net.blocks.size(), bits[0]), net, spec, std::move(acts));
+    const size_t hidden = net.blocks.empty() ? 0 : net.blocks.size() - 1;
+    if (acts.size() == 1 && hidden > 1) acts.assign(hidden, acts[0]);
+    if (!acts.empty() && acts.size() != hidden)
+        throw InputError("--scheme " + spec, fmt::format("{} activation formats given, the network has {} hidden layers",
+                                                         acts.size(), hidden));
     if (bits.size() != net.blocks.size())
         throw InputError("--scheme " + spec, fmt::format("{} bit-widths given, the network has {} layers", bits.size(),
                                                          net.blocks.size()));
@@ -114,6 +121,11 @@ Scheme quadapter(const std::vector<int>& bits, const BlockNet& net, const std::s
         LayerScheme l;
         l.weight = l.bias = quadapter_format(bits[k], net.blocks[k]);
         l.param_rounding = Rounding::HalfAway;
+        if (k < acts.size()) {  // a hidden layer's output: fixed point, round to nearest (ties to even)
+            acts[k].check("--scheme " + spec);
+            l.activation = acts[k];
+            l.act_rounding = Rounding::HalfEven;
+        }
         s.layers.push_back(l);
     }
     return s;
@@ -255,9 +267,28 @@ Scheme parse_scheme(const std::string& spec, const BlockNet& net) {
     if (name == "qebverif") { need_args("the bit-width, e.g. qebverif:8"); return qebverif(parse_int(args, spec), net, spec); }
     if (name == "quadapter") {
         need_args("bit-widths per layer, e.g. quadapter:6,3");
+        // quadapter:B1,...,Bn[,a=F1,...,F(n-1)]: the hidden layers' activation formats after a=.
         std::vector<int> bits;
-        for (const std::string& b : split(args, ',')) bits.push_back(parse_int(b, spec));
-        return quadapter(bits, net, spec);
+        std::vector<FixedFormat> acts;
+        bool in_acts = false;
+        for (std::string b : split(args, ',')) {
+            if (b.rfind("a=", 0) == 0) {
+                if (in_acts) throw InputError("--scheme " + spec, "a= given twice");
+                in_acts = true;
+                b = b.substr(2);
+            }
+            if (!in_acts) {
+                bits.push_back(parse_int(b, spec));
+                continue;
+            }
+            try {
+                acts.push_back(parse_fixed_format(b));
+            } catch (const InputError& e) {
+                throw InputError("--scheme " + spec, e.what());
+            }
+        }
+        if (bits.empty()) throw InputError("--scheme " + spec, "no bit-widths before a=");
+        return quadapter(bits, net, spec, acts);
     }
     if (name == "fp16") return fp16(net, spec);
     if (name == "fixed") {

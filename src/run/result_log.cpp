@@ -39,6 +39,38 @@ ResultLog::ResultLog(const std::string& path) : path_(path) {
     if (!file_) throw InputError(path, "cannot open for writing");
 }
 
+void ResultLog::check_identity(const nlohmann::json& identity, const std::string& rerun_hint) {
+    if (const nlohmann::json* prev = find("identity")) {
+        for (const auto& [k, v] : identity.items())
+            if (!prev->contains(k) || (*prev)[k] != v)
+                throw InputError(path_, "was written for another " + k + " (" + rerun_hint + ")");
+        return;
+    }
+    append("identity", identity);
+}
+
+uint64_t fingerprint_bytes(const void* p, size_t n, uint64_t h) {
+    const unsigned char* b = static_cast<const unsigned char*>(p);
+    for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+std::string fingerprint_hex(uint64_t h) {
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+    return buf;
+}
+
+std::string fingerprint_file(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) throw InputError(path, "cannot read");
+    uint64_t h = 1469598103934665603ull;
+    char buf[65536];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) h = fingerprint_bytes(buf, n, h);
+    std::fclose(f);
+    return fingerprint_hex(h);
+}
+
 ResultLog::~ResultLog() {
     if (file_) std::fclose(file_);
 }

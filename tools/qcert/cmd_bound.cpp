@@ -238,6 +238,19 @@ std::string human(const nlohmann::json& j) {
     return s;
 }
 
+// What the records of --out were decided for: the model and its twin (files by fingerprint),
+// the units and the region (data files by fingerprint).
+nlohmann::json identity(const BoundCli& o, double divisor) {
+    auto fp = [](const std::string& path) { return path.empty() ? std::string() : fingerprint_file(path); };
+    return {{"kind", "bound"},
+            {"model", fp(o.model)},
+            {"twin", fmt::format("scheme={};prune={};against={}", o.scheme, o.prune, fp(o.against))},
+            {"units", o.units + "/" + o.region_units},
+            {"input divisor", divisor},
+            {"region", fmt::format("box={};vnnlib={};images={};labels={};radius={}", o.box, fp(o.vnnlib), fp(o.data.images),
+                                   fp(o.data.labels), o.radius)}};
+}
+
 int run_bound(const BoundCli& o) {
     if (o.eps && !(*o.eps >= 0)) throw InputError("--eps", fmt::format("must be >= 0, got {}", *o.eps));
     if (!(o.timeout > 0)) throw InputError("--timeout", "must be > 0");
@@ -255,6 +268,7 @@ int run_bound(const BoundCli& o) {
     eo.timeout_s = o.timeout;
     eo.threads = o.threads;
     ResultLog log(o.out);
+    if (!o.out.empty()) log.check_identity(identity(o, divisor), "another model, twin or region: use another --out");
     Progress progress("bound", int64_t(qs.size()));
     int64_t done = 0;
     std::map<std::string, int64_t> counts;

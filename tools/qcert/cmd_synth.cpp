@@ -1,5 +1,5 @@
 // qcert synth: the fewest bits per layer (Quadapter-style fixed-point weights and biases,
-// activations real) with which every property (robustness, backdoor-freeness, VNN-LIB)
+// activations real or, with --activations / --act-bits, fixed point too) with which every property (robustness, backdoor-freeness, VNN-LIB)
 // the float network provably has is still proved. See docs/SYNTH.md.
 #include "commands.hpp"
 #include "data_options.hpp"
@@ -22,7 +22,8 @@ namespace qcert::cli {
 namespace {
 
 struct SynthCli {
-    std::string model, samples, radius, out, bits, trigger, cost = "bits", method = "best";
+    std::string model, samples, radius, out, bits, act_bits, trigger, cost = "bits", method = "best";
+    bool activations = false;
     std::vector<std::string> vnnlib;
     int64_t target = -1;
     int min_bits = 2, max_bits = 16;
@@ -48,6 +49,10 @@ struct SynthCli {
         cmd->add_option("--out", out, "directory for results.jsonl (resumable), scheme.json, quantized_qdq.onnx, quantized.onnx, "
                                       "synth.json");
         cmd->add_option("--bits", bits, "no search: check the properties at these bits B1,...,Bn (e.g. a published strategy)");
+        cmd->add_flag("--activations", activations, "quantize the hidden activations too (fixed point, per-layer bits searched "
+                                                    "in --min-bits..--max-bits)");
+        cmd->add_option("--act-bits", act_bits, "quantize the hidden activations at these widths: one for every hidden layer, or "
+                                                "A1,...,A(n-1) (not searched)");
         cmd->add_option("--method", method, "search | preimage (Quadapter's backward preimages) | best (both, default)");
         cmd->add_flag("--json", json, "print the result as one JSON line");
     }
@@ -87,7 +92,10 @@ nlohmann::json result_json(const SynthResult& r, const std::optional<Accuracy>& 
                            const std::string& qdq_path) {
     nlohmann::json j;
     j["bits"] = r.bits;
-    j["scheme"] = "quadapter:" + bits_str(r.bits);
+    j["scheme"] = quadapter_spec(r.bits, r.act_formats);
+    j["act_bits"] = r.act_bits;  // empty: real activations
+    j["act_formats"] = nlohmann::json::array();
+    for (const FixedFormat& f : r.act_formats) j["act_formats"].push_back(f.str());
     j["cost"] = r.cost;
     j["cost_kind"] = synth_cost_name(cost);
     j["proved"] = r.proved;
@@ -100,7 +108,7 @@ nlohmann::json result_json(const SynthResult& r, const std::optional<Accuracy>& 
     j["answers"] = nlohmann::json::array();
     for (const MethodAnswer& a : r.answers)
         j["answers"].push_back(
-            {{"method", a.method}, {"bits", a.bits}, {"cost", a.cost}, {"proved", a.proved}, {"time_s", a.time_s}, {"note", a.note}});
+            {{"method", a.method}, {"bits", a.bits}, {"act_bits", a.act_bits}, {"cost", a.cost}, {"proved", a.proved}, {"time_s", a.time_s}, {"note", a.note}});
     j["time_s"] = r.time_s;
     j["certificates"] = nlohmann::json::array();
     for (size_t i = 0; i < r.kept.size(); ++i) {
@@ -166,6 +174,9 @@ int run_synth(const SynthCli& o) {
     so.method = o.method;
     if (!o.bits.empty())
         for (int64_t b : parse_index_list(o.bits, "--bits")) so.fixed_bits.push_back(int(b));
+    so.activations = o.activations;
+    if (!o.act_bits.empty())
+        for (int64_t b : parse_index_list(o.act_bits, "--act-bits")) so.act_bits.push_back(int(b));
     if (!o.out.empty()) {
         std::filesystem::create_directories(o.out);
         so.log_path = (std::filesystem::path(o.out) / "results.jsonl").string();
@@ -180,8 +191,11 @@ int run_synth(const SynthCli& o) {
         write_text((dir / "scheme.json").string(), scheme_to_json(r.scheme));
         qdq_path = (dir / "quantized_qdq.onnx").string();
         write_onnx_qdq(r.quantized, r.scheme, qdq_path);
-        onnx_path = (dir / "quantized.onnx").string();
-        write_onnx(to_network(r.quantized), onnx_path);
+        // A double-precision ONNX model cannot hold quantized activations (QuantizeLinear takes float32).
+        if (!r.quantized.quantized_activations()) {
+            onnx_path = (dir / "quantized.onnx").string();
+            write_onnx(to_network(r.quantized), onnx_path);
+        }
     }
     const nlohmann::json j = result_json(r, acc, cost, onnx_path, qdq_path);
     if (!o.out.empty()) write_text((std::filesystem::path(o.out) / "synth.json").string(), j.dump(2));
@@ -189,14 +203,18 @@ int run_synth(const SynthCli& o) {
         std::cout << j.dump() << std::endl;
         return 0;
     }
-    std::cout << fmt::format("bits ({})  {} cost {}  proved {}/{}  (kept {}, left out {}, required {}; at these bits refuted {}, "
+    std::cout << fmt::format("bits ({}){}  {} cost {}  proved {}/{}  (kept {}, left out {}, required {}; at these bits refuted {}, "
                              "unknown {})  accuracy {}  {} candidates  {:.1f} s\n",
-                             bits_str(r.bits), synth_cost_name(cost), r.cost, r.proved, j["total"].get<int64_t>(), r.kept.size(),
+                             bits_str(r.bits),
+                             r.act_bits.empty() ? std::string() : fmt::format(" activations ({}) {}", bits_str(r.act_bits),
+                                                                              quadapter_spec(r.bits, r.act_formats)),
+                             synth_cost_name(cost), r.cost, r.proved, j["total"].get<int64_t>(), r.kept.size(),
                              r.left_out.size(), r.required, j["refuted"].get<int64_t>(), j["unknown"].get<int64_t>(),
                              acc ? fmt::format("{:.2f} %", acc->percent()) : std::string("n/a (no data)"), r.candidates, r.time_s);
     for (const MethodAnswer& a : r.answers)
         std::cout << fmt::format("method {}: bits ({}) {} cost {}, proves {}/{} kept ({:.1f} s to choose){}\n", a.method,
-                                 bits_str(a.bits), synth_cost_name(cost), a.cost, a.proved, r.kept.size(), a.time_s,
+                                 bits_str(a.bits) + (a.act_bits.empty() ? "" : ", activations " + bits_str(a.act_bits)),
+                                 synth_cost_name(cost), a.cost, a.proved, r.kept.size(), a.time_s,
                                  a.method == r.method ? "  <- the answer" : "");
     for (size_t i = 0; i < r.kept.size(); ++i)
         if (r.checks[i].verdict != CheckVerdict::Proved)

@@ -159,3 +159,91 @@ TEST(CliSynth, PreimageMethodAnswerIsCertifiedPropertyByProperty) {
     EXPECT_EQ(proved, j["proved"].get<int>());
     EXPECT_GT(proved, 0);
 }
+
+// Quantized activations from the command line: the scheme (with its activation formats), the
+// scheme file and the QDQ model read back with the same accuracy, and every property synth
+// proved re-verified by qcert verify on the QDQ model (its fake-quantized activations included).
+TEST(CliSynth, ActivationsRoundTrip) {
+    TempDir d;
+    std::string out, err;
+    ASSERT_EQ(run_cli("synth " + fashion_args() + " --samples 0:4 --radius 1 --max-bits 8 --act-bits 6 --timeout 5 --json --out " +
+                          d.file("run"),
+                      &out, &err),
+              0)
+        << err;
+    const auto j = nlohmann::json::parse(out);
+    EXPECT_EQ(j["act_bits"], nlohmann::json({6, 6}));
+    ASSERT_EQ(j["act_formats"].size(), 2u);
+    const std::string scheme = j["scheme"].get<std::string>();
+    EXPECT_NE(scheme.find(",a=u6."), std::string::npos) << scheme;
+    EXPECT_FALSE(std::filesystem::exists(d.file("run/quantized.onnx")));  // doubles cannot hold the rounding
+    const std::string data = " --images " + example("fashion_test_100-images-idx3-ubyte.gz") + " --labels " +
+                             example("fashion_test_100-labels-idx1-ubyte.gz");
+    std::string a, b, c;
+    ASSERT_EQ(run_cli("inspect " + fashion_args() + " --json --scheme " + d.file("run/scheme.json"), &a, &err), 0) << err;
+    ASSERT_EQ(run_cli("inspect " + fashion_args() + " --json --scheme " + scheme, &b, &err), 0) << err;
+    ASSERT_EQ(run_cli("inspect " + j["onnx_qdq"].get<std::string>() + data + " --json", &c, &err), 0) << err;
+    const auto ja = nlohmann::json::parse(a), jb = nlohmann::json::parse(b), jc = nlohmann::json::parse(c);
+    EXPECT_EQ(ja["quantized_accuracy"], jb["quantized_accuracy"]);
+    EXPECT_EQ(jc["float_accuracy"], jb["quantized_accuracy"]);  // the QDQ model is the twin itself
+    EXPECT_NEAR(jb["quantized_accuracy"].get<double>() * 100, j["accuracy"].get<double>(), 1e-9);
+    int checked = 0;
+    for (const auto& cert : j["certificates"]) {
+        if (cert["verdict"] != "proved") continue;
+        const std::string key = cert["property"].get<std::string>();
+        const size_t r = key.find("_r");
+        std::string v;
+        ASSERT_EQ(run_cli("verify " + j["onnx_qdq"].get<std::string>() + data + " --samples " + key.substr(1, r - 1) + " --eps " +
+                              key.substr(r + 2) + " --timeout 30 --json",
+                          &v, &err),
+                  0)
+            << err;
+        EXPECT_EQ(nlohmann::json::parse(v)["verdict"], "holds") << key << ": " << v;
+        ++checked;
+    }
+    EXPECT_GT(checked, 0);
+    // Bad input: activation widths that do not fit the network, --bits without --act-bits.
+    EXPECT_EQ(run_cli("synth " + fashion_args() + " --samples 0:2 --radius 1 --act-bits 6,6,6,6", &out, &err), 2);
+    EXPECT_NE(err.find("--act-bits"), std::string::npos) << err;
+    EXPECT_EQ(run_cli("synth " + fashion_args() + " --samples 0:2 --radius 1 --activations --bits 6,6,6", &out, &err), 2);
+}
+
+// A results directory of another model is refused with one error line (synth and bound).
+TEST(CliSynth, OutOfAnotherModelIsRefused) {
+    TempDir d;
+    std::string out, err;
+    ASSERT_EQ(run_cli("synth " + fashion_args() + " --samples 0:2 --radius 1 --max-bits 6 --method search --timeout 2 --out " +
+                          d.file("run"),
+                      &out, &err),
+              0)
+        << err;
+    std::filesystem::copy_file(d.file("run/quantized.onnx"), d.file("other.onnx"));  // another model, same shapes
+    const std::string data = " --images " + example("fashion_test_100-images-idx3-ubyte.gz") + " --labels " +
+                             example("fashion_test_100-labels-idx1-ubyte.gz");
+    EXPECT_EQ(run_cli("synth " + d.file("other.onnx") + data + " --samples 0:2 --radius 1 --max-bits 6 --method search --timeout 2 "
+                      "--out " + d.file("run"),
+                      &out, &err),
+              2);
+    EXPECT_NE(err.find("results.jsonl"), std::string::npos) << err;
+    EXPECT_NE(err.find("another"), std::string::npos) << err;
+    // bound: the same --out for another model or region.
+    const std::string log = d.file("bound.jsonl");
+    ASSERT_EQ(run_cli("bound " + example("fashion_mlp.onnx") + " --scheme fixed:8" + data +
+                          " --samples 0 --radius 1 --method diff --out " + log,
+                      &out, &err),
+              0)
+        << err;
+    EXPECT_EQ(run_cli("bound " + d.file("other.onnx") + " --scheme fixed:8" + data + " --samples 0 --radius 1 --method diff --out " + log,
+                      &out, &err),
+              2);
+    EXPECT_NE(err.find("bound.jsonl"), std::string::npos) << err;
+    EXPECT_EQ(run_cli("bound " + example("fashion_mlp.onnx") + " --scheme fixed:8" + data +
+                          " --samples 0 --radius 2 --method diff --out " + log,
+                      &out, &err),
+              2);
+    ASSERT_EQ(run_cli("bound " + example("fashion_mlp.onnx") + " --scheme fixed:8" + data +
+                          " --samples 0 --radius 1 --method diff --out " + log,
+                      &out, &err),
+              0)
+        << err;
+}
