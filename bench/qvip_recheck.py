@@ -133,9 +133,107 @@ def lb50(network, q):
               f"an output < -50 on the whole box: {c[2]} (QVIP answered Robust on {c[3]} of them)")
 
 
+def clamp_relaxation(zl, zu, lo, hi):
+    """Sound linear bounds a*z + b of clamp(z, lo, hi) for z in [zl, zu] (elementwise):
+    returns (lower slope, lower offset, upper slope, upper offset)."""
+    n = len(zl)
+    la, lb, ua, ub = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    for i in range(n):
+        l, u = zl[i], zu[i]
+        cl, cu = min(max(l, lo), hi), min(max(u, lo), hi)
+        if u <= lo or l >= hi or cl == cu:  # constant on the range
+            lb[i], ub[i] = cl, cu
+        elif l >= lo and u <= hi:  # identity
+            la[i], ua[i] = 1.0, 1.0
+        elif l < lo and u <= hi:  # max(z, lo): convex
+            s = (cu - lo) / (u - l)
+            ua[i], ub[i] = s, lo - s * l
+            if u - lo > lo - l:
+                la[i] = 1.0
+            else:
+                lb[i] = lo
+        elif l >= lo:  # min(z, hi): concave, u > hi
+            s = (hi - cl) / (u - l)
+            la[i], lb[i] = s, cl - s * l
+            if hi - l > u - hi:
+                ua[i] = 1.0
+            else:
+                ub[i] = hi
+        else:  # both kinks: l < lo, u > hi
+            su = (hi - lo) / (hi - l)
+            ua[i], ub[i] = su, lo - su * l
+            sl = (hi - lo) / (u - lo)
+            la[i], lb[i] = sl, lo - sl * lo
+    return la, lb, ua, ub
+
+
+def symbolic_holds(layers, x, eps, y, q):
+    """DeepPoly-style bounds on the integer network (floor rounding and clamps relaxed), in
+    float64 with a 1e-6 margin: True when they prove every input of the box keeps label y."""
+    box_lo, box_hi = np.clip(x - eps, 0, 255).astype(float), np.clip(x + eps, 0, 255).astype(float)
+    rel = []  # per layer: (W, c, k, la, lb, ua, ub) with z = (a_prev @ W + c) / 2^k, a in [la z + lb, ua z + ub]
+
+    def bound(coef, const, upper):
+        """Bound coef . a_last + const over the box, back-substituting through rel."""
+        coef, const = coef.astype(float), float(const)
+        for W, c, k, la, lb, ua, ub in reversed(rel):
+            pos, neg = np.maximum(coef, 0), np.minimum(coef, 0)
+            a_sl = pos * (ua if upper else la) + neg * (la if upper else ua)
+            const += pos @ (ub if upper else lb) + neg @ (lb if upper else ub)
+            zc = a_sl / 2.0 ** k  # coefficients on a_prev @ W + c
+            const += zc @ c
+            coef = W @ zc
+        pos, neg = np.maximum(coef, 0), np.minimum(coef, 0)
+        return const + (pos @ (box_hi if upper else box_lo) + neg @ (box_lo if upper else box_hi))
+
+    f_in = 8
+    for i, (w, b) in enumerate(layers):
+        k = f_in + 1
+        c = (b * 2 ** (f_in + 1) + 2 ** (k - 1)).astype(float)
+        W = w.astype(float)
+        n = W.shape[1]
+        zl, zu = np.zeros(n), np.zeros(n)
+        for j in range(n):
+            e = np.zeros(n); e[j] = 1.0
+            # z_j = (a_prev @ W[:, j] + c_j) / 2^k, bounded through the layers below
+            prev = W[:, j] / 2.0 ** k
+            zl[j] = bound(prev, c[j] / 2.0 ** k, False) if rel else prev @ np.where(prev > 0, box_lo, box_hi) + c[j] / 2.0 ** k
+            zu[j] = bound(prev, c[j] / 2.0 ** k, True) if rel else prev @ np.where(prev > 0, box_hi, box_lo) + c[j] / 2.0 ** k
+        last = i + 1 == len(layers)
+        lo, hi = (-2 ** (q - 1), 2 ** (q - 1) - 1) if last else (0, 2 ** q - 1)
+        # a = clamp(floor(z)): floor(z) in [z - 1 + 2^-k, z] (z is a multiple of 2^-k)
+        _, _, ua, ub = clamp_relaxation(zl, zu, lo, hi)
+        shift = -1 + 2.0 ** -k
+        la, lb, _, _ = clamp_relaxation(zl + shift, zu + shift, lo, hi)
+        lb = lb + la * shift
+        rel.append((W, c, k, la, lb, ua, ub))
+        f_in = q - 2
+    n_out = layers[-1][0].shape[1]
+    for j in range(n_out):
+        if j == y:
+            continue
+        coef = np.zeros(n_out); coef[y], coef[j] = 1.0, -1.0
+        low = bound(coef, 0.0, False)  # lower bound of out_y - out_j
+        need = 0.0 if j > y else 1.0  # ties go to the lowest index
+        if not low > need - 1 + 1e-6:
+            return False
+    return True
+
+
+def holds(network, q, sample, eps):
+    layers, (images, labels) = load_layers(network, q), mnist()
+    x, y = images[sample], int(labels[sample])
+    proved = symbolic_holds(layers, x, eps, y, q)
+    print(f"{network} Q{q} sample {sample} r={eps}: " + ("robust, proved by independent symbolic bounds" if proved
+                                                        else "not proved by independent symbolic bounds"))
+    return proved
+
+
 def main():
     if len(sys.argv) == 5 and sys.argv[1] == "cex":
         sys.exit(0 if check_cex(sys.argv[2], int(sys.argv[3]), sys.argv[4]) else 1)
+    if len(sys.argv) == 6 and sys.argv[1] == "holds":
+        sys.exit(0 if holds(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])) else 1)
     if len(sys.argv) == 4 and sys.argv[1] == "lb50":
         lb50(sys.argv[2], int(sys.argv[3]))
         return
