@@ -14,6 +14,11 @@ semantics of ../shared/benchmarks/README.md with numpy, sharing no code with qce
       the output-layer variables the lower bound -50; such a box has no feasible point in its
       MILP, whose answer is then "robust" whatever the network does.
 
+  qvip_recheck.py holds NETWORK Q SAMPLE EPS
+      tries to prove the query robust with DeepPoly-style linear bounds on the integer network
+      (floor rounding and clamps relaxed; float64 with a 1e-6 margin on integer outputs).
+      Exit code 0 when proved, 1 when not (not proved says nothing).
+
 Exit code 1 when a qcert verdict fails the re-check. Needs numpy and h5py (Debian:
 python3-numpy, python3-h5py)."""
 import csv
