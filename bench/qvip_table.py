@@ -127,7 +127,8 @@ def main():
     folder = sys.argv[1]
     published_path = sys.argv[2] if len(sys.argv) > 2 else DEFAULT_PUBLISHED
     if len(sys.argv) > 2 and not os.path.exists(published_path):
-        sys.exit(f"qvip_table.py: {published_path}: no such file")
+        print(f"qvip_table.py: {published_path}: no such file", file=sys.stderr)
+        sys.exit(2)
     nets, times, conflicts = read_ours(folder)
     out = ["# QVIP bit sweep", "", "robust / non-robust / unknown (misclassified samples in brackets)", ""]
     out += our_table(nets)
