@@ -8,6 +8,7 @@ PKGS=(
   libhdf5-dev libeigen3-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libopenmpi-dev openmpi-bin libmpfr-dev zlib1g-dev
   dataset-fashion-mnist clang libclang-rt-14-dev python3
+  python3-numpy python3-h5py  # bench/qvip_recheck.py: the independent re-check of the QVIP sweep
   chromium
 )
 missing=()
