@@ -342,13 +342,19 @@ synth::PreimageAnswer logged_preimage_bits(Searcher& s, const BlockNet& net, con
         a.constrained = (*j)["constrained"].get<std::vector<int64_t>>();
         a.dropped = (*j)["dropped"].get<std::vector<int64_t>>();
         a.binding = (*j)["binding"].get<std::vector<std::string>>();
+        a.split_lowered = j->value("split_lowered", std::vector<int>{});  // missing: chosen again below
+        a.split_budget_hit = j->value("split_budget_hit", std::vector<int>{});
         a.with_preimage = (*j)["with_preimage"].get<int64_t>();
         a.linear = (*j)["linear"].get<int64_t>();
         a.time_s = (*j)["time_s"].get<double>();
-        if (a.bits.size() == net.blocks.size()) return a;
+        const size_t n = net.blocks.size();
+        if (a.bits.size() == n && a.constrained.size() == n && a.dropped.size() == n && a.binding.size() == n &&
+            a.split_lowered.size() == n && a.split_budget_hit.size() == n)
+            return a;
     }
     const synth::PreimageAnswer a = synth::preimage_bits(net, kept, o);
     s.log().append(key, {{"bits", a.bits}, {"constrained", a.constrained}, {"dropped", a.dropped}, {"binding", a.binding},
+                         {"split_lowered", a.split_lowered}, {"split_budget_hit", a.split_budget_hit},
                          {"with_preimage", a.with_preimage}, {"linear", a.linear}, {"time_s", a.time_s},
                          {"properties", int64_t(kept.size())}});
     return a;
