@@ -52,27 +52,11 @@ Verdict parse_verdict(const std::string& s) {
     throw InputError("results file", "unknown verdict '" + s + "'");
 }
 
-// FNV-1a over bytes: a stable fingerprint of the model file and the data.
-uint64_t fnv1a(const void* p, size_t n, uint64_t h = 1469598103934665603ull) {
-    const unsigned char* b = static_cast<const unsigned char*>(p);
-    for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
-    return h;
-}
-
-std::string file_fingerprint(const std::string& path) {
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) throw InputError(path, "cannot read the model");
-    uint64_t h = 1469598103934665603ull;
-    char buf[65536];
-    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) h = fnv1a(buf, n, h);
-    std::fclose(f);
-    return fmt::format("{:016x}", h);
-}
-
+// The data's fingerprint (the model file's is fingerprint_file, result_log.hpp).
 std::string data_fingerprint(const Dataset& d) {
-    uint64_t h = fnv1a(d.raw.data(), d.raw.size() * sizeof(double));
-    h = fnv1a(d.labels.data(), d.labels.size() * sizeof(int), h);
-    return fmt::format("{:016x}", h);
+    uint64_t h = fingerprint_bytes(d.raw.data(), d.raw.size() * sizeof(double));
+    h = fingerprint_bytes(d.labels.data(), d.labels.size() * sizeof(int), h);
+    return fingerprint_hex(h);
 }
 
 }  // namespace
@@ -160,7 +144,7 @@ Accuracy accuracy_from(const nlohmann::json& j) {
 
 // Refuses a results file written for another model, data set or pruning.
 void check_config(ResultLog& log, const SweepOptions& o, const Dataset& d) {
-    const nlohmann::json config = {{"kind", "config"}, {"model_fingerprint", file_fingerprint(o.model)},
+    const nlohmann::json config = {{"kind", "config"}, {"model_fingerprint", fingerprint_file(o.model)},
                                    {"data_fingerprint", data_fingerprint(d)}, {"prune", o.prune},
                                    {"accuracy_limit", o.accuracy_limit}};
     if (const nlohmann::json* prev = log.find("config")) {
