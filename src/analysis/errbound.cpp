@@ -6,6 +6,7 @@
 // or time runs out. The leaves always cover the region, so the maximum of their
 // bounds is a sound upper bound whenever the search stops. Two threads share a
 // best-first queue (largest bound first).
+#include "analysis/errbound_anneal.hpp"
 #include "analysis/errbound_milp.hpp"
 #include "analysis/errbound_sdp.hpp"
 #include "analysis/errbound_pair_milp.hpp"
@@ -361,6 +362,40 @@ PairMilpOutcome run_pair_milps(const ErrPair& p, const std::vector<double>& lo, 
     return out;
 }
 
+// log2 of the number of integer points of the box.
+double integer_points_log2(const std::vector<double>& lo, const std::vector<double>& hi) {
+    double bits = 0;
+    for (size_t j = 0; j < lo.size(); ++j) bits += std::log2(std::max(1.0, std::floor(hi[j]) - std::ceil(lo[j]) + 1));
+    return bits;
+}
+
+// Simulated annealing (errbound_anneal.hpp) for each output and sign whose root bound is above
+// eps (every one without eps), from the best input for that output, `seconds` shared evenly.
+void anneal_open(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
+                 const std::vector<int64_t>& outputs, const DiffBound& db, const ErrBoundOptions& o, double seconds,
+                 std::mt19937_64& rng, BestInputs& best) {
+    std::vector<std::pair<size_t, double>> jobs;  // (index into outputs, sign)
+    for (size_t k = 0; k < outputs.size(); ++k) {
+        const size_t ok = size_t(outputs[k]);
+        if (!o.eps || db.hi[ok] > *o.eps) jobs.emplace_back(k, 1.0);
+        if (!o.eps || -db.lo[ok] > *o.eps) jobs.emplace_back(k, -1.0);
+    }
+    const auto start = Clock::now();
+    const std::vector<std::vector<double>> witnesses = best.per_output_witness();
+    for (size_t t = 0; t < jobs.size(); ++t) {
+        const auto [k, sign] = jobs[t];
+        const double used = std::chrono::duration<double>(Clock::now() - start).count();
+        errbound::AnnealOptions a;
+        a.seconds = (seconds - used) / double(jobs.size() - t);
+        a.stop_above = o.eps.value_or(-1.0);
+        std::vector<double> from = witnesses[k];
+        if (from.empty())
+            for (size_t j = 0; j < lo.size(); ++j) from.push_back(0.5 * (lo[j] + hi[j]));
+        errbound::anneal(p, lo, hi, outputs[k], sign, from, a, rng, best);
+        if (o.eps && best.value() > *o.eps) return;
+    }
+}
+
 }  // namespace
 
 ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, const std::vector<double>& hi_in,
@@ -422,6 +457,12 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
         errbound::coordinate_search(p, lo, hi, k, exact_difference(p, w)[k] >= 0 ? 1.0 : -1.0, w, s.best(), 4);
     }
     errbound::random_inputs(p, lo, hi, 64, rng, s.best());
+    // An integer twin: simulated annealing on the box's integers, for every output and sign the
+    // root bound leaves open, with 30 % of the time left (it stops at the first input above eps).
+    // Not on boxes of fewer than 2^20 integers, which the branch and bound splits down to points.
+    if (p.integer_region() && !pm.all_proved && integer_points_log2(lo, hi) >= 20 &&
+        !(o.eps && (root.upper <= *o.eps || s.best().value() > *o.eps)))
+        anneal_open(p, lo, hi, outputs, db, o, 0.3 * (o.timeout_s - s.elapsed()), rng, s.best());
 
     if (pm.all_proved) {
         r.method = "milp+diff";

@@ -1,6 +1,7 @@
 // qcert bound: the differential bounds and the branch and bound against dense sampling
 // and exhaustive enumeration, on random small networks, schemes and pruning.
 #include "../bounds/random_int_nets.hpp"
+#include "analysis/errbound_anneal.hpp"
 #include "analysis/errbound_milp.hpp"
 #include "analysis/errbound_sdp.hpp"
 #include "bounds/linear_forms.hpp"
@@ -223,6 +224,60 @@ TEST(BoundDiff, IntegerTwinsNeverExceedTheBoundExhaustively) {
         ++checked;
     }
     EXPECT_GT(checked, 60);
+}
+
+// Simulated annealing on small integer boxes: every value it reports is reached at its witness,
+// never above the enumerated maximum of |g - f|_k, and with both signs it finds that maximum.
+TEST(BoundAnneal, FindsTheEnumeratedMaximumOnSmallIntegerBoxes) {
+    std::mt19937_64 rng(31);
+    int cases = 0, found = 0;
+    for (int t = 0; t < 60 && cases < 40; ++t) {
+        const int64_t in = test::uniform(rng, 2, 4);
+        const BlockNet f = test::random_block_net(rng, in, random_widths(rng, 2));
+        const std::string spec = t % 2 == 0 ? fmt::format("qebverif:{}", 4 + 2 * (t % 4)) : test::random_fixed_spec(rng);
+        QuantizedNet q;
+        try {
+            q = quantize(f, parse_scheme(spec, f));
+        } catch (const InputError&) {
+            continue;
+        }
+        const ErrPair p = make_err_pair(f, *q.integer, double(test::uniform(rng, 1, 255)));
+        std::vector<double> lo(static_cast<size_t>(in)), hi(static_cast<size_t>(in));
+        for (int64_t j = 0; j < in; ++j) {
+            const int64_t c = test::uniform(rng, q.integer->input.lo, q.integer->input.hi);
+            lo[size_t(j)] = double(std::max(c - 3, q.integer->input.lo));
+            hi[size_t(j)] = double(std::min(c + 3, q.integer->input.hi));
+        }
+        const int64_t k = test::uniform(rng, 0, 1);
+        double enumerated = 0;
+        std::vector<double> u = lo;
+        while (true) {
+            enumerated = std::max(enumerated, std::fabs(exact_difference(p, u)[k]));
+            size_t j = 0;
+            while (j < u.size() && u[j] == hi[j]) u[j] = lo[j], ++j;
+            if (j == u.size()) break;
+            u[j] += 1;
+        }
+        errbound::BestInputs best({k});
+        errbound::AnnealOptions a;
+        a.seconds = 60;
+        a.restarts = 4;
+        std::mt19937_64 search_rng(7);
+        for (double sign : {1.0, -1.0}) errbound::anneal(p, lo, hi, k, sign, lo, a, search_rng, best);
+        const std::vector<double> w = best.per_output_witness()[0];
+        ASSERT_FALSE(w.empty());
+        for (size_t j = 0; j < w.size(); ++j) {
+            ASSERT_EQ(w[j], std::round(w[j]));
+            ASSERT_GE(w[j], lo[j]);
+            ASSERT_LE(w[j], hi[j]);
+        }
+        ASSERT_EQ(best.per_output()[0], std::fabs(exact_difference(p, w)[k]));
+        ASSERT_LE(best.per_output()[0], enumerated) << spec;
+        found += best.per_output()[0] == enumerated;
+        ++cases;
+    }
+    EXPECT_GE(cases, 30);
+    EXPECT_GE(found, cases - 1) << "annealing missed the maximum on " << cases - found << " of " << cases << " boxes";
 }
 
 TEST(BoundSplit, BranchAndBoundIsSoundAndTheWitnessReachesTheLowerBound) {

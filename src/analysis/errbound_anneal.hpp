@@ -1,0 +1,30 @@
+// Simulated annealing over the integer inputs of a box: the counterexample search of
+// `qcert bound` for an integer twin, where rounding makes gradients useless. A move sets one
+// input to another integer of its range; the first layer's accumulators of both networks are
+// updated incrementally, the layers above evaluated in double (a guide only): every input that
+// beats the best so far is offered to BestInputs, which re-evaluates it exactly.
+#pragma once
+
+#include "analysis/errbound_search.hpp"
+
+#include <random>
+#include <vector>
+
+namespace qcert::errbound {
+
+struct AnnealOptions {
+    double seconds = 1;        // wall-clock budget
+    double stop_above = -1;    // stop once the best value over the outputs exceeds it (eps); < 0: never
+    int64_t moves_per_input = 250;  // moves per restart, per input of the box (at least 1000)
+    int restarts = -1;              // at most this many restarts (< 0: until the time is up)
+};
+
+// Maximises sign * (g - f)_output over the integer points of [lo, hi] (an integer region:
+// p.integer_region()). Restart 0 starts at `start` (a point of the box), later restarts at
+// uniformly random points; each restart cools geometrically from a temperature measured on
+// random moves to a thousandth of it. Returns the number of moves evaluated.
+int64_t anneal(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi, int64_t output,
+               double sign, const std::vector<double>& start, const AnnealOptions& o, std::mt19937_64& rng,
+               BestInputs& best);
+
+}  // namespace qcert::errbound
