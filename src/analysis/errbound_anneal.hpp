@@ -15,7 +15,7 @@ namespace qcert::errbound {
 struct AnnealOptions {
     double seconds = 1;        // wall-clock budget
     double stop_above = -1;    // stop once the best value over the outputs exceeds it (eps); < 0: never
-    int64_t moves_per_input = 250;  // moves per restart, per input of the box (at least 1000)
+    int64_t moves_per_input = 1000;  // moves per restart, per input of the box (at least 1000)
     int restarts = -1;              // at most this many restarts (< 0: until the time is up)
 };
 
