@@ -1,5 +1,6 @@
 // The maximum of s * (g - f)_k over a box as a MILP solved by CBC: both networks with
-// big-M encodings of their clamps (bounds from interval arithmetic). For small real-valued
+// big-M encodings of their clamps (bounds from interval arithmetic) and an integer per rounded
+// activation (a real twin whose hidden outputs are fixed-point, quadapter:...,a=...). For small real-valued
 // networks. CBC works in floating point with tolerances, so its optimum is an estimate
 // (for the tightness tables), never a proof: the solution point is re-evaluated by the
 // caller and only that counts as a lower bound.
@@ -84,6 +85,16 @@ std::vector<int> encode(Lp& lp, const std::vector<PairLayer>& layers, const std:
             lp.row(t, -L.b[i], -L.b[i]);
             int y = z;
             Interval yi = zi;
+            if (L.step != 0) {
+                // A rounded layer (activations at a fixed-point step): y = step q, q an integer with
+                // z + e = step q, e in [noise_lo, noise_hi] (half a step; ties either way).
+                const double qlo = std::ceil((zi.lo + L.noise_lo) / L.step), qhi = std::floor((zi.hi + L.noise_hi) / L.step);
+                const int q = lp.var(qlo, std::max(qlo, qhi), true);
+                lp.row({{q, L.step}, {z, -1}}, L.noise_lo, L.noise_hi);
+                y = lp.var(qlo * L.step, std::max(qlo, qhi) * L.step);
+                lp.row({{y, 1}, {q, -L.step}}, 0, 0);
+                yi = {qlo * L.step, std::max(qlo, qhi) * L.step};
+            }
             if (std::isfinite(L.lo)) {
                 y = max_with(lp, y, yi.lo, yi.hi, L.lo);
                 yi = {std::max(yi.lo, L.lo), std::max(yi.hi, L.lo)};

@@ -360,6 +360,31 @@ TEST(BoundMilp, ExactMaximumLiesBetweenLowerAndUpper) {
     EXPECT_GT(optimal, 15);
 }
 
+// A real twin with fixed-point activations (quadapter:...,a=...): the MILP encodes the rounding,
+// so its optimum is the maximum that dense sampling of the exact difference approaches.
+TEST(BoundMilp, RoundedActivationsAreEncoded) {
+    std::mt19937_64 rng(41);
+    int optimal = 0;
+    for (int t = 0; t < 12; ++t) {
+        const BlockNet f = test::random_block_net(rng, 1, {test::uniform(rng, 3, 5), 2});
+        const QuantizedNet q = quantize(f, parse_scheme("quadapter:8,8,a=s4.2", f));
+        ASSERT_FALSE(q.integer.has_value());
+        const ErrPair p = make_err_pair(f, q.real);
+        ASSERT_NE(p.g_layers[0].step, 0.0);
+        const std::vector<double> lo{-2.0}, hi{2.0};
+        double sampled = 0;
+        for (int i = 0; i <= 20000; ++i) sampled = std::max(sampled, exact_difference(p, {lo[0] + 4.0 * i / 20000})[0]);
+        const errbound::MilpResult m = errbound::milp_max_difference(p, lo, hi, 0, 1.0, 10);
+        ASSERT_TRUE(m.found) << "case " << t;
+        if (!m.optimal) continue;
+        ++optimal;
+        // Dense sampling misses at most a sliver of each rounding step; CBC's tolerance is ~1e-6.
+        EXPECT_NEAR(m.value, sampled, 0.02) << "case " << t;
+        EXPECT_LE(sampled, m.value + 1e-5) << "case " << t;
+    }
+    EXPECT_GE(optimal, 10);
+}
+
 // ---- the SDP bound (src/analysis/errbound_sdp.cpp) ----
 
 namespace {
