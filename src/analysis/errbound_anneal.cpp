@@ -79,9 +79,14 @@ int64_t anneal(const ErrPair& p, const std::vector<double>& lo, const std::vecto
     int64_t evaluated = 0;
     std::vector<double> u(lo.size());
     Vec zf, zg, nf, ng;
+    // Even restarts refine the best point so far (`start` first) at 3 % of the temperature,
+    // odd ones explore from a random point.
+    std::vector<double> best_u(lo.size());
+    for (size_t j = 0; j < u.size(); ++j) best_u[j] = std::clamp(std::round(start[j]), std::ceil(lo[j]), std::floor(hi[j]));
+    double best_val = -std::numeric_limits<double>::infinity();
     for (int restart = 0; !done() && (o.restarts < 0 || restart < o.restarts); ++restart) {
-        for (size_t j = 0; j < u.size(); ++j)
-            u[j] = restart == 0 ? std::clamp(std::round(start[j]), std::ceil(lo[j]), std::floor(hi[j])) : random_value(int64_t(j));
+        const bool refine = restart % 2 == 0;
+        for (size_t j = 0; j < u.size(); ++j) u[j] = refine ? best_u[j] : random_value(int64_t(j));
         f.start(u, zf, zg);
         double cur = f.value(zf, zg), offered = cur;  // the best value of this restart offered so far
         best.offer(p, u);
@@ -93,6 +98,7 @@ int64_t anneal(const ErrPair& p, const std::vector<double>& lo, const std::vecto
             t_start += std::fabs(f.value(nf, ng) - cur) / 64;
         }
         if (!(t_start > 0)) t_start = 1e-6;
+        if (refine) t_start *= 0.03;
         for (int64_t m = 0; m < moves; ++m) {
             if ((m & 1023) == 0 && done()) break;
             const double temp = t_start * std::pow(1e-3, double(m) / double(moves));
@@ -111,6 +117,7 @@ int64_t anneal(const ErrPair& p, const std::vector<double>& lo, const std::vecto
                     offered = cur;
                     best.offer(p, u);
                 }
+                if (cur > best_val) best_val = cur, best_u = u;
             }
         }
     }
