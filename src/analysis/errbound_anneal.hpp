@@ -20,9 +20,10 @@ struct AnnealOptions {
 };
 
 // Maximises sign * (g - f)_output over the integer points of [lo, hi] (an integer region:
-// p.integer_region()). Restart 0 starts at `start` (a point of the box), later restarts at
-// uniformly random points; each restart cools geometrically from a temperature measured on
-// random moves to a thousandth of it. Returns the number of moves evaluated.
+// p.integer_region()). Even restarts refine the best point so far (`start` at first, a point of
+// the box) from 3 % of a temperature measured on random moves, odd ones start at uniformly
+// random points from the full temperature; each cools geometrically to a thousandth of its
+// start. Returns the number of moves evaluated.
 int64_t anneal(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi, int64_t output,
                double sign, const std::vector<double>& start, const AnnealOptions& o, std::mt19937_64& rng,
                BestInputs& best);
