@@ -187,19 +187,22 @@ void QdqPath::quantize(const std::string& where, const QParams& p, int64_t size)
     kind_ = Kind::Quantized;
 }
 
+bool QdqPath::adopt_input(const QParams& p) {
+    if (!input_params_unset_) return false;
+    QParams q = p;
+    q.lo = cur_.lo;
+    q.hi = cur_.hi;
+    cur_ = q;
+    set_input(cur_);
+    input_params_unset_ = false;
+    return true;
+}
+
 void QdqPath::dequantize(const std::string& where, const QParams& p) {
     need(State::Quantized, where, "DequantizeLinear of the activation");
-    if (input_params_unset_) {
-        QParams q = p;
-        q.lo = cur_.lo;
-        q.hi = cur_.hi;
-        cur_ = q;
-        set_input(cur_);
-        input_params_unset_ = false;
-    } else if (!(p.scale_r == cur_.scale_r) || p.zero != cur_.zero) {
+    if (!adopt_input(p) && (!(p.scale_r == cur_.scale_r) || p.zero != cur_.zero))
         fail(where, fmt::format("DequantizeLinear (scale {}, zero point {}) does not match the QuantizeLinear before it "
                                 "(scale {}, zero point {})", p.scale, p.zero, cur_.scale, cur_.zero));
-    }
     pend_ = Pending{};
     pend_.name = where;
     pend_.identity = true;
@@ -312,19 +315,12 @@ void QdqPath::cast(const std::string& where) {
 
 void QdqPath::matmul_integer(const std::string& where, IntMat W, int64_t a_zero) {
     need(State::Quantized, where, "MatMulInteger");
-    if (input_params_unset_) {
-        QParams q;
-        q.scale = 1.0;
-        q.scale_r = Rat{1, 1};
-        q.zero = a_zero;
-        q.lo = cur_.lo;
-        q.hi = cur_.hi;
-        cur_ = q;
-        set_input(cur_);
-        input_params_unset_ = false;
-    } else if (a_zero != cur_.zero) {
+    QParams unit;
+    unit.scale = 1.0;
+    unit.scale_r = Rat{1, 1};
+    unit.zero = a_zero;
+    if (!adopt_input(unit) && a_zero != cur_.zero)
         fail(where, fmt::format("MatMulInteger's zero point {} differs from its input's {}", a_zero, cur_.zero));
-    }
     if (W.cols() != size_) fail(where, fmt::format("MatMulInteger takes {} inputs but receives {}", W.cols(), size_));
     pend_ = Pending{};
     pend_.name = where;
@@ -341,16 +337,8 @@ void QdqPath::matmul_integer(const std::string& where, IntMat W, int64_t a_zero)
 void QdqPath::qlinear_matmul(const std::string& where, IntMat W, const std::vector<Rat>& ws, const QParams& a,
                              const QParams& y) {
     need(State::Quantized, where, "QLinearMatMul");
-    if (input_params_unset_) {
-        QParams q = a;
-        q.lo = cur_.lo;
-        q.hi = cur_.hi;
-        cur_ = q;
-        set_input(cur_);
-        input_params_unset_ = false;
-    } else if (!(a.scale_r == cur_.scale_r) || a.zero != cur_.zero) {
+    if (!adopt_input(a) && (!(a.scale_r == cur_.scale_r) || a.zero != cur_.zero))
         fail(where, "QLinearMatMul's input scale or zero point differs from its input's quantization");
-    }
     if (W.cols() != size_) fail(where, fmt::format("QLinearMatMul takes {} inputs but receives {}", W.cols(), size_));
     pend_ = Pending{};
     pend_.name = where;

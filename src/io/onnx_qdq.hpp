@@ -114,6 +114,9 @@ private:
     void need(State s, const std::string& where, const std::string& what) const;
     void materialize();
     void set_input(const QParams& p);
+    // The integer graph input's parameters, from the first node that reads it (its range kept):
+    // true when they were still unset, else false (the caller checks that they agree).
+    bool adopt_input(const QParams& p);
     IntLayer finalize(const std::string& where, const QParams* out);
     [[noreturn]] void fail(const std::string& where, const std::string& what) const;
 
