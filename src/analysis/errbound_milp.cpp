@@ -66,7 +66,7 @@ int min_with(Lp& lp, int x, double l, double u, double c) {
     return y;
 }
 
-// Encodes one network; returns its output variables.
+// Encodes one network whose first layer sees u * scale; returns its output variables.
 std::vector<int> encode(Lp& lp, const std::vector<PairLayer>& layers, const std::vector<int>& u, const std::vector<double>& lo,
                         const std::vector<double>& hi, double scale) {
     std::vector<int> x = u;
@@ -77,8 +77,10 @@ std::vector<int> encode(Lp& lp, const std::vector<PairLayer>& layers, const std:
         std::vector<int> next;
         std::vector<Interval> nbox;
         for (int64_t i = 0; i < L.W.rows(); ++i) {
-            Interval zi = Interval::point(L.b[i]);
-            for (int64_t j = 0; j < L.W.cols(); ++j) zi += (k == 0 ? L.W(i, j) * scale : L.W(i, j)) * box[size_t(j)];
+            Interval zi = Interval::point(L.b[i]);  // box holds the first layer's inputs already scaled
+            for (int64_t j = 0; j < L.W.cols(); ++j) zi += L.W(i, j) * box[size_t(j)];
+            const double slack = 1e-9 * (1 + std::max(std::fabs(zi.lo), std::fabs(zi.hi)));  // the sums' rounding
+            zi = {zi.lo - slack, zi.hi + slack};
             const int z = lp.var(zi.lo, zi.hi);
             std::vector<std::pair<int, double>> t{{z, -1}};
             for (int64_t j = 0; j < L.W.cols(); ++j) t.push_back({x[size_t(j)], k == 0 ? L.W(i, j) * scale : L.W(i, j)});
@@ -87,7 +89,8 @@ std::vector<int> encode(Lp& lp, const std::vector<PairLayer>& layers, const std:
             Interval yi = zi;
             if (L.step != 0) {
                 // A rounded layer (activations at a fixed-point step): y = step q, q an integer with
-                // z + e = step q, e in [noise_lo, noise_hi] (half a step; ties either way).
+                // z + e = step q, e in [noise_lo, noise_hi] (half a step; real inputs meet a tie with
+                // probability 0).
                 const double qlo = std::ceil((zi.lo + L.noise_lo) / L.step), qhi = std::floor((zi.hi + L.noise_hi) / L.step);
                 const int q = lp.var(qlo, std::max(qlo, qhi), true);
                 lp.row({{q, L.step}, {z, -1}}, L.noise_lo, L.noise_hi);

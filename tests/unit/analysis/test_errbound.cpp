@@ -360,6 +360,30 @@ TEST(BoundMilp, ExactMaximumLiesBetweenLowerAndUpper) {
     EXPECT_GT(optimal, 15);
 }
 
+// With an input divisor (images: f sees pixels / 255) the MILP's first-layer bounds are on the
+// scaled inputs (they were once scaled twice, which cut the feasible set).
+TEST(BoundMilp, InputDivisorKeepsTheMaximumBetweenLowerAndUpper) {
+    std::mt19937_64 rng(29);
+    int optimal = 0;
+    for (int t = 0; t < 12; ++t) {
+        const int64_t in = test::uniform(rng, 1, 3);
+        const RealCase c = random_real_case(rng, in, {test::uniform(rng, 3, 6), 2});
+        const ErrPair p = make_err_pair(c.f, c.g, 255.0);
+        std::vector<double> lo(static_cast<size_t>(in), 0.0), hi(static_cast<size_t>(in), 255.0);
+        ErrBoundOptions o;
+        o.timeout_s = 4;
+        o.method = "milp";
+        const ErrBoundResult r = error_bound(p, lo, hi, {0, 1}, o);
+        ASSERT_TRUE(r.milp_max.has_value()) << c.what << " case " << t;
+        if (!r.milp_optimal) continue;
+        ++optimal;
+        const double tol = 1e-5 * std::max(1.0, r.upper);
+        EXPECT_LE(*r.milp_max, r.upper + tol) << c.what << " case " << t;
+        EXPECT_GE(*r.milp_max, r.lower - tol) << c.what << " case " << t;
+    }
+    EXPECT_GE(optimal, 8);
+}
+
 // A real twin with fixed-point activations (quadapter:...,a=...): the MILP encodes the rounding,
 // so its optimum is the maximum that dense sampling of the exact difference approaches.
 TEST(BoundMilp, RoundedActivationsAreEncoded) {
