@@ -41,7 +41,8 @@ inline double down(double x) { return next_down(x); }
 // An absolute error term that dominates n underflowing operations (each loses at most
 // eta = 2^-1074) on a sum whose nonnegative magnitude is at most `scale`:
 // 2^-1000 n (1 + scale) is far larger and still invisible next to any real bound.
-inline double tiny(double n, double scale) { return up(std::ldexp(up(n * up(1.0 + scale)), -1000)); }
+// (A product with the power of two 2^-1000 is exact unless it falls below 2^-1022; up() covers that.)
+inline double tiny(double n, double scale) { return up(up(n * up(1.0 + scale)) * 0x1p-1000); }
 
 // An upper bound on the exact value of a sum of n nonnegative products when
 // `computed` is its floating-point evaluation (fact 2): exact <= computed / (1 - gamma_n)
