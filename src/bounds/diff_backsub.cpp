@@ -22,19 +22,29 @@ using outward::up;
 
 namespace {
 
-// err += v (entrywise, v a computed sum of n nonnegative terms, inflated to cover its rounding).
-void add_error(Vec& err, const Vec& v, double n) {
-    for (int64_t i = 0; i < err.size(); ++i) err[i] = up(err[i] + outward::inflate(v[i], n));
-}
+// err += factor * inflate(v, n) entrywise (v a computed sum of n nonnegative terms, inflated to
+// cover its rounding: outward::inflate written out with outward::up_nonneg, every operand being
+// >= 0, so that the loop has no branches; the same values as inflate).
 void add_error(Vec& err, const Vec& v, double n, double factor) {
-    for (int64_t i = 0; i < err.size(); ++i) err[i] = up(err[i] + up(factor * outward::inflate(v[i], n)));
+    using outward::up_nonneg;
+    const double f = up(1.0 + 4.0 * (n + 2.0) * outward::kUnit);
+    const int64_t R = err.size();
+    double* __restrict e = err.data();
+    const double* __restrict x = v.data();
+    for (int64_t i = 0; i < R; ++i) {
+        const double tiny = up_nonneg(up_nonneg(n * up_nonneg(1.0 + x[i])) * 0x1p-1000);
+        const double inflated = up_nonneg(up_nonneg(x[i] * f) + tiny);
+        e[i] = up_nonneg(e[i] + (factor == 1 ? inflated : up_nonneg(factor * inflated)));
+    }
 }
+void add_error(Vec& err, const Vec& v, double n) { add_error(err, v, n, 1.0); }
 // c += s (s a fresh sum of products, its own error accounted by the caller), then the
 // addition's own rounding: at most u |c| per entry (2u taken).
 void add_sum(Vec& c, const Vec& s, Vec& err) {
+    using outward::up_nonneg;
     for (int64_t i = 0; i < c.size(); ++i) {
         c[i] += s[i];
-        err[i] = up(err[i] + up(std::fabs(c[i]) * 0x1p-52));
+        err[i] = up_nonneg(err[i] + up_nonneg(std::fabs(c[i]) * 0x1p-52));
     }
 }
 

@@ -22,6 +22,7 @@
 
 #include "qcert/interval.hpp"
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -37,6 +38,14 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // nextafter took a sixth of the time of the ACAS Xu error bounds).
 inline double up(double x) { return next_up(x); }
 inline double down(double x) { return next_down(x); }
+
+// next_up for x in [+0, inf] without branches (so that loops over error terms vectorize):
+// the successor of a nonnegative finite double is the next bit pattern (+0 gives the smallest
+// subnormal, like next_up); +inf stays. Only for values known to be >= +0 (sums of absolute values).
+inline double up_nonneg(double x) {
+    const uint64_t b = std::bit_cast<uint64_t>(x);
+    return std::bit_cast<double>(x < kInf ? b + 1 : b);
+}
 
 // An absolute error term that dominates n underflowing operations (each loses at most
 // eta = 2^-1074) on a sum whose nonnegative magnitude is at most `scale`:
