@@ -9,6 +9,7 @@
 #include "bounds/diff_backsub.hpp"
 
 #include "bounds/outward.hpp"
+#include "bounds/small_gemm.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -54,8 +55,8 @@ Vec input_magnitude(const DiagInput& x, const linear::Box& B) {
     return m;
 }
 
-using MapMat = Eigen::Map<Mat>;
-using ConstMapMat = Eigen::Map<const Mat>;
+using gemm::ConstMapMat;
+using gemm::MapMat;
 
 // Per-thread scratch matrices, grown as needed and never freed: back-substitution runs
 // thousands of times per query, and allocating its matrices every time cost more than the
@@ -90,8 +91,7 @@ bool signed_selection(const Mat& S, std::vector<std::pair<int64_t, double>>& sel
 void multiply(const ConstMapMat& B, const std::vector<std::pair<int64_t, double>>* sel, const Mat& W, MapMat& out,
               bool accumulate) {
     if (!sel) {
-        if (accumulate) out.noalias() += B * W;
-        else out.noalias() = B * W;
+        gemm::multiply(B, W, out, accumulate);
         return;
     }
     for (int64_t i = 0; i < B.rows(); ++i) {
