@@ -28,13 +28,11 @@ namespace {
 // >= 0, so that the loop has no branches; the same values as inflate).
 void add_error(Vec& err, const Vec& v, double n, double factor) {
     using outward::up_nonneg;
-    const double f = up(1.0 + 4.0 * (n + 2.0) * outward::kUnit);
     const int64_t R = err.size();
     double* __restrict e = err.data();
     const double* __restrict x = v.data();
     for (int64_t i = 0; i < R; ++i) {
-        const double tiny = up_nonneg(up_nonneg(n * up_nonneg(1.0 + x[i])) * 0x1p-1000);
-        const double inflated = up_nonneg(up_nonneg(x[i] * f) + tiny);
+        const double inflated = outward::inflate_nonneg(x[i], n);
         e[i] = up_nonneg(e[i] + (factor == 1 ? inflated : up_nonneg(factor * inflated)));
     }
 }
@@ -179,6 +177,27 @@ void relax_errors(Vec& c, const Vec& t, const Vec& es, const Vec& et, double n, 
 
 }  // namespace
 
+const BackSubstitution::StepWeights& BackSubstitution::weights(size_t j) const {
+    if (weights_cache.size() <= j) weights_cache.resize(j + 1);
+    std::optional<StepWeights>& w = weights_cache[j];
+    if (w) return *w;
+    const PairLayer &Lf = p.f_layers[j], &Lg = p.g_layers[j];
+    const LayerRelax& cur = relax[j];
+    const Vec mf = j > 0 ? relax[j - 1].xf_mag : input_magnitude(f_in, B);
+    const Vec mg = j > 0 ? relax[j - 1].xg_mag : input_magnitude(g_in, B);
+    const Vec md = j > 0 ? relax[j - 1].xd_mag : input_magnitude(d_in, B);
+    const Vec noise = Vec::Constant(Lg.b.size(), std::max(-Lg.noise_lo, Lg.noise_hi));
+    w.emplace();
+    w->wf = Lf.W.cwiseAbs() * mf + Lf.b.cwiseAbs();
+    w->wg = Lg.W.cwiseAbs() * mg + Lg.b.cwiseAbs() + noise;
+    if (cur.dW.size() > 0) {  // the difference (recorded for every layer of the differential mode)
+        w->wd = cur.dW.cwiseAbs() * mf + Lg.W.cwiseAbs() * md + cur.db.cwiseAbs() + noise;
+        w->wrep = cur.dW_err * mf + cur.db_err;
+        w->any_rep = w->wrep.size() > 0 && w->wrep.maxCoeff() > 0;
+    }
+    return *w;
+}
+
 Vec BackSubstitution::upper(size_t k, const Mat& Bf0, const Mat& Bg0, const Mat& Bd0, Mat* coef_out) const {
     bool hf = Bf0.size() > 0, hg = Bg0.size() > 0;
     const bool hd = Bd0.size() > 0;
@@ -195,13 +214,10 @@ Vec BackSubstitution::upper(size_t k, const Mat& Bf0, const Mat& Bg0, const Mat&
     for (size_t j = k + 1; j-- > 0;) {
         const PairLayer &Lf = p.f_layers[j], &Lg = p.g_layers[j];
         const LayerRelax& cur = relax[j];
-        const Vec mf = j > 0 ? relax[j - 1].xf_mag : input_magnitude(f_in, B);
-        const Vec mg = j > 0 ? relax[j - 1].xg_mag : input_magnitude(g_in, B);
-        const Vec md = j > 0 ? relax[j - 1].xd_mag : input_magnitude(d_in, B);
+        const StepWeights& sw = weights(j);
         const int64_t n_prev = Lf.W.cols();
         const double nn = double(Lf.W.rows() + n_prev) + 4;
         const double g_inner = outward::gamma(double(Lf.W.rows()) + 2);
-        const double noise = std::max(-Lg.noise_lo, Lg.noise_hi);
         const bool noisy = Lg.noise_lo != 0 || Lg.noise_hi != 0;
         // Affine step: coefficients over z_j become coefficients over x_{j-1}.
         MapMat Af = Scratch::take(scratch.af, R, n_prev), Ag = Scratch::take(scratch.ag, R, n_prev),
@@ -209,14 +225,14 @@ Vec BackSubstitution::upper(size_t k, const Mat& Bf0, const Mat& Bg0, const Mat&
         if (hf) {
             multiply(Bf, first && first_f ? &sel_f : nullptr, Lf.W, Af, false);
             s.setZero(), e.setZero();
-            affine_pass(Bf, Lf.b, Lf.W.cwiseAbs() * mf + Lf.b.cwiseAbs(), s, e);
+            affine_pass(Bf, Lf.b, sw.wf, s, e);
             add_sum(c, s, err);
             add_error(err, e, nn, g_inner);
         }
         if (hg) {
             multiply(Bg, first && first_g ? &sel_g : nullptr, Lg.W, Ag, false);
             s.setZero(), e.setZero(), pos.setZero(), neg.setZero();
-            affine_pass(Bg, Lg.b, Lg.W.cwiseAbs() * mg + Lg.b.cwiseAbs() + Vec::Constant(Lg.b.size(), noise), s, e,
+            affine_pass(Bg, Lg.b, sw.wg, s, e,
                         noisy ? &pos : nullptr, noisy ? &neg : nullptr);
             if (noisy) add_noise(s, pos, neg, Lg.noise_lo, Lg.noise_hi);
             add_sum(c, s, err);
@@ -227,17 +243,14 @@ Vec BackSubstitution::upper(size_t k, const Mat& Bf0, const Mat& Bg0, const Mat&
             multiply(Bd, sd, cur.dW, Af, hf);
             multiply(Bd, sd, Lg.W, Ad, false);
             s.setZero(), e.setZero(), e2.setZero(), pos.setZero(), neg.setZero();
-            affine_pass(Bd, cur.db,
-                        cur.dW.cwiseAbs() * mf + Lg.W.cwiseAbs() * md + cur.db.cwiseAbs() + Vec::Constant(Lg.b.size(), noise), s,
-                        e, noisy ? &pos : nullptr, noisy ? &neg : nullptr);
+            affine_pass(Bd, cur.db, sw.wd, s, e, noisy ? &pos : nullptr, noisy ? &neg : nullptr);
             if (noisy) add_noise(s, pos, neg, Lg.noise_lo, Lg.noise_hi);
             add_sum(c, s, err);
             add_error(err, e, nn, outward::gamma(2 * double(Lf.W.rows()) + 2));
             // The rounding of dW and db themselves: exact bounds, no gamma.
-            const Vec rep = cur.dW_err * mf + cur.db_err;
-            if (rep.maxCoeff() > 0) {
+            if (sw.any_rep) {
                 s.setZero();
-                affine_pass(Bd, Vec::Zero(cur.db.size()), rep, s, e2);
+                affine_pass(Bd, Vec::Zero(cur.db.size()), sw.wrep, s, e2);
                 add_error(err, e2, nn);
             }
         }

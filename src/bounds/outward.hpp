@@ -61,6 +61,14 @@ inline double inflate(double computed, double n) {
     return up(up(computed * f) + tiny(n, computed));
 }
 
+// inflate for a computed value known to be >= +0 (a sum of absolute values), without branches:
+// the same value as inflate.
+inline double inflate_nonneg(double computed, double n) {
+    const double f = up(1.0 + 4.0 * (n + 2.0) * kUnit);
+    const double t = up_nonneg(up_nonneg(n * up_nonneg(1.0 + computed)) * 0x1p-1000);
+    return up_nonneg(up_nonneg(computed * f) + t);
+}
+
 // gamma_n rounded up, as a factor for error terms: 2 (n + 1) u >= gamma_n for n u <= 1/4.
 inline double gamma(double n) { return up(2.0 * (n + 1.0) * kUnit); }
 
