@@ -4,6 +4,7 @@
 #include "analysis/errbound_milp.hpp"
 #include "analysis/errbound_sdp.hpp"
 #include "bounds/linear_forms.hpp"
+#include "qcert/blocks.hpp"
 #include "qcert/io.hpp"
 #include "qcert/errbound.hpp"
 #include "qcert/error.hpp"
@@ -424,4 +425,40 @@ TEST(BoundSdp, RefusesBigNetworksAndIntegerTwinsWithAReason) {
     const QuantizedNet q = quantize(small, parse_scheme("qebverif:8", small));
     ASSERT_TRUE(q.integer.has_value());
     EXPECT_THROW(error_bound(make_err_pair(small, *q.integer, 255.0), {0, 0}, {10, 10}, {0}, o), InputError);
+}
+
+// ACAS Xu 1_9 and 1_1 against their float16 twins on property 1 (normalised units), output 0,
+// eps 0.05: the faster back-substitution (scratch matrices, fused passes, dead-in-both rows
+// skipped, the small-product kernel) must keep the bound and the split count of the code
+// before it (measured with that code: 0.0401383519289 in 19 splits, 0.0493794737257 in 76),
+// never looser, and dense sampling of the region must stay below the bound.
+TEST(BoundSplit, AcasXuTwinsKeepTheirBoundAndSplitCount) {
+    const std::string dir = test::shared_benchmarks() + "/acasxu";
+    struct Case {
+        int net;
+        double upper_before;
+        int64_t splits_before;
+    };
+    for (const Case c : {Case{9, 0.04013835192891278, 19}, Case{1, 0.04937947372569901, 76}}) {
+        const std::string f_path = fmt::format("{}/ACASXU_run2a_1_{}_batch_2000.nnet", dir, c.net);
+        const std::string g_path = fmt::format("{}/ACASXU_run2a_1_{}_batch_2000_16bit.nnet", dir, c.net);
+        QCERT_REQUIRE_FILE(f_path);
+        QCERT_REQUIRE_FILE(g_path);
+        const ErrPair p = make_err_pair(to_blocks(read_nnet_normalised(f_path)), to_blocks(read_nnet_normalised(g_path)));
+        const std::vector<double> lo{0.6, -0.5, -0.5, 0.45, -0.5}, hi{0.6798577687, 0.5, 0.5, 0.5, -0.45};
+        ErrBoundOptions o;
+        o.eps = 0.05;
+        o.threads = 1;
+        const ErrBoundResult r = error_bound(p, lo, hi, {0}, o);
+        EXPECT_EQ(r.verdict, BoundVerdict::Holds) << "1_" << c.net;
+        EXPECT_LE(r.splits, c.splits_before) << "1_" << c.net;
+        // The same bound up to the order of floating-point sums (a few ulps), never looser.
+        EXPECT_LE(r.upper, c.upper_before * (1 + 1e-12)) << "1_" << c.net;
+        EXPECT_LE(r.lower, r.upper);
+        std::mt19937_64 rng(uint64_t(c.net));
+        for (int s = 0; s < 3000; ++s) {
+            const std::vector<double> u = sample_in(rng, lo, hi);
+            ASSERT_LE(difference_enclosure(p, u)[0].mig(), r.upper) << "1_" << c.net << " sample " << s;
+        }
+    }
 }
