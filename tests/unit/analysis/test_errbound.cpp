@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <optional>
 #include <random>
+#include <thread>
 
 using namespace qcert;
 
@@ -459,6 +460,53 @@ TEST(BoundSplit, AcasXuTwinsKeepTheirBoundAndSplitCount) {
         for (int s = 0; s < 3000; ++s) {
             const std::vector<double> u = sample_in(rng, lo, hi);
             ASSERT_LE(difference_enclosure(p, u)[0].mig(), r.upper) << "1_" << c.net << " sample " << s;
+        }
+    }
+}
+
+// The back-substitution keeps per-thread scratch matrices between calls: a bound must not depend
+// on what was computed before it on the same thread (nor on which thread computes it), and must
+// stay sound against dense sampling. Widths up to 20, so that the product kernel's full 8-row
+// blocks, its padded tail and the gathers of the first step all occur.
+TEST(BoundDiff, ScratchReuseGivesTheSameBoundOnEveryThread) {
+    std::mt19937_64 rng(47);
+    struct Case {
+        ErrPair p;
+        std::vector<double> lo, hi;
+    };
+    std::vector<Case> cases;
+    for (int t = 0; t < 24; ++t) {
+        const int64_t in = test::uniform(rng, 1, 5);
+        std::vector<int64_t> widths;
+        for (int64_t d = test::uniform(rng, 2, 4); d > 0; --d) widths.push_back(test::uniform(rng, 3, 20));
+        widths.push_back(test::uniform(rng, 1, 4));
+        const RealCase c = random_real_case(rng, in, widths);
+        Case k{make_err_pair(c.f, c.g), {}, {}};
+        random_box(rng, in, k.lo, k.hi);
+        cases.push_back(std::move(k));
+    }
+    std::vector<DiffBound> first;
+    for (const Case& c : cases) first.push_back(diff_bound(c.p, c.lo, c.hi));
+    auto same = [&](const DiffBound& a, const DiffBound& b, size_t t) {
+        EXPECT_EQ(a.hi, b.hi) << "case " << t;
+        EXPECT_EQ(a.lo, b.lo) << "case " << t;
+        EXPECT_EQ(a.sensitivity_hi, b.sensitivity_hi) << "case " << t;
+    };
+    for (size_t t = cases.size(); t-- > 0;) same(diff_bound(cases[t].p, cases[t].lo, cases[t].hi), first[t], t);  // other order
+    std::vector<DiffBound> other(cases.size());
+    std::thread th([&] {
+        for (size_t t = 0; t < cases.size(); ++t) other[t] = diff_bound(cases[t].p, cases[t].lo, cases[t].hi);
+    });
+    th.join();
+    for (size_t t = 0; t < cases.size(); ++t) {
+        same(other[t], first[t], t);
+        for (int s = 0; s < 300; ++s) {
+            const std::vector<double> u = sample_in(rng, cases[t].lo, cases[t].hi);
+            const std::vector<Interval> y = difference_enclosure(cases[t].p, u);
+            for (size_t k = 0; k < y.size(); ++k) {
+                ASSERT_LE(y[k].lo, first[t].hi[k]) << "case " << t;
+                ASSERT_GE(y[k].hi, first[t].lo[k]) << "case " << t;
+            }
         }
     }
 }
