@@ -41,10 +41,12 @@ inline double down(double x) { return next_down(x); }
 
 // next_up for x in [+0, inf] without branches (so that loops over error terms vectorize):
 // the successor of a nonnegative finite double is the next bit pattern (+0 gives the smallest
-// subnormal, like next_up); +inf stays. Only for values known to be >= +0 (sums of absolute values).
+// subnormal, like next_up); +inf stays. Only for values known to be >= 0 (sums of absolute
+// values); -0 is first turned into +0 (x + 0.0), so it goes up too.
 inline double up_nonneg(double x) {
-    const uint64_t b = std::bit_cast<uint64_t>(x);
-    return std::bit_cast<double>(x < kInf ? b + 1 : b);
+    const double y = x + 0.0;
+    const uint64_t b = std::bit_cast<uint64_t>(y);
+    return std::bit_cast<double>(y < kInf ? b + 1 : b);
 }
 
 // An absolute error term that dominates n underflowing operations (each loses at most
