@@ -6,7 +6,8 @@
 # Writes bench/results/acasxu_bound.jsonl (resumable) and bench/results/acasxu_bound.md.
 # Env: QCERT (binary, default build/qcert), NETS (default "1 2 3 4 5 6 7 8 9"), EPS (default
 # "0.05 0.01"), TIMEOUT (seconds per case, default 300), OUTPUT (default 0; "all" bounds all five
-# outputs, as NeuroDiff's ACAS Xu runs do), THREADS (default 1). Each line also records cpu_s,
+# outputs, as NeuroDiff's ACAS Xu runs do), THREADS (default 1; other values write to files suffixed
+# _tN). Each line also records cpu_s,
 # the process's user CPU time (the wall time time_s depends on the machine's load).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,7 @@ EPS=${EPS:-"0.05 0.01"}
 TIMEOUT=${TIMEOUT:-300}
 OUTPUT=${OUTPUT:-0}
 THREADS=${THREADS:-1}
-SUFFIX=$([ "$OUTPUT" = 0 ] && echo "" || echo "_out$OUTPUT")
+SUFFIX=$([ "$OUTPUT" = 0 ] && echo "" || echo "_out$OUTPUT")$([ "$THREADS" = 1 ] && echo "" || echo "_t$THREADS")
 OUT=bench/results/acasxu_bound$SUFFIX.jsonl
 MD=bench/results/acasxu_bound$SUFFIX.md
 CPU=$(mktemp)

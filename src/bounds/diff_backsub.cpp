@@ -9,9 +9,13 @@
 #include "bounds/diff_backsub.hpp"
 
 #include "bounds/outward.hpp"
+#include "bounds/small_gemm.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <new>
+#include <utility>
+#include <vector>
 
 namespace qcert::diff {
 
@@ -19,16 +23,36 @@ using outward::up;
 
 namespace {
 
-// err += v (entrywise, v a computed sum of n nonnegative terms, inflated to cover its rounding).
-void add_error(Vec& err, const Vec& v, double n) {
-    for (int64_t i = 0; i < err.size(); ++i) err[i] = up(err[i] + outward::inflate(v[i], n));
+// The passes below are plain loops the compiler vectorizes; on CPUs with AVX2 (chosen at load
+// time) a clone with 4-wide vectors runs instead of the SSE2 one (no FMA: the same roundings).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define QCERT_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define QCERT_VECTOR_CLONES
+#endif
+
+// err += factor * inflate(v, n) entrywise (v a computed sum of n nonnegative terms, inflated to
+// cover its rounding: outward::inflate written out with outward::up_nonneg, every operand being
+// >= 0, so that the loop has no branches; the same values as inflate).
+QCERT_VECTOR_CLONES void add_error(Vec& err, const Vec& v, double n, double factor) {
+    using outward::up_nonneg;
+    const int64_t R = err.size();
+    double* __restrict e = err.data();
+    const double* __restrict x = v.data();
+    for (int64_t i = 0; i < R; ++i) {
+        const double inflated = outward::inflate_nonneg(x[i], n);
+        e[i] = up_nonneg(e[i] + (factor == 1 ? inflated : up_nonneg(factor * inflated)));
+    }
 }
-void add_error(Vec& err, const Vec& v, double n, double factor) {
-    for (int64_t i = 0; i < err.size(); ++i) err[i] = up(err[i] + up(factor * outward::inflate(v[i], n)));
-}
-// After c += x: the addition's own rounding, at most u |c| per entry (2u taken).
-void add_rounding_of_sum(Vec& err, const Vec& c) {
-    for (int64_t i = 0; i < err.size(); ++i) err[i] = up(err[i] + up(std::fabs(c[i]) * 0x1p-52));
+void add_error(Vec& err, const Vec& v, double n) { add_error(err, v, n, 1.0); }
+// c += s (s a fresh sum of products, its own error accounted by the caller), then the
+// addition's own rounding: at most u |c| per entry (2u taken).
+void add_sum(Vec& c, const Vec& s, Vec& err) {
+    using outward::up_nonneg;
+    for (int64_t i = 0; i < c.size(); ++i) {
+        c[i] += s[i];
+        err[i] = up_nonneg(err[i] + up_nonneg(std::fabs(c[i]) * 0x1p-52));
+    }
 }
 
 Vec input_magnitude(const DiagInput& x, const linear::Box& B) {
@@ -37,86 +61,225 @@ Vec input_magnitude(const DiagInput& x, const linear::Box& B) {
     return m;
 }
 
-// The noise e in [lo, hi] of a layer under coefficients A: max of A e is A+ hi + A- lo.
-Vec noise_term(const Mat& A, double lo, double hi) {
-    if (lo == 0 && hi == 0) return Vec::Zero(A.rows());
-    return A.cwiseMax(0.0).rowwise().sum() * hi + A.cwiseMin(0.0).rowwise().sum() * lo;
+using gemm::ConstMapMat;
+using gemm::MapMat;
+
+// Per-thread scratch matrices, grown as needed and never freed: back-substitution runs
+// thousands of times per query, and allocating its matrices every time cost more than the
+// arithmetic (page faults as the heap was trimmed and grown again).
+struct Scratch {
+    std::vector<double> bf, bg, bd, af, ag, ad;
+    static MapMat take(std::vector<double>& v, int64_t rows, int64_t cols) {
+        if (v.size() < size_t(rows * cols)) v.resize(size_t(rows * cols));
+        return MapMat(v.data(), rows, cols);
+    }
+};
+thread_local Scratch scratch;
+
+// If every row of S has exactly one nonzero entry, +1 or -1 (tighten's selection of
+// objectives): its column and sign per row. S times a matrix is then a signed gather, exact.
+bool signed_selection(const Mat& S, std::vector<std::pair<int64_t, double>>& sel) {
+    sel.assign(size_t(S.rows()), {-1, 0.0});
+    for (int64_t j = 0; j < S.cols(); ++j)
+        for (int64_t i = 0; i < S.rows(); ++i) {
+            const double v = S(i, j);
+            if (v == 0) continue;
+            if ((v != 1 && v != -1) || sel[size_t(i)].first >= 0) return false;
+            sel[size_t(i)] = {j, v};
+        }
+    for (const auto& e : sel)
+        if (e.first < 0) return false;
+    return true;
 }
 
-// One relaxation step: coefficients A over x become coefficients over z (x <= su z + tu when
-// the coefficient is positive, x >= sl z + tl when negative); returns the new coefficients.
-Mat substitute(const Mat& A, const Vec& su, const Vec& tu, const Vec& sl, const Vec& tl, const Vec& z_mag, Vec& c, Vec& err) {
-    const Mat Ap = A.cwiseMax(0.0), An = A.cwiseMin(0.0);
-    Mat Bm = Ap * su.asDiagonal();
-    Bm.noalias() += An * sl.asDiagonal();
-    c.noalias() += Ap * tu + An * tl;
-    add_rounding_of_sum(err, c);
-    const double n = double(A.cols()) + 2;
-    // Products A s: one rounding each, times |z|; sums of A t: gamma_n.
-    add_error(err, A.cwiseAbs() * su.cwiseMax(sl).cwiseProduct(z_mag), n, outward::gamma(2));
-    add_error(err, A.cwiseAbs() * tu.cwiseAbs().cwiseMax(tl.cwiseAbs()), n, outward::gamma(n));
-    return Bm;
+// out = B W (B: R x m, W: m x n), or the signed gather when B is a selection (exact either
+// way up to the product's rounding, which the caller accounts for).
+void multiply(const ConstMapMat& B, const std::vector<std::pair<int64_t, double>>* sel, const Mat& W, MapMat& out,
+              bool accumulate) {
+    if (!sel) {
+        gemm::multiply(B, W, out, accumulate);
+        return;
+    }
+    for (int64_t i = 0; i < B.rows(); ++i) {
+        const auto [row, sign] = (*sel)[size_t(i)];
+        if (accumulate) out.row(i) += sign * W.row(row);
+        else out.row(i) = sign * W.row(row);
+    }
+}
+
+// One pass over B (R x m, column-major): s += B v, e += |B| w, and when pn is set the sums
+// of B's positive and of its negative entries per row (for a noise term).
+QCERT_VECTOR_CLONES void affine_pass(const ConstMapMat& B, const Vec& v, const Vec& w, Vec& s, Vec& e, Vec* pos = nullptr, Vec* neg = nullptr) {
+    const int64_t R = B.rows();
+    double* __restrict sp = s.data();
+    double* __restrict ep = e.data();
+    for (int64_t j = 0; j < B.cols(); ++j) {
+        const double* __restrict a = B.data() + j * R;
+        const double vj = v[j], wj = w[j];
+        for (int64_t i = 0; i < R; ++i) {
+            sp[i] += a[i] * vj;
+            ep[i] += std::fabs(a[i]) * wj;
+        }
+        if (pos) {
+            double* __restrict pp = pos->data();
+            double* __restrict np = neg->data();
+            for (int64_t i = 0; i < R; ++i) {
+                pp[i] += std::max(a[i], 0.0);
+                np[i] += std::min(a[i], 0.0);
+            }
+        }
+    }
+}
+
+// The noise e in [lo, hi] of a layer under coefficients with positive-entry sums pos and
+// negative-entry sums neg: max of A e is pos hi + neg lo.
+void add_noise(Vec& s, const Vec& pos, const Vec& neg, double lo, double hi) {
+    for (int64_t i = 0; i < s.size(); ++i) s[i] += pos[i] * hi + neg[i] * lo;
+}
+
+// The lines of one relaxation (x <= su z + tu when the coefficient is positive, x >= sl z + tl
+// when negative) and what the error terms weigh each coefficient by.
+struct Lines {
+    const Vec &su, &tu, &sl, &tl;
+    Vec s_mag, t_mag;  // max(su, sl) |z| and max(|tu|, |tl|)
+    Lines(const Vec& su_, const Vec& tu_, const Vec& sl_, const Vec& tl_, const Vec& z_mag)
+        : su(su_), tu(tu_), sl(sl_), tl(tl_), s_mag(su_.cwiseMax(sl_).cwiseProduct(z_mag)),
+          t_mag(tu_.cwiseAbs().cwiseMax(tl_.cwiseAbs())) {}
+};
+
+// One relaxation step in one pass: coefficients A over x become out over z (entrywise
+// A+ su + A- sl), t += A+ tu + A- tl, es += |A| s_mag, et += |A| t_mag, and with x_mag also
+// ex += |A| x_mag.
+QCERT_VECTOR_CLONES void relax_pass(const MapMat& A, const Lines& L, MapMat& out, Vec& t, Vec& es, Vec& et, const Vec* x_mag, Vec* ex) {
+    const int64_t R = A.rows();
+    double* __restrict tp = t.data();
+    double* __restrict sp = es.data();
+    double* __restrict ep = et.data();
+    for (int64_t j = 0; j < A.cols(); ++j) {
+        const double* __restrict a = A.data() + j * R;
+        double* __restrict o = out.data() + j * R;
+        const double su = L.su[j], sl = L.sl[j], tu = L.tu[j], tl = L.tl[j], sm = L.s_mag[j], tm = L.t_mag[j];
+        // Branch-free (the signs are unpredictable): A+ s + A- s' adds an exact zero to A s.
+        for (int64_t i = 0; i < R; ++i) {
+            const double v = a[i], vp = std::max(v, 0.0), vn = std::min(v, 0.0), av = std::fabs(v);
+            o[i] = vp * su + vn * sl;
+            tp[i] += vp * tu + vn * tl;
+            sp[i] += av * sm;
+            ep[i] += av * tm;
+        }
+        if (x_mag) {
+            double* __restrict xp = ex->data();
+            const double xm = (*x_mag)[j];
+            for (int64_t i = 0; i < R; ++i) xp[i] += std::fabs(a[i]) * xm;
+        }
+    }
+}
+
+// The step's rounding errors of a relaxation pass: products A s one rounding each, times |z|;
+// sums of A t: gamma_n; t added to c.
+void relax_errors(Vec& c, const Vec& t, const Vec& es, const Vec& et, double n, Vec& err) {
+    add_sum(c, t, err);
+    add_error(err, es, n, outward::gamma(2));
+    add_error(err, et, n, outward::gamma(n));
 }
 
 }  // namespace
+
+const BackSubstitution::StepWeights& BackSubstitution::weights(size_t j) const {
+    if (weights_cache.size() <= j) weights_cache.resize(j + 1);
+    std::optional<StepWeights>& w = weights_cache[j];
+    if (w) return *w;
+    const PairLayer &Lf = p.f_layers[j], &Lg = p.g_layers[j];
+    const LayerRelax& cur = relax[j];
+    const Vec mf = j > 0 ? relax[j - 1].xf_mag : input_magnitude(f_in, B);
+    const Vec mg = j > 0 ? relax[j - 1].xg_mag : input_magnitude(g_in, B);
+    const Vec md = j > 0 ? relax[j - 1].xd_mag : input_magnitude(d_in, B);
+    const Vec noise = Vec::Constant(Lg.b.size(), std::max(-Lg.noise_lo, Lg.noise_hi));
+    w.emplace();
+    w->wf = Lf.W.cwiseAbs() * mf + Lf.b.cwiseAbs();
+    w->wg = Lg.W.cwiseAbs() * mg + Lg.b.cwiseAbs() + noise;
+    if (cur.dW.size() > 0) {  // the difference (recorded for every layer of the differential mode)
+        w->wd = cur.dW.cwiseAbs() * mf + Lg.W.cwiseAbs() * md + cur.db.cwiseAbs() + noise;
+        w->wrep = cur.dW_err * mf + cur.db_err;
+        w->any_rep = w->wrep.size() > 0 && w->wrep.maxCoeff() > 0;
+    }
+    return *w;
+}
 
 Vec BackSubstitution::upper(size_t k, const Mat& Bf0, const Mat& Bg0, const Mat& Bd0, Mat* coef_out) const {
     bool hf = Bf0.size() > 0, hg = Bg0.size() > 0;
     const bool hd = Bd0.size() > 0;
     const int64_t R = hf ? Bf0.rows() : hg ? Bg0.rows() : Bd0.rows();
-    Mat Bf = Bf0, Bg = Bg0, Bd = Bd0;
+    // The objectives are usually a signed selection (tighten): the first products are gathers.
+    std::vector<std::pair<int64_t, double>> sel_f, sel_g, sel_d;
+    const bool first_f = hf && signed_selection(Bf0, sel_f), first_g = hg && signed_selection(Bg0, sel_g),
+               first_d = hd && signed_selection(Bd0, sel_d);
+    ConstMapMat Bf(Bf0.data(), Bf0.rows(), Bf0.cols()), Bg(Bg0.data(), Bg0.rows(), Bg0.cols()),
+        Bd(Bd0.data(), Bd0.rows(), Bd0.cols());
     Vec c = Vec::Zero(R), err = Vec::Zero(R);
+    Vec s(R), e(R), e2(R), pos(R), neg(R), t(R), es(R), et(R), ex(R);
+    bool first = true;
     for (size_t j = k + 1; j-- > 0;) {
         const PairLayer &Lf = p.f_layers[j], &Lg = p.g_layers[j];
         const LayerRelax& cur = relax[j];
-        const Vec mf = j > 0 ? relax[j - 1].xf_mag : input_magnitude(f_in, B);
-        const Vec mg = j > 0 ? relax[j - 1].xg_mag : input_magnitude(g_in, B);
-        const Vec md = j > 0 ? relax[j - 1].xd_mag : input_magnitude(d_in, B);
+        const StepWeights& sw = weights(j);
         const int64_t n_prev = Lf.W.cols();
         const double nn = double(Lf.W.rows() + n_prev) + 4;
         const double g_inner = outward::gamma(double(Lf.W.rows()) + 2);
+        const bool noisy = Lg.noise_lo != 0 || Lg.noise_hi != 0;
         // Affine step: coefficients over z_j become coefficients over x_{j-1}.
-        Mat Af = Mat::Zero(R, n_prev), Ag = Mat::Zero(R, n_prev), Ad = Mat::Zero(R, n_prev);
+        MapMat Af = Scratch::take(scratch.af, R, n_prev), Ag = Scratch::take(scratch.ag, R, n_prev),
+               Ad = Scratch::take(scratch.ad, R, n_prev);
         if (hf) {
-            Af.noalias() += Bf * Lf.W;
-            c.noalias() += Bf * Lf.b;
-            add_error(err, Bf.cwiseAbs() * (Lf.W.cwiseAbs() * mf + Lf.b.cwiseAbs()), nn, g_inner);
+            multiply(Bf, first && first_f ? &sel_f : nullptr, Lf.W, Af, false);
+            s.setZero(), e.setZero();
+            affine_pass(Bf, Lf.b, sw.wf, s, e);
+            add_sum(c, s, err);
+            add_error(err, e, nn, g_inner);
         }
         if (hg) {
-            Ag.noalias() += Bg * Lg.W;
-            c.noalias() += Bg * Lg.b + noise_term(Bg, Lg.noise_lo, Lg.noise_hi);
-            add_error(err, Bg.cwiseAbs() * (Lg.W.cwiseAbs() * mg + Lg.b.cwiseAbs() +
-                                            Vec::Constant(Lg.b.size(), std::max(-Lg.noise_lo, Lg.noise_hi))),
-                      nn, g_inner);
+            multiply(Bg, first && first_g ? &sel_g : nullptr, Lg.W, Ag, false);
+            s.setZero(), e.setZero(), pos.setZero(), neg.setZero();
+            affine_pass(Bg, Lg.b, sw.wg, s, e,
+                        noisy ? &pos : nullptr, noisy ? &neg : nullptr);
+            if (noisy) add_noise(s, pos, neg, Lg.noise_lo, Lg.noise_hi);
+            add_sum(c, s, err);
+            add_error(err, e, nn, g_inner);
         }
         if (hd) {
-            Af.noalias() += Bd * cur.dW;
-            Ad.noalias() += Bd * Lg.W;
-            c.noalias() += Bd * cur.db + noise_term(Bd, Lg.noise_lo, Lg.noise_hi);
-            add_error(err, Bd.cwiseAbs() * (cur.dW.cwiseAbs() * mf + Lg.W.cwiseAbs() * md + cur.db.cwiseAbs() +
-                                            Vec::Constant(Lg.b.size(), std::max(-Lg.noise_lo, Lg.noise_hi))),
-                      nn, outward::gamma(2 * double(Lf.W.rows()) + 2));
+            const auto* sd = first && first_d ? &sel_d : nullptr;
+            multiply(Bd, sd, cur.dW, Af, hf);
+            multiply(Bd, sd, Lg.W, Ad, false);
+            s.setZero(), e.setZero(), e2.setZero(), pos.setZero(), neg.setZero();
+            affine_pass(Bd, cur.db, sw.wd, s, e, noisy ? &pos : nullptr, noisy ? &neg : nullptr);
+            if (noisy) add_noise(s, pos, neg, Lg.noise_lo, Lg.noise_hi);
+            add_sum(c, s, err);
+            add_error(err, e, nn, outward::gamma(2 * double(Lf.W.rows()) + 2));
             // The rounding of dW and db themselves: exact bounds, no gamma.
-            add_error(err, Bd.cwiseAbs() * (cur.dW_err * mf + cur.db_err), nn);
+            if (sw.any_rep) {
+                s.setZero();
+                affine_pass(Bd, Vec::Zero(cur.db.size()), sw.wrep, s, e2);
+                add_error(err, e2, nn);
+            }
         }
-        add_rounding_of_sum(err, c);
+        first = false;
         const bool af = hf || hd, ag = hg || hd;
         if (j == 0) {
             // The input: x = a u + c +- err for each network.
             Mat coef = Mat::Zero(R, B.size());
             Vec e_in = Vec::Zero(R), mag_terms = Vec::Zero(R);
-            auto add_input = [&](const Mat& A, const DiagInput& x) {
+            auto add_input = [&](const MapMat& A, const DiagInput& x) {
                 coef.noalias() += A * x.a.asDiagonal();
                 c.noalias() += A * x.c;
                 e_in.noalias() += A.cwiseAbs() * x.err;
                 mag_terms.noalias() += A.cwiseAbs() * (x.a.cwiseAbs().cwiseProduct(B.mag) + x.c.cwiseAbs());
             };
             if (af) add_input(Af, f_in);
-            if (ag) add_input(Ag, g_in);
+            if (hg) add_input(Ag, g_in);  // without hg, Ag is zero here
             if (hd) add_input(Ad, d_in);
             add_error(err, e_in, double(n_prev) + 2);
             add_error(err, mag_terms, double(n_prev) + 4, outward::gamma(4));
-            add_rounding_of_sum(err, c);
+            for (int64_t i = 0; i < R; ++i) err[i] = up(err[i] + up(std::fabs(c[i]) * 0x1p-52));
             if (coef_out) *coef_out = coef;
             const linear::Forms F{coef, c};
             Vec r = linear::max_over(F, B);
@@ -125,18 +288,46 @@ Vec BackSubstitution::upper(size_t k, const Mat& Bf0, const Mat& Bg0, const Mat&
         }
         // Relaxation step at layer j-1: first xd (which may become xg - xf), then xf and xg.
         const LayerRelax& prev = relax[j - 1];
+        const double n = double(n_prev) + 2;
+        MapMat Bf_new = Scratch::take(scratch.bf, R, n_prev), Bg_new = Scratch::take(scratch.bg, R, n_prev),
+               Bd_new = Scratch::take(scratch.bd, R, n_prev);
         if (hd) {
-            const Mat Ap = Ad.cwiseMax(0.0), An = Ad.cwiseMin(0.0);
-            Mat W = Ap * prev.d_wu.asDiagonal();
-            W.noalias() += An * prev.d_wl.asDiagonal();  // exact: entries are A or 0
-            Bd = substitute(Ad, prev.d_su, prev.d_tu, prev.d_sl, prev.d_tl, prev.zd_mag, c, err);
-            Ag += W;
-            Af -= W;
-            // The additions round once per entry (u |new entry|), times the variable's magnitude.
-            add_error(err, Ag.cwiseAbs() * prev.xg_mag + Af.cwiseAbs() * prev.xf_mag, 2 * double(n_prev) + 2, 0x1p-52);
+            if (!hg) Ag.setZero();
+            t.setZero(), es.setZero(), et.setZero();
+            relax_pass(Ad, Lines(prev.d_su, prev.d_tu, prev.d_sl, prev.d_tl, prev.zd_mag), Bd_new, t, es, et, nullptr, nullptr);
+            relax_errors(c, t, es, et, n, err);
+            // xd replaced by xg - xf where d_w is 1: the coefficient moves to xg and, negated, to xf
+            // (exact: the moved entries are A or 0), then each sum rounds once (u |new entry|).
+            for (int64_t col = 0; col < n_prev; ++col) {
+                const double wu = prev.d_wu[col], wl = prev.d_wl[col];
+                if (wu == 0 && wl == 0) continue;
+                const double* __restrict a = Ad.data() + col * R;
+                double* __restrict gp = Ag.data() + col * R;
+                double* __restrict fp = Af.data() + col * R;
+                for (int64_t i = 0; i < R; ++i) {
+                    const double w = std::max(a[i], 0.0) * wu + std::min(a[i], 0.0) * wl;
+                    gp[i] += w;
+                    fp[i] -= w;
+                }
+            }
         }
-        if (af) Bf = substitute(Af, prev.f_su, prev.f_tu, prev.f_sl, prev.f_tl, prev.zf_mag, c, err);
-        if (ag) Bg = substitute(Ag, prev.g_su, prev.g_tu, prev.g_sl, prev.g_tl, prev.zg_mag, c, err);
+        ex.setZero();
+        if (af) {
+            t.setZero(), es.setZero(), et.setZero();
+            relax_pass(Af, Lines(prev.f_su, prev.f_tu, prev.f_sl, prev.f_tl, prev.zf_mag), Bf_new, t, es, et,
+                       hd ? &prev.xf_mag : nullptr, &ex);
+            relax_errors(c, t, es, et, n, err);
+        }
+        if (ag) {
+            t.setZero(), es.setZero(), et.setZero();
+            relax_pass(Ag, Lines(prev.g_su, prev.g_tu, prev.g_sl, prev.g_tl, prev.zg_mag), Bg_new, t, es, et,
+                       hd ? &prev.xg_mag : nullptr, &ex);
+            relax_errors(c, t, es, et, n, err);
+        }
+        if (hd) add_error(err, ex, 2 * double(n_prev) + 2, 0x1p-52);  // the xd -> xg - xf additions
+        new (&Bf) ConstMapMat(Bf_new.data(), R, n_prev);
+        new (&Bg) ConstMapMat(Bg_new.data(), R, n_prev);
+        new (&Bd) ConstMapMat(Bd_new.data(), R, n_prev);
         hf = af;
         hg = ag;
     }

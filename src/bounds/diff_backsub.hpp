@@ -9,6 +9,7 @@
 #include "bounds/linear_forms.hpp"
 #include "qcert/errbound.hpp"
 
+#include <optional>
 #include <vector>
 
 namespace qcert::diff {
@@ -42,6 +43,15 @@ struct BackSubstitution {
     // an empty matrix stands for zero.
     // With coef_out: the final coefficients over the input u, one row per objective.
     Vec upper(size_t k, const Mat& Bf, const Mat& Bg, const Mat& Bd, Mat* coef_out = nullptr) const;
+
+    // What the affine step through layer j weighs each coefficient by in the error terms (they
+    // depend on the layer and on layer j-1's magnitudes only: computed once per layer, on first use).
+    struct StepWeights {
+        Vec wf, wg, wd, wrep;  // |Wf| mf + |bf|, |Wg| mg + |bg| + noise, |dW| mf + |Wg| md + |db| + noise, dW_err mf + db_err
+        bool any_rep = false;  // wrep has a nonzero entry
+    };
+    const StepWeights& weights(size_t j) const;
+    mutable std::vector<std::optional<StepWeights>> weights_cache = {};
 };
 
 // Tightens the concrete bounds of the chosen neurons (`rows`, ascending) of one of layer k's

@@ -158,6 +158,8 @@ std::pair<double, double> clamp_gap(double l, double u, const PairLayer& Lf, con
 }
 
 bool linear_on(double l, double u, const PairLayer& L) { return L.lo <= l && u <= L.hi; }
+// A real neuron whose range lies on one flat piece of its clamp (a dead ReLU): a constant.
+bool flat_on(double l, double u, const PairLayer& L) { return L.step == 0 && (u <= L.lo || l >= L.hi); }
 
 // xd = c_g(zg) - c_f(zf) row by row (see the file comment).
 // The relations used are recorded in R.d_* (see diff_backsub.hpp).
@@ -311,10 +313,15 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
                 diff::tighten(bs, k, diff::Quantity::F, last && p.integer_region() ? chosen : crossing_rows(zf.clo, zf.chi, Lf),
                               zf.clo, zf.chi);
                 diff::tighten(bs, k, diff::Quantity::G, crossing_rows(zg.clo, zg.chi, Lg), zg.clo, zg.chi);
-                // The difference: where a network's neuron is not linear on its range (and on the chosen outputs).
+                // The difference: where a network's neuron is not linear on its range (and on the chosen
+                // outputs). Not where both are constant on their ranges (dead in both): xd is then the
+                // difference of the two constants whatever zd's range (activate_difference takes xg - xf).
                 std::vector<int64_t> d_rows;
-                for (int64_t i : chosen)
-                    if (last || !(linear_on(zf.clo[i], zf.chi[i], Lf) && linear_on(zg.clo[i], zg.chi[i], Lg))) d_rows.push_back(i);
+                for (int64_t i : chosen) {
+                    const bool both_linear = linear_on(zf.clo[i], zf.chi[i], Lf) && linear_on(zg.clo[i], zg.chi[i], Lg);
+                    const bool both_flat = flat_on(zf.clo[i], zf.chi[i], Lf) && flat_on(zg.clo[i], zg.chi[i], Lg);
+                    if (last || !(both_linear || both_flat)) d_rows.push_back(i);
+                }
                 diff::tighten(bs, k, diff::Quantity::D, d_rows, zd.clo, zd.chi, last ? &out_coef : nullptr);
             }
             for (int64_t i = 0; i < zd.clo.size(); ++i) {

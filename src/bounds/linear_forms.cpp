@@ -2,6 +2,7 @@
 #include "bounds/linear_forms.hpp"
 
 #include "bounds/outward.hpp"
+#include "bounds/small_gemm.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -14,7 +15,7 @@ using outward::up;
 namespace {
 
 // The error bound gamma_n * m, rounded up, for a sum of n terms whose absolute values sum to at most m.
-double sum_error(double n, double m) { return up(outward::gamma(n) * outward::inflate(m, n)); }
+double sum_error(double n, double m) { return up(outward::gamma(n) * outward::inflate_nonneg(m, n)); }  // m >= 0
 
 }  // namespace
 
@@ -26,7 +27,7 @@ Box::Box(const std::vector<double>& l, const std::vector<double>& h)
 Vec magnitude(const Forms& F, const Box& B) {
     const double n = double(F.C.cols()) + 1;
     Vec m = F.C.cwiseAbs() * B.mag + F.d.cwiseAbs();
-    for (int64_t i = 0; i < m.size(); ++i) m[i] = outward::inflate(m[i], n);
+    for (int64_t i = 0; i < m.size(); ++i) m[i] = outward::inflate_nonneg(m[i], n);  // a sum of absolute values
     return m;
 }
 
@@ -71,9 +72,13 @@ LinBounds affine(const std::vector<AffineTerm>& terms, const Vec& b, const Vec* 
     double n = 2;
     for (const AffineTerm& t : terms) {
         const Mat Wp = t.W->cwiseMax(0.0), Wn = t.W->cwiseMin(0.0);
-        r.hi.C.noalias() += Wp * t.x->hi.C + Wn * t.x->lo.C;
+        const gemm::ConstMapMat P(Wp.data(), Wp.rows(), Wp.cols()), N(Wn.data(), Wn.rows(), Wn.cols());
+        gemm::MapMat hiC(r.hi.C.data(), rows, inputs), loC(r.lo.C.data(), rows, inputs);
+        gemm::multiply(P, t.x->hi.C, hiC, true);
+        gemm::multiply(N, t.x->lo.C, hiC, true);
+        gemm::multiply(P, t.x->lo.C, loC, true);
+        gemm::multiply(N, t.x->hi.C, loC, true);
         r.hi.d.noalias() += Wp * t.x->hi.d + Wn * t.x->lo.d;
-        r.lo.C.noalias() += Wp * t.x->lo.C + Wn * t.x->hi.C;
         r.lo.d.noalias() += Wp * t.x->lo.d + Wn * t.x->hi.d;
         const Vec mx = magnitude(t.x->lo, B).cwiseMax(magnitude(t.x->hi, B));
         err.noalias() += t.W->cwiseAbs() * mx;

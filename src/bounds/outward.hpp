@@ -22,6 +22,7 @@
 
 #include "qcert/interval.hpp"
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -38,10 +39,21 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 inline double up(double x) { return next_up(x); }
 inline double down(double x) { return next_down(x); }
 
+// next_up for x in [+0, inf] without branches (so that loops over error terms vectorize):
+// the successor of a nonnegative finite double is the next bit pattern (+0 gives the smallest
+// subnormal, like next_up); +inf stays. Only for values known to be >= 0 (sums of absolute
+// values); -0 is first turned into +0 (x + 0.0), so it goes up too.
+inline double up_nonneg(double x) {
+    const double y = x + 0.0;
+    const uint64_t b = std::bit_cast<uint64_t>(y);
+    return std::bit_cast<double>(y < kInf ? b + 1 : b);
+}
+
 // An absolute error term that dominates n underflowing operations (each loses at most
 // eta = 2^-1074) on a sum whose nonnegative magnitude is at most `scale`:
 // 2^-1000 n (1 + scale) is far larger and still invisible next to any real bound.
-inline double tiny(double n, double scale) { return up(std::ldexp(up(n * up(1.0 + scale)), -1000)); }
+// (A product with the power of two 2^-1000 is exact unless it falls below 2^-1022; up() covers that.)
+inline double tiny(double n, double scale) { return up(up(n * up(1.0 + scale)) * 0x1p-1000); }
 
 // An upper bound on the exact value of a sum of n nonnegative products when
 // `computed` is its floating-point evaluation (fact 2): exact <= computed / (1 - gamma_n)
@@ -49,6 +61,14 @@ inline double tiny(double n, double scale) { return up(std::ldexp(up(n * up(1.0 
 inline double inflate(double computed, double n) {
     const double f = up(1.0 + 4.0 * (n + 2.0) * kUnit);
     return up(up(computed * f) + tiny(n, computed));
+}
+
+// inflate for a computed value known to be >= +0 (a sum of absolute values), without branches:
+// the same value as inflate.
+inline double inflate_nonneg(double computed, double n) {
+    const double f = up(1.0 + 4.0 * (n + 2.0) * kUnit);
+    const double t = up_nonneg(up_nonneg(n * up_nonneg(1.0 + computed)) * 0x1p-1000);
+    return up_nonneg(up_nonneg(computed * f) + t);
 }
 
 // gamma_n rounded up, as a factor for error terms: 2 (n + 1) u >= gamma_n for n u <= 1/4.

@@ -5,6 +5,7 @@
 #include "analysis/errbound_milp.hpp"
 #include "analysis/errbound_sdp.hpp"
 #include "bounds/linear_forms.hpp"
+#include "qcert/blocks.hpp"
 #include "qcert/io.hpp"
 #include "qcert/errbound.hpp"
 #include "qcert/error.hpp"
@@ -13,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <optional>
 #include <random>
+#include <thread>
 
 using namespace qcert;
 
@@ -528,4 +530,87 @@ TEST(BoundSdp, RefusesBigNetworksAndIntegerTwinsWithAReason) {
     const QuantizedNet q = quantize(small, parse_scheme("qebverif:8", small));
     ASSERT_TRUE(q.integer.has_value());
     EXPECT_THROW(error_bound(make_err_pair(small, *q.integer, 255.0), {0, 0}, {10, 10}, {0}, o), InputError);
+}
+
+// ACAS Xu 1_9 and 1_1 against their float16 twins on property 1 (normalised units), output 0,
+// eps 0.05: the faster back-substitution (scratch matrices, fused passes, dead-in-both rows
+// skipped, the small-product kernel) must keep the bound and the split count of the code
+// before it (measured with that code: 0.0401383519289 in 19 splits, 0.0493794737257 in 76),
+// never looser, and dense sampling of the region must stay below the bound.
+TEST(BoundSplit, AcasXuTwinsKeepTheirBoundAndSplitCount) {
+    const std::string dir = test::shared_benchmarks() + "/acasxu";
+    struct Case {
+        int net;
+        double upper_before;
+        int64_t splits_before;
+    };
+    for (const Case c : {Case{9, 0.04013835192891278, 19}, Case{1, 0.04937947372569901, 76}}) {
+        const std::string f_path = fmt::format("{}/ACASXU_run2a_1_{}_batch_2000.nnet", dir, c.net);
+        const std::string g_path = fmt::format("{}/ACASXU_run2a_1_{}_batch_2000_16bit.nnet", dir, c.net);
+        QCERT_REQUIRE_FILE(f_path);
+        QCERT_REQUIRE_FILE(g_path);
+        const ErrPair p = make_err_pair(to_blocks(read_nnet_normalised(f_path)), to_blocks(read_nnet_normalised(g_path)));
+        const std::vector<double> lo{0.6, -0.5, -0.5, 0.45, -0.5}, hi{0.6798577687, 0.5, 0.5, 0.5, -0.45};
+        ErrBoundOptions o;
+        o.eps = 0.05;
+        o.threads = 1;
+        const ErrBoundResult r = error_bound(p, lo, hi, {0}, o);
+        EXPECT_EQ(r.verdict, BoundVerdict::Holds) << "1_" << c.net;
+        EXPECT_LE(r.splits, c.splits_before) << "1_" << c.net;
+        // The same bound up to the order of floating-point sums (a few ulps), never looser.
+        EXPECT_LE(r.upper, c.upper_before * (1 + 1e-12)) << "1_" << c.net;
+        EXPECT_LE(r.lower, r.upper);
+        std::mt19937_64 rng(uint64_t(c.net));
+        for (int s = 0; s < 3000; ++s) {
+            const std::vector<double> u = sample_in(rng, lo, hi);
+            ASSERT_LE(difference_enclosure(p, u)[0].mig(), r.upper) << "1_" << c.net << " sample " << s;
+        }
+    }
+}
+
+// The back-substitution keeps per-thread scratch matrices between calls: a bound must not depend
+// on what was computed before it on the same thread (nor on which thread computes it), and must
+// stay sound against dense sampling. Widths up to 20, so that the product kernel's full 8-row
+// blocks, its padded tail and the gathers of the first step all occur.
+TEST(BoundDiff, ScratchReuseGivesTheSameBoundOnEveryThread) {
+    std::mt19937_64 rng(47);
+    struct Case {
+        ErrPair p;
+        std::vector<double> lo, hi;
+    };
+    std::vector<Case> cases;
+    for (int t = 0; t < 24; ++t) {
+        const int64_t in = test::uniform(rng, 1, 5);
+        std::vector<int64_t> widths;
+        for (int64_t d = test::uniform(rng, 2, 4); d > 0; --d) widths.push_back(test::uniform(rng, 3, 20));
+        widths.push_back(test::uniform(rng, 1, 4));
+        const RealCase c = random_real_case(rng, in, widths);
+        Case k{make_err_pair(c.f, c.g), {}, {}};
+        random_box(rng, in, k.lo, k.hi);
+        cases.push_back(std::move(k));
+    }
+    std::vector<DiffBound> first;
+    for (const Case& c : cases) first.push_back(diff_bound(c.p, c.lo, c.hi));
+    auto same = [&](const DiffBound& a, const DiffBound& b, size_t t) {
+        EXPECT_EQ(a.hi, b.hi) << "case " << t;
+        EXPECT_EQ(a.lo, b.lo) << "case " << t;
+        EXPECT_EQ(a.sensitivity_hi, b.sensitivity_hi) << "case " << t;
+    };
+    for (size_t t = cases.size(); t-- > 0;) same(diff_bound(cases[t].p, cases[t].lo, cases[t].hi), first[t], t);  // other order
+    std::vector<DiffBound> other(cases.size());
+    std::thread th([&] {
+        for (size_t t = 0; t < cases.size(); ++t) other[t] = diff_bound(cases[t].p, cases[t].lo, cases[t].hi);
+    });
+    th.join();
+    for (size_t t = 0; t < cases.size(); ++t) {
+        same(other[t], first[t], t);
+        for (int s = 0; s < 300; ++s) {
+            const std::vector<double> u = sample_in(rng, cases[t].lo, cases[t].hi);
+            const std::vector<Interval> y = difference_enclosure(cases[t].p, u);
+            for (size_t k = 0; k < y.size(); ++k) {
+                ASSERT_LE(y[k].lo, first[t].hi[k]) << "case " << t;
+                ASSERT_GE(y[k].hi, first[t].lo[k]) << "case " << t;
+            }
+        }
+    }
 }

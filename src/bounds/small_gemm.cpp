@@ -1,0 +1,99 @@
+// Small dense products, AVX2/FMA when the CPU has them (small_gemm.hpp).
+#include "bounds/small_gemm.hpp"
+
+#include <vector>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define QCERT_GEMM_AVX2 1
+#endif
+
+namespace qcert::gemm {
+
+namespace {
+
+#ifdef QCERT_GEMM_AVX2
+// Eight rows of C = A W (or += A W): A's rows start at A with leading dimension lda (m
+// columns), C's at C with leading dimension ldc, W is m x n with leading dimension m. Blocks of
+// 8 rows by 4 columns of C live in registers over the whole inner dimension.
+__attribute__((target("avx2,fma"))) void eight_rows(const double* A, int64_t lda, int64_t m, const double* W, int64_t n,
+                                                    double* C, int64_t ldc, bool accumulate) {
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        __m256d c[4][2];
+        for (int q = 0; q < 4; ++q)
+            for (int h = 0; h < 2; ++h)
+                c[q][h] = accumulate ? _mm256_loadu_pd(C + (j + q) * ldc + 4 * h) : _mm256_setzero_pd();
+        const double* w0 = W + j * m;
+        for (int64_t k = 0; k < m; ++k) {
+            const __m256d a0 = _mm256_loadu_pd(A + k * lda), a1 = _mm256_loadu_pd(A + k * lda + 4);
+            for (int q = 0; q < 4; ++q) {
+                const __m256d w = _mm256_broadcast_sd(w0 + q * m + k);
+                c[q][0] = _mm256_fmadd_pd(a0, w, c[q][0]);
+                c[q][1] = _mm256_fmadd_pd(a1, w, c[q][1]);
+            }
+        }
+        for (int q = 0; q < 4; ++q)
+            for (int h = 0; h < 2; ++h) _mm256_storeu_pd(C + (j + q) * ldc + 4 * h, c[q][h]);
+    }
+    for (; j < n; ++j) {
+        __m256d c0 = accumulate ? _mm256_loadu_pd(C + j * ldc) : _mm256_setzero_pd();
+        __m256d c1 = accumulate ? _mm256_loadu_pd(C + j * ldc + 4) : _mm256_setzero_pd();
+        for (int64_t k = 0; k < m; ++k) {
+            const __m256d w = _mm256_broadcast_sd(W + j * m + k);
+            c0 = _mm256_fmadd_pd(_mm256_loadu_pd(A + k * lda), w, c0);
+            c1 = _mm256_fmadd_pd(_mm256_loadu_pd(A + k * lda + 4), w, c1);
+        }
+        _mm256_storeu_pd(C + j * ldc, c0);
+        _mm256_storeu_pd(C + j * ldc + 4, c1);
+    }
+}
+
+// Column-major A (R x m), W (m x n), C (R x n): full blocks of eight rows in place, the last
+// 1 to 7 rows through a zero-padded copy.
+void kernel_avx2(const double* A, int64_t R, int64_t m, const double* W, int64_t n, double* C, bool accumulate) {
+    int64_t i = 0;
+    for (; i + 8 <= R; i += 8) eight_rows(A + i, R, m, W, n, C + i, R, accumulate);
+    const int64_t r = R - i;
+    if (r == 0) return;
+    thread_local std::vector<double> a_pad, c_pad;
+    a_pad.assign(size_t(8 * m), 0.0);
+    c_pad.assign(size_t(8 * n), 0.0);
+    for (int64_t k = 0; k < m; ++k)
+        for (int64_t t = 0; t < r; ++t) a_pad[size_t(k * 8 + t)] = A[k * R + i + t];
+    if (accumulate)
+        for (int64_t j = 0; j < n; ++j)
+            for (int64_t t = 0; t < r; ++t) c_pad[size_t(j * 8 + t)] = C[j * R + i + t];
+    eight_rows(a_pad.data(), 8, m, W, n, c_pad.data(), 8, accumulate);
+    for (int64_t j = 0; j < n; ++j)
+        for (int64_t t = 0; t < r; ++t) C[j * R + i + t] = c_pad[size_t(j * 8 + t)];
+}
+#endif
+
+bool detect() {
+#ifdef QCERT_GEMM_AVX2
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return false;
+#endif
+}
+
+}  // namespace
+
+bool fast_kernel() {
+    static const bool has = detect();
+    return has;
+}
+
+void multiply(const ConstMapMat& A, const Mat& W, MapMat& C, bool accumulate) {
+#ifdef QCERT_GEMM_AVX2
+    if (fast_kernel()) {
+        kernel_avx2(A.data(), A.rows(), A.cols(), W.data(), W.cols(), C.data(), accumulate);
+        return;
+    }
+#endif
+    if (accumulate) C.noalias() += A * W;
+    else C.noalias() = A * W;
+}
+
+}  // namespace qcert::gemm
