@@ -459,8 +459,9 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
     errbound::random_inputs(p, lo, hi, 64, rng, s.best());
     // An integer twin: simulated annealing on the box's integers, for every output and sign the
     // root bound leaves open, with half of the time left (it stops at the first input above eps).
-    // Not on boxes of fewer than 2^20 integers, which the branch and bound splits down to points.
-    if (p.integer_region() && !pm.all_proved && integer_points_log2(lo, hi) >= 20 &&
+    // Not on boxes of fewer than 2^20 integers, which the branch and bound splits down to points,
+    // nor under a split budget (max_splits: the caller wants a deterministic answer, e.g. the sweep).
+    if (p.integer_region() && !pm.all_proved && o.max_splits < 0 && integer_points_log2(lo, hi) >= 20 &&
         !(o.eps && (root.upper <= *o.eps || s.best().value() > *o.eps)))
         anneal_open(p, lo, hi, outputs, db, o, 0.5 * (o.timeout_s - s.elapsed()), rng, s.best());
 
