@@ -66,6 +66,8 @@ for _, net, q, e, p in sorted(cells):
             if "query" in j:
                 last[j["query"]] = j
     rows = list(last.values())
+    if not rows:
+        continue
     c = {v: sum(r["verdict"] == v for r in rows) for v in ("holds", "violated", "unknown")}
     t = [r["time_s"] for r in rows]
     pub = published.get(net, {}).get(q, {}).get(e)
