@@ -308,6 +308,23 @@ void sdp_upper(const ErrPair& p, const DiffBound& db, const std::vector<double>&
     }
 }
 
+// One output (index into the chosen outputs) and sign of g - f.
+struct OpenSide {
+    size_t k;
+    double sign;
+};
+
+// Every output and sign whose root bound exceeds eps (every one without eps).
+std::vector<OpenSide> open_sides(const std::vector<int64_t>& outputs, const DiffBound& db, const ErrBoundOptions& o) {
+    std::vector<OpenSide> sides;
+    for (size_t k = 0; k < outputs.size(); ++k) {
+        const size_t ok = size_t(outputs[k]);
+        if (!o.eps || db.hi[ok] > *o.eps) sides.push_back({k, 1.0});
+        if (!o.eps || -db.lo[ok] > *o.eps) sides.push_back({k, -1.0});
+    }
+    return sides;
+}
+
 // What the pair MILPs of an integer twin decided.
 struct PairMilpOutcome {
     bool all_proved = false;               // every output and sign is within eps
@@ -322,16 +339,7 @@ PairMilpOutcome run_pair_milps(const ErrPair& p, const std::vector<double>& lo, 
                                const std::vector<int64_t>& outputs, const DiffBound& db, const ErrBoundOptions& o,
                                double seconds, BestInputs& best, ErrBoundResult& r) {
     PairMilpOutcome out;
-    struct Job {
-        size_t k;
-        double sign;
-    };
-    std::vector<Job> jobs;
-    for (size_t k = 0; k < outputs.size(); ++k) {
-        const size_t ok = size_t(outputs[k]);
-        if (!o.eps || db.hi[ok] > *o.eps) jobs.push_back({k, 1.0});
-        if (!o.eps || -db.lo[ok] > *o.eps) jobs.push_back({k, -1.0});
-    }
+    const std::vector<OpenSide> jobs = open_sides(outputs, db, o);
     if (jobs.empty() || !(seconds > 0)) return out;
     const auto start = Clock::now();
     bool proved_all = true;
@@ -374,12 +382,7 @@ double integer_points_log2(const std::vector<double>& lo, const std::vector<doub
 void anneal_open(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
                  const std::vector<int64_t>& outputs, const DiffBound& db, const ErrBoundOptions& o, double seconds,
                  std::mt19937_64& rng, BestInputs& best) {
-    std::vector<std::pair<size_t, double>> jobs;  // (index into outputs, sign)
-    for (size_t k = 0; k < outputs.size(); ++k) {
-        const size_t ok = size_t(outputs[k]);
-        if (!o.eps || db.hi[ok] > *o.eps) jobs.emplace_back(k, 1.0);
-        if (!o.eps || -db.lo[ok] > *o.eps) jobs.emplace_back(k, -1.0);
-    }
+    const std::vector<OpenSide> jobs = open_sides(outputs, db, o);
     const auto start = Clock::now();
     const std::vector<std::vector<double>> witnesses = best.per_output_witness();
     for (size_t t = 0; t < jobs.size(); ++t) {
