@@ -91,12 +91,13 @@ std::vector<int> encode(Lp& lp, const std::vector<PairLayer>& layers, const std:
                 // A rounded layer (activations at a fixed-point step): y = step q, q an integer with
                 // z + e = step q, e in [noise_lo, noise_hi] (half a step; real inputs meet a tie with
                 // probability 0).
-                const double qlo = std::ceil((zi.lo + L.noise_lo) / L.step), qhi = std::floor((zi.hi + L.noise_hi) / L.step);
-                const int q = lp.var(qlo, std::max(qlo, qhi), true);
+                const double qlo = std::ceil((zi.lo + L.noise_lo) / L.step);
+                const double qhi = std::max(qlo, std::floor((zi.hi + L.noise_hi) / L.step));
+                const int q = lp.var(qlo, qhi, true);
                 lp.row({{q, L.step}, {z, -1}}, L.noise_lo, L.noise_hi);
-                y = lp.var(qlo * L.step, std::max(qlo, qhi) * L.step);
+                yi = {qlo * L.step, qhi * L.step};
+                y = lp.var(yi.lo, yi.hi);
                 lp.row({{y, 1}, {q, -L.step}}, 0, 0);
-                yi = {qlo * L.step, std::max(qlo, qhi) * L.step};
             }
             if (std::isfinite(L.lo)) {
                 y = max_with(lp, y, yi.lo, yi.hi, L.lo);
