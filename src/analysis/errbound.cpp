@@ -66,9 +66,12 @@ public:
     BestInputs& best() { return best_; }
 
     // The sound bound of one box, candidate inputs offered to the search, the split choice.
-    Node evaluate(std::vector<double> lo, std::vector<double> hi) {
+    // With bound_out: the box's DiffBound too.
+    Node evaluate(std::vector<double> lo, std::vector<double> hi, DiffBound* bound_out = nullptr) {
         Node n;
-        const DiffBound db = diff_bound(p_, lo, hi, mode_, outputs_);
+        DiffBound local;
+        DiffBound& db = bound_out ? *bound_out : local;
+        db = diff_bound(p_, lo, hi, mode_, outputs_);
         size_t worst = 0;
         bool worst_hi = true;
         for (size_t k = 0; k < outputs_.size(); ++k) {
@@ -432,8 +435,8 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
             }
     }
     // The search first: the centre, then the root bound's extreme vertices, gradients and random points.
-    Node root = s.evaluate(lo, hi);
-    const DiffBound db = diff_bound(p, lo, hi, mode);
+    DiffBound db;
+    Node root = s.evaluate(lo, hi, &db);
     std::mt19937_64 rng(o.seed);
     for (int64_t k : outputs) {
         errbound::gradient_ascent(p, lo, hi, k, 1.0, db.argmax[size_t(k)], 20, s.best());

@@ -253,6 +253,15 @@ std::vector<int64_t> crossing_rows(const Vec& lo, const Vec& hi, const PairLayer
     return rows;
 }
 
+// zg = zf + zd (zg and zd with g's rounding noise): zg's concrete bounds intersected with the
+// sum of the other two, rounded outward.
+void intersect_sum(LinBounds& zg, const LinBounds& zf, const LinBounds& zd) {
+    for (int64_t i = 0; i < zg.clo.size(); ++i) {
+        zg.clo[i] = std::max(zg.clo[i], down(zf.clo[i] + zd.clo[i]));
+        zg.chi[i] = std::min(zg.chi[i], up(zf.chi[i] + zd.chi[i]));
+    }
+}
+
 std::vector<int64_t> all_rows(int64_t n) {
     std::vector<int64_t> rows(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) rows[size_t(i)] = i;
@@ -312,7 +321,10 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
                 // f's own output bounds bound g - f at an integer point (errbound.cpp): tight on the chosen outputs.
                 diff::tighten(bs, k, diff::Quantity::F, last && p.integer_region() ? chosen : crossing_rows(zf.clo, zf.chi, Lf),
                               zf.clo, zf.chi);
-                diff::tighten(bs, k, diff::Quantity::G, crossing_rows(zg.clo, zg.chi, Lg), zg.clo, zg.chi);
+                // g's pre-activation lies in zf + zd: with f's tightened bounds and zd's forward ones,
+                // often as tight as g's own back-substitution (the twins are close), which is then
+                // done only for the neurons still across a breakpoint (below).
+                intersect_sum(zg, zf, zd);
                 // The difference: where a network's neuron is not linear on its range (and on the chosen
                 // outputs). Not where both are constant on their ranges (dead in both): xd is then the
                 // difference of the two constants whatever zd's range (activate_difference takes xg - xf).
@@ -323,6 +335,8 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
                     if (last || !(both_linear || both_flat)) d_rows.push_back(i);
                 }
                 diff::tighten(bs, k, diff::Quantity::D, d_rows, zd.clo, zd.chi, last ? &out_coef : nullptr);
+                intersect_sum(zg, zf, zd);
+                diff::tighten(bs, k, diff::Quantity::G, crossing_rows(zg.clo, zg.chi, Lg), zg.clo, zg.chi);
             }
             for (int64_t i = 0; i < zd.clo.size(); ++i) {
                 zd.clo[i] = std::max(zd.clo[i], down(zg.clo[i] - zf.chi[i]));
