@@ -37,6 +37,14 @@ struct PairLayer {
     Rounding rounding = Rounding::HalfEven;
 };
 
+// g's layer minus f's (same shape): Wg - Wf and bg - bf rounded to double, and the exact size
+// of each entry's rounding error.
+struct LayerDifference {
+    Mat W, W_err;
+    Vec b, b_err;
+};
+LayerDifference layer_difference(const PairLayer& f, const PairLayer& g);
+
 // Both networks, in that form, over the region variable u.
 struct ErrPair {
     BlockNet f;                         // the reference network (float semantics)
@@ -45,6 +53,9 @@ struct ErrPair {
     double f_input_divisor = 1.0;       // f (and a real twin) see u / divisor
     std::vector<PairLayer> f_layers, g_layers;
     double g_input_scale = 1.0, g_input_shift = 0.0;  // an integer twin's layer 0 sees u * scale + shift
+    // same_shape(): layer_difference of every layer, computed once by make_err_pair (the
+    // differential bound computes them itself when they are missing).
+    std::vector<LayerDifference> layer_differences;
     bool integer_region() const { return g_int.has_value(); }
     // Same number of layers and of neurons per layer: the differential propagation applies.
     bool same_shape() const;

@@ -198,9 +198,9 @@ const BackSubstitution::StepWeights& BackSubstitution::weights(size_t j) const {
     w.emplace();
     w->wf = Lf.W.cwiseAbs() * mf + Lf.b.cwiseAbs();
     w->wg = Lg.W.cwiseAbs() * mg + Lg.b.cwiseAbs() + noise;
-    if (cur.dW.size() > 0) {  // the difference (recorded for every layer of the differential mode)
-        w->wd = cur.dW.cwiseAbs() * mf + Lg.W.cwiseAbs() * md + cur.db.cwiseAbs() + noise;
-        w->wrep = cur.dW_err * mf + cur.db_err;
+    if (cur.diff) {  // the difference (recorded for every layer of the differential mode)
+        w->wd = cur.diff->W.cwiseAbs() * mf + Lg.W.cwiseAbs() * md + cur.diff->b.cwiseAbs() + noise;
+        w->wrep = cur.diff->W_err * mf + cur.diff->b_err;
         w->any_rep = w->wrep.size() > 0 && w->wrep.maxCoeff() > 0;
     }
     return *w;
@@ -248,17 +248,17 @@ Vec BackSubstitution::upper(size_t k, const Mat& Bf0, const Mat& Bg0, const Mat&
         }
         if (hd) {
             const auto* sd = first && first_d ? &sel_d : nullptr;
-            multiply(Bd, sd, cur.dW, Af, hf);
+            multiply(Bd, sd, cur.diff->W, Af, hf);
             multiply(Bd, sd, Lg.W, Ad, false);
             s.setZero(), e.setZero(), e2.setZero(), pos.setZero(), neg.setZero();
-            affine_pass(Bd, cur.db, sw.wd, s, e, noisy ? &pos : nullptr, noisy ? &neg : nullptr);
+            affine_pass(Bd, cur.diff->b, sw.wd, s, e, noisy ? &pos : nullptr, noisy ? &neg : nullptr);
             if (noisy) add_noise(s, pos, neg, Lg.noise_lo, Lg.noise_hi);
             add_sum(c, s, err);
             add_error(err, e, nn, outward::gamma(2 * double(Lf.W.rows()) + 2));
             // The rounding of dW and db themselves: exact bounds, no gamma.
             if (sw.any_rep) {
                 s.setZero();
-                affine_pass(Bd, Vec::Zero(cur.db.size()), sw.wrep, s, e2);
+                affine_pass(Bd, Vec::Zero(cur.diff->b.size()), sw.wrep, s, e2);
                 add_error(err, e2, nn);
             }
         }

@@ -229,17 +229,6 @@ LinBounds naive_difference(const LinBounds& xf, const LinBounds& xg, const Box& 
     return x;
 }
 
-// Wg - Wf rounded, and the exact size of each rounding error (TwoSum).
-void exact_difference_matrix(const Mat& A, const Mat& Bm, Mat& D, Mat& E) {
-    D = A - Bm;
-    E.resize(A.rows(), A.cols());
-    for (int64_t i = 0; i < A.rows(); ++i)
-        for (int64_t j = 0; j < A.cols(); ++j) {
-            const outward::Iv v = outward::exact_sum(A(i, j), -Bm(i, j));
-            E(i, j) = std::max(std::fabs(v.hi - D(i, j)), std::fabs(D(i, j) - v.lo));
-        }
-}
-
 // The neurons whose pre-activation bounds back-substitution should tighten: those of an integer
 // layer (a narrower range may round to one value), and real ones whose forward range crosses a
 // breakpoint of the clamp (elsewhere the relaxation is the exact line already).
@@ -269,6 +258,20 @@ std::vector<int64_t> all_rows(int64_t n) {
 }
 
 }  // namespace
+
+LayerDifference layer_difference(const PairLayer& f, const PairLayer& g) {
+    // Entry by entry: the rounded difference and the exact size of its rounding error (TwoSum).
+    auto exact = [](double a, double b, double& d, double& e) {
+        d = a - b;
+        const outward::Iv v = outward::exact_sum(a, -b);
+        e = std::max(std::fabs(v.hi - d), std::fabs(d - v.lo));
+    };
+    LayerDifference r{Mat(g.W.rows(), g.W.cols()), Mat(g.W.rows(), g.W.cols()), Vec(g.b.size()), Vec(g.b.size())};
+    for (int64_t i = 0; i < g.W.rows(); ++i)
+        for (int64_t j = 0; j < g.W.cols(); ++j) exact(g.W(i, j), f.W(i, j), r.W(i, j), r.W_err(i, j));
+    for (int64_t i = 0; i < g.b.size(); ++i) exact(g.b[i], f.b[i], r.b[i], r.b_err[i]);
+    return r;
+}
 
 double DiffBound::abs_upper(const std::vector<int64_t>& outputs) const {
     double m = 0;
@@ -300,6 +303,10 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
     };
     const size_t nf = p.f_layers.size(), ng = p.g_layers.size();
     if (mode == DiffMode::Differential) {
+        std::vector<LayerDifference> own;  // a pair not built by make_err_pair
+        if (p.layer_differences.size() != nf)
+            for (size_t k = 0; k < nf; ++k) own.push_back(layer_difference(p.f_layers[k], p.g_layers[k]));
+        const std::vector<LayerDifference>& diffs = own.empty() ? p.layer_differences : own;
         std::vector<LayerRelax> relax(nf);
         const diff::BackSubstitution bs{p, B, f_in, g_in, d_in, relax};
         auto mag = [](const Vec& lo, const Vec& hi) { return Vec(lo.cwiseAbs().cwiseMax(hi.cwiseAbs())); };
@@ -308,12 +315,10 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
             LayerRelax& R = relax[k];
             LinBounds zf = layer_of(Lf, f_in, xf, k);
             LinBounds zg = layer_of(Lg, g_in, xg, k);
-            exact_difference_matrix(Lg.W, Lf.W, R.dW, R.dW_err);
-            Mat db_m, db_err_m;
-            exact_difference_matrix(Lg.b, Lf.b, db_m, db_err_m);
-            R.db = db_m.col(0), R.db_err = db_err_m.col(0);
-            LinBounds zd = k == 0 ? affine_diag({{&Lg.W, nullptr, &d_in}, {&R.dW, &R.dW_err, &f_in}}, R.db, &R.db_err, B)
-                                  : affine({{&Lg.W, nullptr, &xd}, {&R.dW, &R.dW_err, &xf}}, R.db, &R.db_err, B);
+            R.diff = &diffs[k];
+            const LayerDifference& dl = diffs[k];
+            LinBounds zd = k == 0 ? affine_diag({{&Lg.W, nullptr, &d_in}, {&dl.W, &dl.W_err, &f_in}}, dl.b, &dl.b_err, B)
+                                  : affine({{&Lg.W, nullptr, &xd}, {&dl.W, &dl.W_err, &xf}}, dl.b, &dl.b_err, B);
             add_noise(zd, Lg.noise_lo, Lg.noise_hi);
             if (k > 0) {
                 const bool last = k + 1 == nf;
