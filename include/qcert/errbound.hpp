@@ -37,13 +37,22 @@ struct PairLayer {
     Rounding rounding = Rounding::HalfEven;
 };
 
-// g's layer minus f's (same shape): Wg - Wf and bg - bf rounded to double, and the exact size
-// of each entry's rounding error.
-struct LayerDifference {
-    Mat W, W_err;
-    Vec b, b_err;
+// A matrix's positive and negative parts and its entrywise magnitude (what a linear bound
+// through it takes).
+struct SignSplit {
+    Mat pos, neg, abs;
 };
-LayerDifference layer_difference(const PairLayer& f, const PairLayer& g);
+SignSplit sign_split(const Mat& W);
+
+// What the differential bound derives from one layer of two networks of the same shape, and
+// needs at every box: Wg - Wf and bg - bf rounded to double with the exact size of each entry's
+// rounding error, and the sign splits of Wf, Wg and Wg - Wf.
+struct LayerConstants {
+    Mat dW, dW_err;
+    Vec db, db_err;
+    SignSplit f, g, d;
+};
+LayerConstants layer_constants(const PairLayer& f, const PairLayer& g);
 
 // Both networks, in that form, over the region variable u.
 struct ErrPair {
@@ -53,9 +62,9 @@ struct ErrPair {
     double f_input_divisor = 1.0;       // f (and a real twin) see u / divisor
     std::vector<PairLayer> f_layers, g_layers;
     double g_input_scale = 1.0, g_input_shift = 0.0;  // an integer twin's layer 0 sees u * scale + shift
-    // same_shape(): layer_difference of every layer, computed once by make_err_pair (the
+    // same_shape(): layer_constants of every layer, computed once by make_err_pair (the
     // differential bound computes them itself when they are missing).
-    std::vector<LayerDifference> layer_differences;
+    std::vector<LayerConstants> layer_constants;
     bool integer_region() const { return g_int.has_value(); }
     // Same number of layers and of neurons per layer: the differential propagation applies.
     bool same_shape() const;

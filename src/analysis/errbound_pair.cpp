@@ -81,9 +81,9 @@ bool ErrPair::same_shape() const {
 
 namespace {
 
-void add_layer_differences(ErrPair& p) {
+void add_layer_constants(ErrPair& p) {
     if (!p.same_shape()) return;
-    for (size_t k = 0; k < p.f_layers.size(); ++k) p.layer_differences.push_back(layer_difference(p.f_layers[k], p.g_layers[k]));
+    for (size_t k = 0; k < p.f_layers.size(); ++k) p.layer_constants.push_back(layer_constants(p.f_layers[k], p.g_layers[k]));
 }
 
 }  // namespace
@@ -97,7 +97,7 @@ ErrPair make_err_pair(const BlockNet& f, const BlockNet& g, double f_input_divis
     p.f_input_divisor = f_input_divisor;
     p.f_layers = reference_layers(f);
     p.g_layers = block_layers(g);
-    add_layer_differences(p);
+    add_layer_constants(p);
     return p;
 }
 
@@ -168,7 +168,7 @@ ErrPair make_err_pair(const BlockNet& f, const IntNetwork& g, double f_input_div
         prev_scale = L.out_scale;
         prev_zero = L.out_zero;
     }
-    add_layer_differences(p);
+    add_layer_constants(p);
     return p;
 }
 

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <new>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -195,14 +196,14 @@ const BackSubstitution::StepWeights& BackSubstitution::weights(size_t j) const {
     const Vec mg = j > 0 ? relax[j - 1].xg_mag : input_magnitude(g_in, B);
     const Vec md = j > 0 ? relax[j - 1].xd_mag : input_magnitude(d_in, B);
     const Vec noise = Vec::Constant(Lg.b.size(), std::max(-Lg.noise_lo, Lg.noise_hi));
+    if (!cur.consts) throw std::logic_error("back-substitution: a layer without its constants");
     w.emplace();
-    w->wf = Lf.W.cwiseAbs() * mf + Lf.b.cwiseAbs();
-    w->wg = Lg.W.cwiseAbs() * mg + Lg.b.cwiseAbs() + noise;
-    if (cur.diff) {  // the difference (recorded for every layer of the differential mode)
-        w->wd = cur.diff->W.cwiseAbs() * mf + Lg.W.cwiseAbs() * md + cur.diff->b.cwiseAbs() + noise;
-        w->wrep = cur.diff->W_err * mf + cur.diff->b_err;
-        w->any_rep = w->wrep.size() > 0 && w->wrep.maxCoeff() > 0;
-    }
+    const LayerConstants& c = *cur.consts;
+    w->wf = c.f.abs * mf + Lf.b.cwiseAbs();
+    w->wg = c.g.abs * mg + Lg.b.cwiseAbs() + noise;
+    w->wd = c.d.abs * mf + c.g.abs * md + c.db.cwiseAbs() + noise;
+    w->wrep = c.dW_err * mf + c.db_err;
+    w->any_rep = w->wrep.size() > 0 && w->wrep.maxCoeff() > 0;
     return *w;
 }
 
@@ -248,17 +249,17 @@ Vec BackSubstitution::upper(size_t k, const Mat& Bf0, const Mat& Bg0, const Mat&
         }
         if (hd) {
             const auto* sd = first && first_d ? &sel_d : nullptr;
-            multiply(Bd, sd, cur.diff->W, Af, hf);
+            multiply(Bd, sd, cur.consts->dW, Af, hf);
             multiply(Bd, sd, Lg.W, Ad, false);
             s.setZero(), e.setZero(), e2.setZero(), pos.setZero(), neg.setZero();
-            affine_pass(Bd, cur.diff->b, sw.wd, s, e, noisy ? &pos : nullptr, noisy ? &neg : nullptr);
+            affine_pass(Bd, cur.consts->db, sw.wd, s, e, noisy ? &pos : nullptr, noisy ? &neg : nullptr);
             if (noisy) add_noise(s, pos, neg, Lg.noise_lo, Lg.noise_hi);
             add_sum(c, s, err);
             add_error(err, e, nn, outward::gamma(2 * double(Lf.W.rows()) + 2));
             // The rounding of dW and db themselves: exact bounds, no gamma.
             if (sw.any_rep) {
                 s.setZero();
-                affine_pass(Bd, Vec::Zero(cur.diff->b.size()), sw.wrep, s, e2);
+                affine_pass(Bd, Vec::Zero(cur.consts->db.size()), sw.wrep, s, e2);
                 add_error(err, e2, nn);
             }
         }

@@ -39,6 +39,7 @@ struct DiagTerm {
     const Mat* W;
     const Mat* W_err;
     const DiagInput* x;
+    const SignSplit* split;  // W's, or null
 };
 
 // Bounds of sum_t W_t x_t + b for diagonal inputs (the first layer).
@@ -52,8 +53,10 @@ LinBounds affine_diag(const std::vector<DiagTerm>& terms, const Vec& b, const Ve
         F.C.noalias() += *t.W * t.x->a.asDiagonal();
         F.d.noalias() += *t.W * t.x->c;
         const Vec exact_part = t.x->a.cwiseAbs().cwiseProduct(B.mag) + t.x->c.cwiseAbs();
-        err.noalias() += t.W->cwiseAbs() * exact_part;
-        extra.noalias() += t.W->cwiseAbs() * t.x->err;
+        const Mat own_abs = t.split ? Mat() : Mat(t.W->cwiseAbs());
+        const Mat& W_abs = t.split ? t.split->abs : own_abs;
+        err.noalias() += W_abs * exact_part;
+        extra.noalias() += W_abs * t.x->err;
         if (t.W_err) {
             Vec mx = exact_part + t.x->err;
             for (int64_t j = 0; j < mx.size(); ++j) mx[j] = outward::inflate(mx[j], 3);
@@ -259,17 +262,22 @@ std::vector<int64_t> all_rows(int64_t n) {
 
 }  // namespace
 
-LayerDifference layer_difference(const PairLayer& f, const PairLayer& g) {
+SignSplit sign_split(const Mat& W) { return {W.cwiseMax(0.0), W.cwiseMin(0.0), W.cwiseAbs()}; }
+
+LayerConstants layer_constants(const PairLayer& f, const PairLayer& g) {
     // Entry by entry: the rounded difference and the exact size of its rounding error (TwoSum).
     auto exact = [](double a, double b, double& d, double& e) {
         d = a - b;
         const outward::Iv v = outward::exact_sum(a, -b);
         e = std::max(std::fabs(v.hi - d), std::fabs(d - v.lo));
     };
-    LayerDifference r{Mat(g.W.rows(), g.W.cols()), Mat(g.W.rows(), g.W.cols()), Vec(g.b.size()), Vec(g.b.size())};
+    LayerConstants r{Mat(g.W.rows(), g.W.cols()), Mat(g.W.rows(), g.W.cols()), Vec(g.b.size()), Vec(g.b.size()), {}, {}, {}};
     for (int64_t i = 0; i < g.W.rows(); ++i)
-        for (int64_t j = 0; j < g.W.cols(); ++j) exact(g.W(i, j), f.W(i, j), r.W(i, j), r.W_err(i, j));
-    for (int64_t i = 0; i < g.b.size(); ++i) exact(g.b[i], f.b[i], r.b[i], r.b_err[i]);
+        for (int64_t j = 0; j < g.W.cols(); ++j) exact(g.W(i, j), f.W(i, j), r.dW(i, j), r.dW_err(i, j));
+    for (int64_t i = 0; i < g.b.size(); ++i) exact(g.b[i], f.b[i], r.db[i], r.db_err[i]);
+    r.f = sign_split(f.W);
+    r.g = sign_split(g.W);
+    r.d = sign_split(r.dW);
     return r;
 }
 
@@ -296,29 +304,30 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
     Mat out_coef;
     bool out_linear = false;
     // f and g alone.
-    auto layer_of = [&](const PairLayer& L, const DiagInput& in, const LinBounds& prev, size_t k) {
-        LinBounds z = k == 0 ? affine_diag({{&L.W, nullptr, &in}}, L.b, nullptr, B) : affine({{&L.W, nullptr, &prev}}, L.b, nullptr, B);
+    auto layer_of = [&](const PairLayer& L, const SignSplit* split, const DiagInput& in, const LinBounds& prev, size_t k) {
+        LinBounds z = k == 0 ? affine_diag({{&L.W, nullptr, &in, split}}, L.b, nullptr, B)
+                             : affine({{&L.W, nullptr, &prev, split}}, L.b, nullptr, B);
         add_noise(z, L.noise_lo, L.noise_hi);
         return z;
     };
     const size_t nf = p.f_layers.size(), ng = p.g_layers.size();
     if (mode == DiffMode::Differential) {
-        std::vector<LayerDifference> own;  // a pair not built by make_err_pair
-        if (p.layer_differences.size() != nf)
-            for (size_t k = 0; k < nf; ++k) own.push_back(layer_difference(p.f_layers[k], p.g_layers[k]));
-        const std::vector<LayerDifference>& diffs = own.empty() ? p.layer_differences : own;
+        std::vector<LayerConstants> own;  // a pair not built by make_err_pair
+        if (p.layer_constants.size() != nf)
+            for (size_t k = 0; k < nf; ++k) own.push_back(layer_constants(p.f_layers[k], p.g_layers[k]));
+        const std::vector<LayerConstants>& consts = own.empty() ? p.layer_constants : own;
         std::vector<LayerRelax> relax(nf);
         const diff::BackSubstitution bs{p, B, f_in, g_in, d_in, relax};
         auto mag = [](const Vec& lo, const Vec& hi) { return Vec(lo.cwiseAbs().cwiseMax(hi.cwiseAbs())); };
         for (size_t k = 0; k < nf; ++k) {
             const PairLayer &Lf = p.f_layers[k], &Lg = p.g_layers[k];
             LayerRelax& R = relax[k];
-            LinBounds zf = layer_of(Lf, f_in, xf, k);
-            LinBounds zg = layer_of(Lg, g_in, xg, k);
-            R.diff = &diffs[k];
-            const LayerDifference& dl = diffs[k];
-            LinBounds zd = k == 0 ? affine_diag({{&Lg.W, nullptr, &d_in}, {&dl.W, &dl.W_err, &f_in}}, dl.b, &dl.b_err, B)
-                                  : affine({{&Lg.W, nullptr, &xd}, {&dl.W, &dl.W_err, &xf}}, dl.b, &dl.b_err, B);
+            const LayerConstants& c = consts[k];
+            R.consts = &c;
+            LinBounds zf = layer_of(Lf, &c.f, f_in, xf, k);
+            LinBounds zg = layer_of(Lg, &c.g, g_in, xg, k);
+            LinBounds zd = k == 0 ? affine_diag({{&Lg.W, nullptr, &d_in, &c.g}, {&c.dW, &c.dW_err, &f_in, &c.d}}, c.db, &c.db_err, B)
+                                  : affine({{&Lg.W, nullptr, &xd, &c.g}, {&c.dW, &c.dW_err, &xf, &c.d}}, c.db, &c.db_err, B);
             add_noise(zd, Lg.noise_lo, Lg.noise_hi);
             if (k > 0) {
                 const bool last = k + 1 == nf;
@@ -366,12 +375,12 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
     } else {
         Vec su, tu, sl, tl;  // lines not needed without back-substitution
         for (size_t k = 0; k < nf; ++k) {
-            const LinBounds z = layer_of(p.f_layers[k], f_in, xf, k);
+            const LinBounds z = layer_of(p.f_layers[k], nullptr, f_in, xf, k);
             r.zf_lo.push_back(z.clo), r.zf_hi.push_back(z.chi);
             xf = activate(z, p.f_layers[k], B, su, tu, sl, tl);
         }
         for (size_t k = 0; k < ng; ++k) {
-            const LinBounds z = layer_of(p.g_layers[k], g_in, xg, k);
+            const LinBounds z = layer_of(p.g_layers[k], nullptr, g_in, xg, k);
             r.zg_lo.push_back(z.clo), r.zg_hi.push_back(z.chi);
             xg = activate(z, p.g_layers[k], B, su, tu, sl, tl);
         }

@@ -71,7 +71,9 @@ LinBounds affine(const std::vector<AffineTerm>& terms, const Vec& b, const Vec* 
     Vec extra = Vec::Zero(rows);  // the part from W_err and b_err (already a bound, no gamma)
     double n = 2;
     for (const AffineTerm& t : terms) {
-        const Mat Wp = t.W->cwiseMax(0.0), Wn = t.W->cwiseMin(0.0);
+        const SignSplit own = t.split ? SignSplit{} : sign_split(*t.W);
+        const SignSplit& S = t.split ? *t.split : own;
+        const Mat &Wp = S.pos, &Wn = S.neg;
         const gemm::ConstMapMat P(Wp.data(), Wp.rows(), Wp.cols()), N(Wn.data(), Wn.rows(), Wn.cols());
         gemm::MapMat hiC(r.hi.C.data(), rows, inputs), loC(r.lo.C.data(), rows, inputs);
         gemm::multiply(P, t.x->hi.C, hiC, true);
@@ -81,7 +83,7 @@ LinBounds affine(const std::vector<AffineTerm>& terms, const Vec& b, const Vec* 
         r.hi.d.noalias() += Wp * t.x->hi.d + Wn * t.x->lo.d;
         r.lo.d.noalias() += Wp * t.x->lo.d + Wn * t.x->hi.d;
         const Vec mx = magnitude(t.x->lo, B).cwiseMax(magnitude(t.x->hi, B));
-        err.noalias() += t.W->cwiseAbs() * mx;
+        err.noalias() += S.abs * mx;
         if (t.W_err) extra.noalias() += *t.W_err * mx;
         n += 2 * double(t.W->cols());
     }

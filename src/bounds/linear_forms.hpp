@@ -10,6 +10,7 @@
 // over the box) are rounded outward the same way.
 #pragma once
 
+#include "qcert/errbound.hpp"
 #include "qcert/network.hpp"
 
 #include <vector>
@@ -47,6 +48,7 @@ struct AffineTerm {
     const Mat* W;
     const Mat* W_err;
     const LinBounds* x;
+    const SignSplit* split = nullptr;  // W's (sign_split), when the caller keeps it
 };
 // Bounds of sum_t W_t x_t + b, |b_true - b| <= b_err (b_err may be null); concrete
 // bounds filled from the forms.
