@@ -380,6 +380,30 @@ double integer_points_log2(const std::vector<double>& lo, const std::vector<doub
     return bits;
 }
 
+// An integer twin: the rigorous LP bound of the pair model (errbound_pair_milp.hpp) for each
+// output and sign whose root bound is above eps (every one without eps), `seconds` shared
+// evenly; db's bounds and the root's tightened where it is lower. True when it was.
+bool lp_tighten(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
+                const std::vector<int64_t>& outputs, const ErrBoundOptions& o, double seconds, DiffBound& db, Node& root) {
+    const std::vector<OpenSide> jobs = open_sides(outputs, db, o);
+    const auto start = Clock::now();
+    bool tightened = false;
+    for (size_t t = 0; t < jobs.size(); ++t) {
+        const auto [k, sign] = jobs[t];
+        const size_t out = size_t(outputs[k]);
+        const double used = std::chrono::duration<double>(Clock::now() - start).count();
+        const std::optional<double> b = errbound::pair_lp_bound(p, lo, hi, outputs[k], sign, (seconds - used) / double(jobs.size() - t));
+        if (!b) continue;
+        double& side = sign > 0 ? db.hi[out] : db.lo[out];
+        if (sign * side <= *b) continue;
+        side = sign * *b;
+        root.per_output[k] = std::min(root.per_output[k], std::max(db.hi[out], -db.lo[out]));
+        tightened = true;
+    }
+    root.upper = *std::max_element(root.per_output.begin(), root.per_output.end());
+    return tightened;
+}
+
 // Simulated annealing (errbound_anneal.hpp) for each output and sign whose root bound is above
 // eps (every one without eps), from the best input for that output, `seconds` shared evenly.
 void anneal_open(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
@@ -463,6 +487,12 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
         errbound::coordinate_search(p, lo, hi, k, exact_difference(p, w)[k] >= 0 ? 1.0 : -1.0, w, s.best(), 4);
     }
     errbound::random_inputs(p, lo, hi, 64, rng, s.best());
+    // An integer twin: the pair model's LP bound for every output and sign still open, with a
+    // quarter of the time left; not under a split budget (its answer depends on the time).
+    if (p.integer_region() && (method == "split" || method == "milp") && !pm.all_proved && o.max_splits < 0 &&
+        !(o.eps && (root.upper <= *o.eps || s.best().value() > *o.eps)) &&
+        lp_tighten(p, lo, hi, outputs, o, 0.25 * (o.timeout_s - s.elapsed()), db, root))
+        r.method += "+lp";
     // An integer twin: simulated annealing on the box's integers, for every output and sign the
     // root bound leaves open, with half of the time left (it stops at the first input above eps).
     // Not on boxes of fewer than 2^20 integers, which the branch and bound splits down to points,

@@ -26,11 +26,13 @@
 #include "analysis/errbound_intf.hpp"
 #include "backends/milp_cbc.hpp"
 #include "backends/milp_encoding.hpp"
+#include "backends/milp_lp_bounds.hpp"
 #include "bounds/outward.hpp"
 #include "qcert/bounds.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <fmt/format.h>
 
 namespace qcert::errbound {
@@ -220,6 +222,26 @@ PairMilpResult pair_milp(const ErrPair& p, const std::vector<double>& lo, const 
     res.optimal = r.optimal;
     res.kind = PairMilpResult::Kind::Optimum;
     return res;
+}
+
+std::optional<double> pair_lp_bound(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
+                                    int64_t output, double sign, double seconds) {
+    if (!p.g_int) return std::nullopt;
+    const Budget budget = Budget::seconds(std::max(seconds, 0.01));
+    std::vector<int64_t> ilo(lo.size()), ihi(hi.size());
+    for (size_t j = 0; j < lo.size(); ++j) ilo[j] = int64_t(std::llround(lo[j])), ihi[j] = int64_t(std::llround(hi[j]));
+    const IntegerF F = integer_f(p, ilo, ihi);
+    if (!F.unsupported.empty()) return std::nullopt;
+    const double delta = F.delta[size_t(output)];
+    const PairModel pm = pair_model(p, ilo, ihi, F, output, sign, std::nullopt, delta, budget);
+    if (!pm.ok || budget.expired()) return std::nullopt;
+    const std::vector<milp::LpRange> range = milp::lp_ranges(pm.enc.model, {pm.D}, budget);
+    if (range.empty() || range[0].infeasible) return std::nullopt;
+    // D_hi to double rounded up (it may exceed 2^53), scaled by 2^-M exactly, plus delta rounded up.
+    const milp::i128 d = range[0].hi;
+    double v = double(d);
+    if (milp::i128(v) < d) v = std::nextafter(v, std::numeric_limits<double>::infinity());
+    return outward::up(std::ldexp(v, -pm.M) + delta);
 }
 
 }  // namespace qcert::errbound

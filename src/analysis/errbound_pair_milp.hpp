@@ -50,4 +50,14 @@ milp::SolveOptions pair_solve_options(const milp::Model& m);
 PairMilpResult pair_milp(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi, int64_t output,
                          double sign, std::optional<double> eps, double seconds);
 
+// A sound upper bound on s * (g - f)_k over the integer points of the box from the LP relaxation
+// of the pair model (integrality dropped): Clp's row multipliers turned into a rigorous bound on D
+// by weak duality in exact integer arithmetic (backends/milp_lp_bounds.hpp, Neumaier and
+// Shcherbina), then D / 2^M + delta_k rounded up. Every integer point of the box is a point of
+// the model (BoundPairMilp.ModelContainsEveryBoxPoint) with D = 2^M s (g - f_h)_k there, so the
+// bound holds whatever Clp's accuracy: a poor multiplier only makes it looser. nullopt when the
+// model cannot be built or the time runs out first.
+std::optional<double> pair_lp_bound(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
+                                    int64_t output, double sign, double seconds);
+
 }  // namespace qcert::errbound

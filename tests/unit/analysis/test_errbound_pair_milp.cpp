@@ -148,6 +148,34 @@ TEST(BoundPairMilp, MaximumEqualsEnumerationAndStaysBelowTheUpperBound) {
     EXPECT_EQ(below_optimum, 0) << below_optimum << " of " << optimal;
 }
 
+// The LP bound is a proof: never below the enumerated maximum of s (g - f)_k, whatever Clp's
+// accuracy (the multipliers only enter an exact weak-duality bound). Also counts how often it is
+// below the differential bound of the box (what it is for; not asserted case by case).
+TEST(BoundPairMilp, LpBoundIsNeverBelowTheEnumeratedMaximum) {
+    std::mt19937_64 rng(53);
+    int bounded = 0, sides = 0, tighter = 0;
+    for (int t = 0; t < 40; ++t) {
+        IntCase c;
+        if (!random_int_case(rng, t, c)) continue;
+        const ErrPair p = make_err_pair(c.f, *c.q.integer, c.divisor);
+        const DiffBound db = diff_bound(p, c.lo, c.hi);
+        for (int64_t k : {0, 1})
+            for (double sign : {1.0, -1.0}) {
+                double max_f = -1e300;
+                for_each_point(c.lo, c.hi, [&](const std::vector<double>& u) { max_f = std::max(max_f, sign * exact_difference(p, u)[k]); });
+                const std::optional<double> b = errbound::pair_lp_bound(p, c.lo, c.hi, k, sign, 10);
+                ++sides;
+                if (!b) continue;
+                ++bounded;
+                EXPECT_GE(*b, max_f) << c.spec << " case " << t << " output " << k << " sign " << sign;
+                if (*b < (sign > 0 ? db.hi[size_t(k)] : -db.lo[size_t(k)])) ++tighter;
+            }
+    }
+    EXPECT_GT(sides, 60);
+    EXPECT_EQ(bounded, sides);
+    std::cerr << "LP bound below the differential bound on " << tighter << " of " << sides << " sides\n";
+}
+
 TEST(BoundPairMilp, VerdictsMatchEnumeration) {
     std::mt19937_64 rng(47);
     int decided = 0, cases = 0;
