@@ -235,10 +235,10 @@ std::optional<double> pair_lp_bound(const ErrPair& p, const std::vector<double>&
     const double delta = F.delta[size_t(output)];
     const PairModel pm = pair_model(p, ilo, ihi, F, output, sign, std::nullopt, delta, budget);
     if (!pm.ok || budget.expired()) return std::nullopt;
-    const std::vector<milp::LpRange> range = milp::lp_ranges(pm.enc.model, {pm.D}, budget);
-    if (range.empty() || range[0].infeasible) return std::nullopt;
+    const milp::LpRange range = milp::lp_upper(pm.enc.model, pm.D, budget);
+    if (range.infeasible) return std::nullopt;
     // D_hi to double rounded up (it may exceed 2^53), scaled by 2^-M exactly, plus delta rounded up.
-    const milp::i128 d = range[0].hi;
+    const milp::i128 d = range.hi;
     double v = double(d);
     if (milp::i128(v) < d) v = std::nextafter(v, std::numeric_limits<double>::infinity());
     return outward::up(std::ldexp(v, -pm.M) + delta);

@@ -70,43 +70,68 @@ std::optional<i128> dual_lower_bound(const Model& m, const Affine& objective, co
     return ck.add(round_div(total, S, Rounding::Ceil), objective.constant);
 }
 
+namespace {
+
+// Clp on the LP relaxation of one model, warm-started from one objective to the next.
+class LpSolver {
+public:
+    LpSolver(const Model& m, const Budget& budget) : m_(m), budget_(budget), obj_(m.vars.size()) {
+        load_model(solver_, m);
+        solver_.getModelPtr()->setLogLevel(0);
+    }
+    // A sound lower bound on sign * target over the LP relaxation, or nullopt (infeasible set when
+    // Clp found the LP infeasible).
+    std::optional<i128> lower(const Affine& target, int sign, bool& infeasible) {
+        std::fill(obj_.begin(), obj_.end(), 0.0);
+        Affine e;
+        e.add_scaled(target, sign);
+        for (const Term& t : e.terms) obj_[t.var] += double(t.coef);
+        solver_.setObjective(obj_.data());
+        solver_.getModelPtr()->setMaximumSeconds(std::max(budget_.seconds_left(), 0.01));
+        if (started_) solver_.resolve();
+        else solver_.initialSolve(), started_ = true;
+        if (solver_.isProvenPrimalInfeasible()) {
+            infeasible = true;
+            return std::nullopt;
+        }
+        if (!solver_.isProvenOptimal()) return std::nullopt;
+        const double* price = solver_.getRowPrice();
+        return dual_lower_bound(m_, e, std::vector<double>(price, price + m_.rows.size()));
+    }
+
+private:
+    const Model& m_;
+    const Budget& budget_;
+    OsiClpSolverInterface solver_;
+    std::vector<double> obj_;
+    bool started_ = false;
+};
+
+}  // namespace
+
 std::vector<LpRange> lp_ranges(const Model& m, const std::vector<Affine>& targets, const Budget& budget) {
     std::vector<LpRange> out(targets.size());
     for (size_t t = 0; t < targets.size(); ++t) affine_range(m, targets[t], out[t].lo, out[t].hi);
     if (m.rows.empty() || targets.empty()) return out;
-
-    OsiClpSolverInterface solver;
-    load_model(solver, m);
-    solver.getModelPtr()->setLogLevel(0);
-    bool started = false;
-    std::vector<double> obj(m.vars.size());
-    // Minimises sign * target; returns its sound lower bound, or nullopt.
-    auto lower = [&](const Affine& target, int sign, bool& infeasible) -> std::optional<i128> {
-        std::fill(obj.begin(), obj.end(), 0.0);
-        Affine e;
-        e.add_scaled(target, sign);
-        for (const Term& t : e.terms) obj[t.var] += double(t.coef);
-        solver.setObjective(obj.data());
-        solver.getModelPtr()->setMaximumSeconds(std::max(budget.seconds_left(), 0.01));
-        if (started) solver.resolve();
-        else solver.initialSolve(), started = true;
-        if (solver.isProvenPrimalInfeasible()) {
-            infeasible = true;
-            return std::nullopt;
-        }
-        if (!solver.isProvenOptimal()) return std::nullopt;
-        const double* price = solver.getRowPrice();
-        return dual_lower_bound(m, e, std::vector<double>(price, price + m.rows.size()));
-    };
+    LpSolver lp(m, budget);
     for (size_t t = 0; t < targets.size() && !budget.expired(); ++t) {
         LpRange& r = out[t];
         if (r.lo == r.hi) continue;
-        if (auto lo = lower(targets[t], 1, r.infeasible)) r.lo = std::max(r.lo, *lo);
+        if (auto lo = lp.lower(targets[t], 1, r.infeasible)) r.lo = std::max(r.lo, *lo);
         if (r.infeasible) return out;
-        if (auto neg = lower(targets[t], -1, r.infeasible)) r.hi = std::min(r.hi, -*neg);
+        if (auto neg = lp.lower(targets[t], -1, r.infeasible)) r.hi = std::min(r.hi, -*neg);
         if (r.infeasible) return out;
     }
     return out;
+}
+
+LpRange lp_upper(const Model& m, const Affine& target, const Budget& budget) {
+    LpRange r;
+    affine_range(m, target, r.lo, r.hi);
+    if (m.rows.empty() || r.lo == r.hi || budget.expired()) return r;
+    LpSolver lp(m, budget);
+    if (auto neg = lp.lower(target, -1, r.infeasible)) r.hi = std::min(r.hi, -*neg);
+    return r;
 }
 
 }  // namespace qcert::milp

@@ -35,6 +35,9 @@ struct LpRange {
 // ranges for the rest) when the budget runs out.
 std::vector<LpRange> lp_ranges(const Model& m, const std::vector<Affine>& targets, const Budget& budget);
 
+// The same for one target and its upper end only (lo is affine_range's): one LP instead of two.
+LpRange lp_upper(const Model& m, const Affine& target, const Budget& budget);
+
 // The duality bound above for one objective: a lower bound on sum c.x + constant
 // over the LP relaxation, from row multipliers y (one per row). nullopt when the
 // exact arithmetic would overflow.
