@@ -29,7 +29,7 @@ struct LayerRelax {
     Vec f_su, f_tu, f_sl, f_tl, g_su, g_tu, g_sl, g_tl, d_su, d_tu, d_wu, d_sl, d_tl, d_wl;
     Vec zf_mag, zg_mag, zd_mag;  // bounds on |z| (pre-activations, with noise)
     Vec xf_mag, xg_mag, xd_mag;  // bounds on |x| after the layer
-    const LayerConstants* consts = nullptr;  // the layer's weight differences (the differential mode)
+    const LayerConstants* consts = nullptr;  // the pair's constants of this layer (the differential mode)
 };
 
 struct BackSubstitution {
