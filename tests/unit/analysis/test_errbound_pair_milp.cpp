@@ -67,6 +67,18 @@ void for_each_point(const std::vector<double>& lo, const std::vector<double>& hi
 
 std::vector<int64_t> ints(const std::vector<double>& u) { return {u.begin(), u.end()}; }
 
+// Calls visit(t, c, p) for each of the random cases 0 .. n-1 that exist, p the pair of c.
+template <class F>
+void for_each_int_case(uint64_t seed, int n, F visit) {
+    std::mt19937_64 rng(seed);
+    for (int t = 0; t < n; ++t) {
+        IntCase c;
+        if (!random_int_case(rng, t, c)) continue;
+        const ErrPair p = make_err_pair(c.f, *c.q.integer, c.divisor);
+        visit(t, c, p);
+    }
+}
+
 }  // namespace
 
 TEST(BoundIntegerF, FineIntegerCopyStaysWithinDelta) {
@@ -152,12 +164,8 @@ TEST(BoundPairMilp, MaximumEqualsEnumerationAndStaysBelowTheUpperBound) {
 // accuracy (the multipliers only enter an exact weak-duality bound). Also counts how often it is
 // below the differential bound of the box (what it is for; not asserted case by case).
 TEST(BoundPairMilp, LpBoundIsNeverBelowTheEnumeratedMaximum) {
-    std::mt19937_64 rng(53);
     int bounded = 0, sides = 0, tighter = 0;
-    for (int t = 0; t < 40; ++t) {
-        IntCase c;
-        if (!random_int_case(rng, t, c)) continue;
-        const ErrPair p = make_err_pair(c.f, *c.q.integer, c.divisor);
+    for_each_int_case(53, 40, [&](int t, const IntCase& c, const ErrPair& p) {
         const DiffBound db = diff_bound(p, c.lo, c.hi);
         for (int64_t k : {0, 1})
             for (double sign : {1.0, -1.0}) {
@@ -170,7 +178,7 @@ TEST(BoundPairMilp, LpBoundIsNeverBelowTheEnumeratedMaximum) {
                 EXPECT_GE(*b, max_f) << c.spec << " case " << t << " output " << k << " sign " << sign;
                 if (*b < (sign > 0 ? db.hi[size_t(k)] : -db.lo[size_t(k)])) ++tighter;
             }
-    }
+    });
     EXPECT_GT(sides, 60);
     EXPECT_EQ(bounded, sides);
     std::cerr << "LP bound below the differential bound on " << tighter << " of " << sides << " sides\n";
@@ -263,12 +271,8 @@ std::optional<std::vector<int64_t>> exact_solution(const milp::Model& m, bool& c
 // counted (0 allowed with pair_solve_options). This is why the pair MILP never concludes
 // "holds" from CBC's "infeasible".
 TEST(BoundPairMilp, ModelContainsEveryBoxPoint) {
-    std::mt19937_64 rng(43);
     int points = 0, cases = 0, cbc_wrong_points = 0;
-    for (int t = 0; t < 40; ++t) {
-        IntCase c;
-        if (!random_int_case(rng, t, c)) continue;
-        const ErrPair p = make_err_pair(c.f, *c.q.integer, c.divisor);
+    for_each_int_case(43, 40, [&](int t, const IntCase& c, const ErrPair& p) {
         const std::vector<int64_t> ilo = ints(c.lo), ihi = ints(c.hi);
         const errbound::IntegerF F = errbound::integer_f(p, ilo, ihi);
         ASSERT_TRUE(F.unsupported.empty()) << F.unsupported;
@@ -305,7 +309,7 @@ TEST(BoundPairMilp, ModelContainsEveryBoxPoint) {
                     ++points;
                 });
             }
-    }
+    });
     EXPECT_GT(cases, 40);
     EXPECT_GT(points, 8000);
     EXPECT_EQ(cbc_wrong_points, 0) << "of " << points << " points";
