@@ -317,6 +317,12 @@ struct OpenSide {
     double sign;
 };
 
+// The time left of `seconds` since `start`, shared evenly among the `total - done` jobs left.
+double fair_share(Clock::time_point start, double seconds, size_t done, size_t total) {
+    const double used = std::chrono::duration<double>(Clock::now() - start).count();
+    return (seconds - used) / double(total - done);
+}
+
 // Every output and sign whose root bound exceeds eps (every one without eps).
 std::vector<OpenSide> open_sides(const std::vector<int64_t>& outputs, const DiffBound& db, const ErrBoundOptions& o) {
     std::vector<OpenSide> sides;
@@ -349,8 +355,7 @@ PairMilpOutcome run_pair_milps(const ErrPair& p, const std::vector<double>& lo, 
     r.milp_optimal = !o.eps;
     for (size_t t = 0; t < jobs.size(); ++t) {
         if (o.eps && best.value() > *o.eps) return out;  // violated: nothing more to prove
-        const double used = std::chrono::duration<double>(Clock::now() - start).count();
-        const double each = (seconds - used) / double(jobs.size() - t);
+        const double each = fair_share(start, seconds, t, jobs.size());
         const errbound::PairMilpResult m = errbound::pair_milp(p, lo, hi, outputs[jobs[t].k], jobs[t].sign, o.eps, each);
         if (!m.input.empty()) best.offer(p, m.input);
         if (m.kind == errbound::PairMilpResult::Kind::Optimum) {
@@ -391,8 +396,7 @@ bool lp_tighten(const ErrPair& p, const std::vector<double>& lo, const std::vect
     for (size_t t = 0; t < jobs.size(); ++t) {
         const auto [k, sign] = jobs[t];
         const size_t out = size_t(outputs[k]);
-        const double used = std::chrono::duration<double>(Clock::now() - start).count();
-        const std::optional<double> b = errbound::pair_lp_bound(p, lo, hi, outputs[k], sign, (seconds - used) / double(jobs.size() - t));
+        const std::optional<double> b = errbound::pair_lp_bound(p, lo, hi, outputs[k], sign, fair_share(start, seconds, t, jobs.size()));
         if (!b) continue;
         double& side = sign > 0 ? db.hi[out] : db.lo[out];
         if (sign * side <= *b) continue;
@@ -414,9 +418,8 @@ void anneal_open(const ErrPair& p, const std::vector<double>& lo, const std::vec
     const std::vector<std::vector<double>> witnesses = best.per_output_witness();
     for (size_t t = 0; t < jobs.size(); ++t) {
         const auto [k, sign] = jobs[t];
-        const double used = std::chrono::duration<double>(Clock::now() - start).count();
         errbound::AnnealOptions a;
-        a.seconds = (seconds - used) / double(jobs.size() - t);
+        a.seconds = fair_share(start, seconds, t, jobs.size());
         a.stop_above = o.eps.value_or(-1.0);
         std::vector<double> from = witnesses[k];
         if (from.empty())
@@ -462,6 +465,8 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
     DiffBound db;
     Node root = s.evaluate(lo, hi, &db);
     std::mt19937_64 rng(o.seed);
+    // eps is decided by the root bound (as tightened so far) or by an input found.
+    auto eps_decided = [&] { return o.eps && (root.upper <= *o.eps || s.best().value() > *o.eps); };
     for (int64_t k : outputs) {
         errbound::gradient_ascent(p, lo, hi, k, 1.0, db.argmax[size_t(k)], 20, s.best());
         errbound::gradient_ascent(p, lo, hi, k, -1.0, db.argmin[size_t(k)], 20, s.best());
@@ -476,12 +481,12 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
     // maximum; all_proved only when every open difference is a constant below eps - delta.
     const bool int_milp = p.integer_region() && method == "milp";
     const double before_milp = s.elapsed();
-    if (int_milp && !(o.eps && (root.upper <= *o.eps || s.best().value() > *o.eps)))
+    if (int_milp && !eps_decided())
         pm = run_pair_milps(p, lo, hi, outputs, db, o, 0.5 * (o.timeout_s - s.elapsed()), s.best(), r);
     const double milp_time = s.elapsed() - before_milp;  // not counted against the search's 20 %
     // Coordinate search from the best input so far, in the direction it points to, unless
     // eps is already decided by the first bound, the MILP or by the inputs found.
-    const bool decided = pm.all_proved || (o.eps && (root.upper <= *o.eps || s.best().value() > *o.eps));
+    const bool decided = pm.all_proved || eps_decided();
     if (const std::vector<double> w = s.best().witness(); !w.empty() && !decided && s.elapsed() - milp_time < 0.2 * o.timeout_s) {
         const int64_t k = s.best().witness_output();
         errbound::coordinate_search(p, lo, hi, k, exact_difference(p, w)[k] >= 0 ? 1.0 : -1.0, w, s.best(), 4);
@@ -489,16 +494,14 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
     errbound::random_inputs(p, lo, hi, 64, rng, s.best());
     // An integer twin: the pair model's LP bound for every output and sign still open, with a
     // quarter of the time left; not under a split budget (its answer depends on the time).
-    if (p.integer_region() && (method == "split" || method == "milp") && !pm.all_proved && o.max_splits < 0 &&
-        !(o.eps && (root.upper <= *o.eps || s.best().value() > *o.eps)) &&
+    if (p.integer_region() && (method == "split" || method == "milp") && !pm.all_proved && o.max_splits < 0 && !eps_decided() &&
         lp_tighten(p, lo, hi, outputs, o, 0.25 * (o.timeout_s - s.elapsed()), db, root))
         r.method += "+lp";
     // An integer twin: simulated annealing on the box's integers, for every output and sign the
     // root bound leaves open, with half of the time left (it stops at the first input above eps).
     // Not on boxes of fewer than 2^20 integers, which the branch and bound splits down to points,
     // nor under a split budget (max_splits: the caller wants a deterministic answer, e.g. the sweep).
-    if (p.integer_region() && !pm.all_proved && o.max_splits < 0 && integer_points_log2(lo, hi) >= 20 &&
-        !(o.eps && (root.upper <= *o.eps || s.best().value() > *o.eps)))
+    if (p.integer_region() && !pm.all_proved && o.max_splits < 0 && integer_points_log2(lo, hi) >= 20 && !eps_decided())
         anneal_open(p, lo, hi, outputs, db, o, 0.5 * (o.timeout_s - s.elapsed()), rng, s.best());
 
     if (pm.all_proved) {

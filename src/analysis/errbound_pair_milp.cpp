@@ -69,6 +69,13 @@ int exponent_of(double power_of_two) {
 
 std::vector<double> as_doubles(const std::vector<int64_t>& x) { return {x.begin(), x.end()}; }
 
+// The box's integer bounds (its ends are integers already).
+std::vector<int64_t> as_ints(const std::vector<double>& u) {
+    std::vector<int64_t> x(u.size());
+    for (size_t j = 0; j < u.size(); ++j) x[j] = int64_t(std::llround(u[j]));
+    return x;
+}
+
 }  // namespace
 
 // CBC's primal tolerance relative to the largest row activity (2^-40 of it, at least 1e-6,
@@ -150,8 +157,7 @@ PairMilpResult pair_milp(const ErrPair& p, const std::vector<double>& lo, const 
     }
     const IntNetwork& g = *p.g_int;
     const Budget budget = Budget::seconds(std::max(seconds, 0.01));
-    std::vector<int64_t> ilo(lo.size()), ihi(hi.size());
-    for (size_t j = 0; j < lo.size(); ++j) ilo[j] = int64_t(std::llround(lo[j])), ihi[j] = int64_t(std::llround(hi[j]));
+    const std::vector<int64_t> ilo = as_ints(lo), ihi = as_ints(hi);
 
     const IntegerF F = integer_f(p, ilo, ihi);
     if (!F.unsupported.empty()) {
@@ -228,8 +234,7 @@ std::optional<double> pair_lp_bound(const ErrPair& p, const std::vector<double>&
                                     int64_t output, double sign, double seconds) {
     if (!p.g_int) return std::nullopt;
     const Budget budget = Budget::seconds(std::max(seconds, 0.01));
-    std::vector<int64_t> ilo(lo.size()), ihi(hi.size());
-    for (size_t j = 0; j < lo.size(); ++j) ilo[j] = int64_t(std::llround(lo[j])), ihi[j] = int64_t(std::llround(hi[j]));
+    const std::vector<int64_t> ilo = as_ints(lo), ihi = as_ints(hi);
     const IntegerF F = integer_f(p, ilo, ihi);
     if (!F.unsupported.empty()) return std::nullopt;
     const double delta = F.delta[size_t(output)];
