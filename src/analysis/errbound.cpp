@@ -21,7 +21,9 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <deque>
 #include <fmt/format.h>
+#include <mutex>
 #include <queue>
 #include <thread>
 
@@ -50,10 +52,47 @@ struct Node {
     bool operator<(const Node& o) const { return upper < o.upper; }  // max-heap on upper
 };
 
+// Pseudo-costs, as in MILP branch and bound: per input, the mean gain of the splits made along
+// it so far, a gain being log(parent bound / child bound) (0 when the child is no better). The
+// smear of an input (its coefficient times its width in the worst bound) says how much the bound
+// varies along it, not how much splitting it removes of the relaxations' slack; weighting it by
+// the gains measured so far cut the ACAS Xu splits by 42 % (bench/RESULTS.md). Thread-safe.
+class SplitGains {
+public:
+    explicit SplitGains(size_t inputs) : sum_(inputs, 0.0), count_(inputs, 0) {}
+
+    void record(size_t input, double parent_bound, double child_bound) {
+        if (!(parent_bound > 0)) return;
+        // A child closed at 0 counts as a thousandfold gain.
+        const double gain = std::log(parent_bound / std::max(child_bound, 1e-3 * parent_bound));
+        std::lock_guard<std::mutex> g(mu_);
+        sum_[input] += std::max(gain, 0.0);
+        ++count_[input];
+    }
+
+    // Per input its mean gain; an input not split yet has the mean of the others (1 before any split).
+    std::vector<double> means() const {
+        std::lock_guard<std::mutex> g(mu_);
+        std::vector<double> m(sum_.size(), -1.0);
+        double total = 0;
+        int64_t seen = 0;
+        for (size_t j = 0; j < m.size(); ++j)
+            if (count_[j] > 0) m[j] = sum_[j] / double(count_[j]), total += m[j], ++seen;
+        for (double& v : m)
+            if (v < 0) v = seen ? total / double(seen) : 1.0;
+        return m;
+    }
+
+private:
+    mutable std::mutex mu_;
+    std::vector<double> sum_;
+    std::vector<int64_t> count_;
+};
+
 class Solver {
 public:
     Solver(const ErrPair& p, const std::vector<int64_t>& outputs, const ErrBoundOptions& o, DiffMode mode)
-        : p_(p), outputs_(outputs), o_(o), mode_(mode), best_(outputs), start_(Clock::now()) {}
+        : p_(p), outputs_(outputs), o_(o), mode_(mode), best_(outputs), start_(Clock::now()), gains_(size_t(p.input_size())) {}
 
     // The region's widths, against which the split choice measures how narrow a box has become.
     void set_region(const std::vector<double>& lo, const std::vector<double>& hi) {
@@ -120,6 +159,9 @@ public:
         for (auto& th : pool) th.join();
         if (error_) std::rethrow_exception(error_);
         per_output = closed_;
+        // A child not evaluated when the search stopped: its parent's bound covers it.
+        for (const Pending& c : pending_)
+            for (size_t k = 0; k < per_output.size(); ++k) per_output[k] = std::max(per_output[k], c.parent_per_output[k]);
         while (!open_.empty()) {
             const Node& n = open_.top();
             for (size_t k = 0; k < per_output.size(); ++k) per_output[k] = std::max(per_output[k], n.per_output[k]);
@@ -158,18 +200,23 @@ private:
         return q;
     }
 
-    // The input whose coefficient times width in the worst bound is largest (smear), unless
-    // the widest input (relative to the region) has coefficient 0 and is much wider: a bound
-    // that ignores an input must still see that input split, or it may never converge.
+    // The input whose smear (coefficient times width in the worst bound) times its mean split
+    // gain is largest (SplitGains; a floor of 0.001 on the gain keeps the smear's order among
+    // inputs whose splits never gained), unless the widest input (relative to the region) has
+    // coefficient 0 and is much wider: a bound that ignores an input must still see that input
+    // split, or it may never converge.
     int64_t choose_split(const std::vector<double>& lo, const std::vector<double>& hi, const std::vector<double>& sens) const {
         int64_t best = -1, widest = -1;
+        double best_score = 0;
         std::vector<double> rel(lo.size(), 0.0);
+        const std::vector<double> gain = gains_.means();
         for (size_t j = 0; j < lo.size(); ++j) {
             const double w = hi[j] - lo[j];
             if (w <= 0 || (p_.integer_region() && w < 1)) continue;
             rel[j] = w / root_width_[j];
+            const double score = sens[j] * (gain[j] + 1e-3);
             if (widest < 0 || rel[j] > rel[size_t(widest)]) widest = int64_t(j);
-            if (sens[j] > 0 && (best < 0 || sens[j] > sens[size_t(best)])) best = int64_t(j);
+            if (score > best_score) best = int64_t(j), best_score = score;
         }
         if (best < 0) return widest;
         // An input the bound does not depend on is split once the chosen one is 16 times narrower.
@@ -195,14 +242,15 @@ private:
     // Under the lock: a box worth splitting is waiting.
     bool has_work() const { return !open_.empty() && (o_.eps || open_.top().upper > threshold()); }
 
-    // Under the lock: nothing more to do. Boxes still being split count: their children
-    // may need splitting too.
+    // Under the lock: nothing more to do. Boxes still being evaluated count: they may need
+    // splitting too. A child left pending is evaluated unless eps is refuted or time is up.
     bool finished_locked() {
         if (o_.eps && best_.value() > *o_.eps) return true;
         if (out_of_time()) {
             if (reason_.empty()) reason_ = fmt::format("timeout after {:.1f} s", o_.timeout_s);
             return true;
         }
+        if (!pending_.empty()) return false;
         if (o_.max_splits >= 0 && splits_ >= o_.max_splits) {
             if (reason_.empty()) reason_ = fmt::format("split limit {} reached", o_.max_splits);
             return true;
@@ -210,39 +258,61 @@ private:
         return !has_work() && active_ == 0;
     }
 
+    // One child box still to evaluate, with its parent's bounds (a child never needs a looser one).
+    struct Pending {
+        std::vector<double> lo, hi;
+        std::vector<double> parent_per_output;
+        double parent_upper = 0;
+        size_t split_dim = 0;  // the input split to make it
+    };
+
+    // Under the lock: the next box to evaluate. A pending child first; else the open box with the
+    // largest bound is split, its second child left pending for the other thread (so that the
+    // two children of a box are evaluated at once: the trees are often chains, one child closing
+    // at once and the other split again). False when there is nothing to do now.
+    bool take_locked(Pending& job) {
+        if (!pending_.empty()) {
+            job = std::move(pending_.front());
+            pending_.pop_front();
+            return true;
+        }
+        if (!has_work()) return false;
+        Node n = open_.top();
+        open_.pop();
+        ++splits_;
+        const size_t d = size_t(n.split_dim);
+        const double mid = p_.integer_region() ? std::floor(n.lo[d] + 0.5 * (n.hi[d] - n.lo[d]))
+                                               : n.lo[d] + 0.5 * (n.hi[d] - n.lo[d]);
+        std::vector<double> lhi = n.hi, rlo = n.lo;
+        lhi[d] = mid;
+        rlo[d] = p_.integer_region() ? mid + 1 : mid;
+        pending_.push_back({std::move(rlo), std::move(n.hi), n.per_output, n.upper, d});
+        job = {std::move(n.lo), std::move(lhi), std::move(n.per_output), n.upper, d};
+        return true;
+    }
+
     void work() {
         try {
             while (true) {
-                Node n;
+                Pending job;
                 {
                     std::unique_lock<std::mutex> g(mu_);
-                    cv_.wait(g, [&] { return done_ || finished_locked() || has_work(); });
+                    cv_.wait(g, [&] { return done_ || finished_locked() || !pending_.empty() || has_work(); });
                     if (done_ || finished_locked()) {
                         done_ = true;
                         cv_.notify_all();
                         return;
                     }
-                    n = open_.top();
-                    open_.pop();
+                    take_locked(job);
                     ++active_;
-                    ++splits_;
+                    cv_.notify_all();  // a child may be pending for the other thread
                 }
-                std::vector<Node> children;
-                const size_t d = size_t(n.split_dim);
-                const double mid = p_.integer_region() ? std::floor(n.lo[d] + 0.5 * (n.hi[d] - n.lo[d]))
-                                                       : n.lo[d] + 0.5 * (n.hi[d] - n.lo[d]);
-                std::vector<double> lhi = n.hi, rlo = n.lo;
-                lhi[d] = mid;
-                rlo[d] = p_.integer_region() ? mid + 1 : mid;
-                children.push_back(evaluate(n.lo, lhi));
-                children.push_back(evaluate(rlo, n.hi));
+                Node c = evaluate(std::move(job.lo), std::move(job.hi));
+                gains_.record(job.split_dim, job.parent_upper, c.upper);
                 std::lock_guard<std::mutex> g(mu_);
-                for (Node& c : children) {
-                    // A child never needs a looser bound than its parent's.
-                    for (size_t k = 0; k < c.per_output.size(); ++k) c.per_output[k] = std::min(c.per_output[k], n.per_output[k]);
-                    c.upper = std::min(c.upper, n.upper);
-                    close_or_push(std::move(c));
-                }
+                for (size_t k = 0; k < c.per_output.size(); ++k) c.per_output[k] = std::min(c.per_output[k], job.parent_per_output[k]);
+                c.upper = std::min(c.upper, job.parent_upper);
+                close_or_push(std::move(c));
                 --active_;
                 cv_.notify_all();
             }
@@ -262,9 +332,11 @@ private:
     BestInputs best_;
     Clock::time_point start_;
     std::vector<double> root_width_;
+    SplitGains gains_;
     std::mutex mu_;
     std::condition_variable cv_;
     std::priority_queue<Node> open_;
+    std::deque<Pending> pending_;  // children split off but not evaluated yet
     std::vector<double> closed_;
     int64_t active_ = 0, splits_ = 0;
     bool done_ = false;
