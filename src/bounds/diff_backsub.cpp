@@ -26,7 +26,8 @@ namespace {
 
 // The passes below are plain loops the compiler vectorizes; on CPUs with AVX2 (chosen at load
 // time) a clone with 4-wide vectors runs instead of the SSE2 one (no FMA: the same roundings).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// Not under ThreadSanitizer: its instrumented clone resolver runs before TSan starts and crashes.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define QCERT_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define QCERT_VECTOR_CLONES
