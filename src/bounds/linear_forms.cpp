@@ -121,12 +121,11 @@ Line make_upper_sound(Line line, double l, double u, double lo, double hi) {
 
 Line clamp_upper_line(double l, double u, double lo, double hi) {
     const double cl = clamp_value(l, lo, hi), cu = clamp_value(u, lo, hi);
+    // Exact, nothing to round: c is the constant cu on [l, u], or the identity.
+    if (cl == cu) return {0.0, cu};
+    if (lo <= l && u <= hi) return {1.0, 0.0};
     Line line;
-    if (cl == cu) {
-        line = {0.0, cu};
-    } else if (lo <= l && u <= hi) {
-        line = {1.0, 0.0};
-    } else if (u <= hi) {
+    if (u <= hi) {
         // Only the low clamp bites: c is convex on [l, u]; the chord is above it.
         line.s = (cu - cl) / (u - l);
         line.t = cu - line.s * u;
