@@ -455,9 +455,10 @@ double integer_points_log2(const std::vector<double>& lo, const std::vector<doub
     return bits;
 }
 
-// An integer twin: the rigorous LP bound of the pair model (errbound_pair_milp.hpp) for each
-// output and sign whose root bound is above eps (every one without eps), `seconds` shared
-// evenly; db's bounds and the root's tightened where it is lower. True when it was.
+// An integer twin: the rigorous LP bound of the pair model, coupled neuron by neuron through db
+// (errbound_pair_milp.hpp), for each output and sign whose root bound is above eps (every one
+// without eps), `seconds` shared evenly; db's bounds and the root's tightened where it is lower.
+// True when it was.
 bool lp_tighten(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
                 const std::vector<int64_t>& outputs, const ErrBoundOptions& o, double seconds, DiffBound& db, Node& root) {
     const std::vector<OpenSide> jobs = open_sides(outputs, db, o);
@@ -466,7 +467,7 @@ bool lp_tighten(const ErrPair& p, const std::vector<double>& lo, const std::vect
     for (size_t t = 0; t < jobs.size(); ++t) {
         const auto [k, sign] = jobs[t];
         const size_t out = size_t(outputs[k]);
-        const std::optional<double> b = errbound::pair_lp_bound(p, lo, hi, outputs[k], sign, fair_share(start, seconds, t, jobs.size()));
+        const std::optional<double> b = errbound::pair_lp_bound(p, lo, hi, outputs[k], sign, fair_share(start, seconds, t, jobs.size()), &db);
         if (!b) continue;
         double& side = sign > 0 ? db.hi[out] : db.lo[out];
         if (sign * side <= *b) continue;

@@ -168,6 +168,7 @@ IntegerF integer_f(const ErrPair& p, const std::vector<int64_t>& lo, const std::
         std::vector<double> q(size_t(L.W.rows()));
         for (int64_t i = 0; i < L.W.rows(); ++i)
             q[size_t(i)] = std::max(std::fabs(double(B.out_lo[k][size_t(i)])), std::fabs(double(B.out_hi[k][size_t(i)])));
+        r.layer_delta.push_back(e);
         e_prev = std::move(e);
         q_prev = std::move(q);
     }

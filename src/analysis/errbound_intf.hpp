@@ -27,6 +27,10 @@ struct IntegerF {
     IntNetwork net;             // input: the region's integers u (f sees u / divisor)
     std::vector<double> delta;  // per output: |f_k(u) - f_h,k(u)| <= delta[k] on the box
     int out_frac_bits = 0;      // f_h,k(u) = q_k * 2^-out_frac_bits
+    // Per layer and neuron, on the box: a bound on |x - x_h| (the activations, f_h's taken as
+    // q 2^-A) and on |z - r 2^-A| (f's pre-activation against f_h's rounded one, r = round(acc
+    // 2^(A-S)): the same terms, the clamp being 1-Lipschitz).
+    std::vector<std::vector<double>> layer_delta;
     std::string unsupported;    // why f cannot be written so (empty: it can)
 };
 

@@ -27,6 +27,8 @@
 #include "backends/milp_cbc.hpp"
 #include "backends/milp_encoding.hpp"
 #include "backends/milp_lp_bounds.hpp"
+#include "bounds/diff_backsub.hpp"
+#include "bounds/linear_forms.hpp"
 #include "bounds/outward.hpp"
 #include "qcert/bounds.hpp"
 
@@ -108,6 +110,8 @@ PairModel pair_model(const ErrPair& p, const std::vector<int64_t>& ilo, const st
             return pm;
         }
         const milp::Affine yg = *eg.outputs[size_t(output)];
+        pm.g_out = eg.out;
+        pm.g_rounded = eg.rounded;
         const SymbolicBounds sf = symbolic_bounds(F.net, ilo, ihi, &budget);
         enc = milp::encode_network(IntQuery{&F.net, ilo, ihi, {}}, sf.bounds, wanted, nullptr, &eg);
         if (!enc.unsupported.empty()) {
@@ -230,16 +234,97 @@ PairMilpResult pair_milp(const ErrPair& p, const std::vector<double>& lo, const 
     return res;
 }
 
+namespace {
+
+int power_of_two_exponent(double scale) {  // scale = 2^-P: P, or INT_MIN when it is not a power of two
+    int e = 0;
+    const double m = std::frexp(scale, &e);
+    return m == 0.5 ? 1 - e : std::numeric_limits<int>::min();
+}
+
+}  // namespace
+
+int add_difference_rows(PairModel& pm, const ErrPair& p, const IntegerF& F, const DiffBound& db) {
+    constexpr int T = 20;  // the relaxation slopes as multiples of 2^-T
+    const IntNetwork& g = *p.g_int;
+    int rows = 0;
+    for (size_t L = 0; L + 1 < g.layers.size() && L + 1 < F.net.layers.size(); ++L) {
+        const IntLayer &G = g.layers[L], &H = F.net.layers[L];
+        const int Pg = power_of_two_exponent(G.out_scale), Ph = power_of_two_exponent(H.out_scale);
+        if (Pg == std::numeric_limits<int>::min() || Ph == std::numeric_limits<int>::min()) continue;
+        const int P = std::max(Pg, Ph);
+        if (P < 0 || P - std::min(Pg, Ph) > 60 || P + T > 900 || L >= db.xd_lo.size() || L >= pm.g_out.size() || L >= pm.enc.out.size())
+            continue;
+        // v * 2^P for the real value (q - zero) * 2^-S of an affine q: exact integers.
+        auto real_of = [](const milp::Affine& q, int64_t zero, int S, int P, i128 sign, milp::Affine& into) {
+            into.add_scaled(q, sign * (i128(1) << (P - S)));
+            into.constant -= sign * (i128(zero) << (P - S));
+        };
+        for (size_t i = 0; i < pm.g_out[L].size() && i < pm.enc.out[L].size(); ++i) {
+            const auto &og = pm.g_out[L][i], &of = pm.enc.out[L][i], &rg = pm.g_rounded[L][i], &rf = pm.enc.rounded[L][i];
+            if (!og || !of || !rg || !rf) continue;  // a neuron constant on the box in either network
+            const int64_t n = int64_t(i);
+            const double e = F.layer_delta[L][i];
+            // X = xg - xf_h, Z = zg - zf_h (the rounded values before the clamps), times 2^P. The
+            // true xd = xg - xf and zd = zg - zf lie within e of them.
+            milp::Affine X, Z;
+            real_of(*og, G.out_zero, Pg, P, 1, X);
+            real_of(*of, H.out_zero, Ph, P, -1, X);
+            real_of(*rg, G.out_zero, Pg, P, 1, Z);
+            real_of(*rf, H.out_zero, Ph, P, -1, Z);
+            auto add = [&](const milp::Affine& row, std::optional<double> lo, std::optional<double> hi) {
+                // lo <= row 2^-(P+T) <= hi, rounded outward to the row's integers.
+                std::optional<i128> ilo, ihi;
+                if (lo) {
+                    const double v = std::floor(std::ldexp(*lo, P + T));
+                    if (!(std::fabs(v) < 0x1p100)) return;
+                    ilo = i128(v);
+                }
+                if (hi) {
+                    const double v = std::ceil(std::ldexp(*hi, P + T));
+                    if (!(std::fabs(v) < 0x1p100)) return;
+                    ihi = i128(v);
+                }
+                pm.enc.model.add_row(row, ilo, ihi);
+                ++rows;
+            };
+            // The box of xd: X in [xd_lo - e, xd_hi + e].
+            milp::Affine XT;
+            XT.add_scaled(X, i128(1) << T);
+            add(XT, outward::down(db.xd_lo[L][n] - e), outward::up(db.xd_hi[L][n] + e));
+            // xd <= su zd + tu + gap_hi and xd >= sl zd + tl + gap_lo (su, sl in [0, 1]), hence with
+            // s' = s rounded to 2^-T and |Z| <= zmax: X - s' Z <= tu + gap_hi + e (1 + su) + |s - s'| zmax
+            // (and the mirror image below).
+            const double ld = db.zd_lo[L][n], ud = std::max(db.zd_hi[L][n], ld);
+            const double zmax = outward::up(std::max(std::fabs(ld), std::fabs(ud)) + e);
+            const auto [gap_lo, gap_hi] = diff::clamp_gap(db.zf_lo[L][n], std::max(db.zf_hi[L][n], db.zf_lo[L][n]), p.f_layers[L], p.g_layers[L]);
+            const double inf = std::numeric_limits<double>::infinity();
+            for (const bool upper : {true, false}) {
+                const linear::Line ln = upper ? linear::clamp_upper_line(ld, ud, 0.0, inf) : linear::clamp_lower_line(ld, ud, -inf, 0.0);
+                if (!(ln.s >= 0 && ln.s <= 1) || !std::isfinite(ln.t)) continue;
+                const double sq = std::round(std::ldexp(ln.s, T));
+                const double slack = outward::up(outward::up(e * outward::up(1 + ln.s)) + outward::up(std::fabs(ln.s - std::ldexp(sq, -T)) * zmax));
+                milp::Affine R = XT;
+                R.add_scaled(Z, -i128(sq));
+                if (upper) add(R, std::nullopt, outward::up(outward::up(ln.t + gap_hi) + slack));
+                else add(R, outward::down(outward::down(ln.t + gap_lo) - slack), std::nullopt);
+            }
+        }
+    }
+    return rows;
+}
+
 std::optional<double> pair_lp_bound(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
-                                    int64_t output, double sign, double seconds) {
+                                    int64_t output, double sign, double seconds, const DiffBound* db) {
     if (!p.g_int) return std::nullopt;
     const Budget budget = Budget::seconds(std::max(seconds, 0.01));
     const std::vector<int64_t> ilo = as_ints(lo), ihi = as_ints(hi);
     const IntegerF F = integer_f(p, ilo, ihi);
     if (!F.unsupported.empty()) return std::nullopt;
     const double delta = F.delta[size_t(output)];
-    const PairModel pm = pair_model(p, ilo, ihi, F, output, sign, std::nullopt, delta, budget);
+    PairModel pm = pair_model(p, ilo, ihi, F, output, sign, std::nullopt, delta, budget);
     if (!pm.ok || budget.expired()) return std::nullopt;
+    if (db && p.same_shape()) add_difference_rows(pm, p, F, *db);
     const milp::LpRange range = milp::lp_upper(pm.enc.model, pm.D, budget);
     if (range.infeasible) return std::nullopt;
     // D_hi to double rounded up (it may exceed 2^53), scaled by 2^-M exactly, plus delta rounded up.

@@ -35,6 +35,8 @@ struct PairMilpResult {
 // exactly at every integer point; with eps the row D > (eps - delta) 2^M, without it D maximised.
 struct PairModel {
     milp::NetworkEncoding enc;
+    // g's per-layer affines in the model (enc holds f_h's): outputs and rounded values before the clamp.
+    std::vector<std::vector<std::optional<milp::Affine>>> g_out, g_rounded;
     milp::Affine D;
     int M = 0;
     bool ok = false;              // the model was built
@@ -57,7 +59,15 @@ PairMilpResult pair_milp(const ErrPair& p, const std::vector<double>& lo, const 
 // the model (BoundPairMilp.ModelContainsEveryBoxPoint) with D = 2^M s (g - f_h)_k there, so the
 // bound holds whatever Clp's accuracy: a poor multiplier only makes it looser. nullopt when the
 // model cannot be built or the time runs out first.
+// The two networks coupled neuron by neuron through the differential bound `db` of the same box
+// (every hidden layer): g - f_h in db's box of xd, widened by f_h's error, and the relaxation the
+// differential bound uses, xd between lines of min(zd, 0) and max(zd, 0) plus the clamps' gap
+// (diff_bounds.cpp), written over g's and f_h's own variables. Valid rows: every integer point
+// of the box satisfies them; they only cut the LP relaxation. Returns the rows added.
+int add_difference_rows(PairModel& pm, const ErrPair& p, const IntegerF& F, const DiffBound& db);
+
+// The rigorous LP bound of the pair model (coupled by add_difference_rows when db is given).
 std::optional<double> pair_lp_bound(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
-                                    int64_t output, double sign, double seconds);
+                                    int64_t output, double sign, double seconds, const DiffBound* db = nullptr);
 
 }  // namespace qcert::errbound

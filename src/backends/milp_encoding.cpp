@@ -252,11 +252,13 @@ NetworkEncoding encode_network(const IntQuery& q, const IntBounds& B, const std:
     e.pre_clamp.resize(net.output_size());
     e.acc.resize(net.layers.size());
     e.out.resize(net.layers.size());
+    e.rounded.resize(net.layers.size());
     e.remainder.resize(net.layers.size());
     for (size_t k = 0; k < net.layers.size(); ++k) {
         const IntLayer& L = net.layers[k];
         e.acc[k].resize(L.out_size());
         e.out[k].resize(L.out_size());
+        e.rounded[k].resize(L.out_size());
         e.remainder[k].resize(L.out_size());
         const i128 g = std::gcd(L.num, L.den), num = L.num / g, d = L.den / g;
         std::vector<Affine> next(L.out_size());
@@ -299,6 +301,7 @@ NetworkEncoding encode_network(const IntQuery& q, const IntBounds& B, const std:
                 u = var_expr(r);
             }
             u.constant += L.out_zero;
+            e.rounded[k][i] = u;
             const i128 ulo = round_div(Nlo, d, L.rounding) + L.out_zero, uhi = round_div(Nhi, d, L.rounding) + L.out_zero;
             const bool clamps = ulo < L.lo || uhi > L.hi;
             if (clamps && !u.is_constant()) u = materialise(m, u, ulo, uhi);

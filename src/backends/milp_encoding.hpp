@@ -46,6 +46,9 @@ struct NetworkEncoding {
     std::vector<std::vector<std::optional<Affine>>> acc;
     // Per layer and neuron: the exact output of every encoded neuron (as acc).
     std::vector<std::vector<std::optional<Affine>>> out;
+    // Per layer and neuron: the rounded value before the clamp, round(acc num / den) + out_zero,
+    // of every encoded neuron (as acc).
+    std::vector<std::vector<std::optional<Affine>>> rounded;
     // Per layer and neuron: the rounding remainder s = N - d r and its band, for neurons
     // whose band is one fixed interval (every mode but half_even with even d and the
     // sign-dependent ones across 0).

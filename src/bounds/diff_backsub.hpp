@@ -10,6 +10,7 @@
 #include "qcert/errbound.hpp"
 
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace qcert::diff {
@@ -52,6 +53,10 @@ struct BackSubstitution {
     const StepWeights& weights(size_t j) const;
     mutable std::vector<std::optional<StepWeights>> weights_cache = {};
 };
+
+// The range of c_g(z) - c_f(z) over z in [l, u] (the two clamps of a layer; piecewise linear,
+// extremes at breakpoints), rounded outward.
+std::pair<double, double> clamp_gap(double l, double u, const PairLayer& Lf, const PairLayer& Lg);
 
 // Tightens the concrete bounds of the chosen neurons (`rows`, ascending) of one of layer k's
 // pre-activations (`which`: zf, zg or zd) with back-substitution; the other neurons keep

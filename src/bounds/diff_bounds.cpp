@@ -32,6 +32,7 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
+using diff::clamp_gap;
 using diff::DiagInput;
 using diff::LayerRelax;
 
@@ -147,19 +148,6 @@ void add_noise(LinBounds& z, double lo, double hi) {
     }
 }
 
-// The range of c_g(z) - c_f(z) over z in [l, u]: piecewise linear, extremes at breakpoints.
-std::pair<double, double> clamp_gap(double l, double u, const PairLayer& Lf, const PairLayer& Lg) {
-    if (Lf.lo == Lg.lo && Lf.hi == Lg.hi) return {0.0, 0.0};
-    double lo = kInf, hi = -kInf;
-    for (double p : {l, u, Lf.lo, Lf.hi, Lg.lo, Lg.hi}) {
-        if (!(p >= l && p <= u)) continue;
-        const outward::Iv v = outward::exact_sum(clamp_value(p, Lg.lo, Lg.hi), -clamp_value(p, Lf.lo, Lf.hi));
-        lo = std::min(lo, v.lo);
-        hi = std::max(hi, v.hi);
-    }
-    return {lo, hi};
-}
-
 bool linear_on(double l, double u, const PairLayer& L) { return L.lo <= l && u <= L.hi; }
 // A real neuron whose range lies on one flat piece of its clamp (a dead ReLU): a constant.
 bool flat_on(double l, double u, const PairLayer& L) { return L.step == 0 && (u <= L.lo || l >= L.hi); }
@@ -261,6 +249,18 @@ std::vector<int64_t> all_rows(int64_t n) {
 }
 
 }  // namespace
+
+std::pair<double, double> diff::clamp_gap(double l, double u, const PairLayer& Lf, const PairLayer& Lg) {
+    if (Lf.lo == Lg.lo && Lf.hi == Lg.hi) return {0.0, 0.0};
+    double lo = kInf, hi = -kInf;
+    for (double p : {l, u, Lf.lo, Lf.hi, Lg.lo, Lg.hi}) {
+        if (!(p >= l && p <= u)) continue;
+        const outward::Iv v = outward::exact_sum(clamp_value(p, Lg.lo, Lg.hi), -clamp_value(p, Lf.lo, Lf.hi));
+        lo = std::min(lo, v.lo);
+        hi = std::max(hi, v.hi);
+    }
+    return {lo, hi};
+}
 
 SignSplit sign_split(const Mat& W) { return {W.cwiseMax(0.0), W.cwiseMin(0.0), W.cwiseAbs()}; }
 

@@ -162,26 +162,33 @@ TEST(BoundPairMilp, MaximumEqualsEnumerationAndStaysBelowTheUpperBound) {
 
 // The LP bound is a proof: never below the enumerated maximum of s (g - f)_k, whatever Clp's
 // accuracy (the multipliers only enter an exact weak-duality bound). Also counts how often it is
-// below the differential bound of the box (what it is for; not asserted case by case).
+// below the differential bound of the box (what it is for; not asserted case by case), and the same
+// for the LP coupled through the differential bound (add_difference_rows).
 TEST(BoundPairMilp, LpBoundIsNeverBelowTheEnumeratedMaximum) {
-    int bounded = 0, sides = 0, tighter = 0;
-    for_each_int_case(53, 40, [&](int t, const IntCase& c, const ErrPair& p) {
+    int bounded = 0, sides = 0, tighter = 0, tighter_coupled = 0, coupled_below = 0;
+    for_each_int_case(53, 400, [&](int t, const IntCase& c, const ErrPair& p) {
         const DiffBound db = diff_bound(p, c.lo, c.hi);
         for (int64_t k : {0, 1})
             for (double sign : {1.0, -1.0}) {
                 double max_f = -1e300;
                 for_each_point(c.lo, c.hi, [&](const std::vector<double>& u) { max_f = std::max(max_f, sign * exact_difference(p, u)[k]); });
                 const std::optional<double> b = errbound::pair_lp_bound(p, c.lo, c.hi, k, sign, 10);
+                // Coupled through the differential bound's boxes and relaxations of every hidden neuron.
+                const std::optional<double> bc = errbound::pair_lp_bound(p, c.lo, c.hi, k, sign, 10, &db);
                 ++sides;
-                if (!b) continue;
+                if (!b || !bc) continue;
                 ++bounded;
                 EXPECT_GE(*b, max_f) << c.spec << " case " << t << " output " << k << " sign " << sign;
+                EXPECT_GE(*bc, max_f) << c.spec << " case " << t << " output " << k << " sign " << sign << " (coupled)";
                 if (*b < (sign > 0 ? db.hi[size_t(k)] : -db.lo[size_t(k)])) ++tighter;
+                if (*bc < (sign > 0 ? db.hi[size_t(k)] : -db.lo[size_t(k)])) ++tighter_coupled;
+                if (*bc < *b) ++coupled_below;
             }
     });
     EXPECT_GT(sides, 60);
     EXPECT_EQ(bounded, sides);
-    std::cerr << "LP bound below the differential bound on " << tighter << " of " << sides << " sides\n";
+    std::cerr << "LP bound below the differential bound on " << tighter << " of " << sides << " sides, coupled "
+              << tighter_coupled << "; coupled below uncoupled on " << coupled_below << "\n";
 }
 
 TEST(BoundPairMilp, VerdictsMatchEnumeration) {
