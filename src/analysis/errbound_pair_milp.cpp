@@ -35,6 +35,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 #include <fmt/format.h>
 
 namespace qcert::errbound {
@@ -242,6 +243,66 @@ int power_of_two_exponent(double scale) {  // scale = 2^-P: P, or INT_MIN when i
     return m == 0.5 ? 1 - e : std::numeric_limits<int>::min();
 }
 
+// The coupling rows of neuron i of hidden layer L (add_difference_rows); the rows added.
+int coupling_rows(PairModel& pm, const ErrPair& p, const IntegerF& F, const DiffBound& db, size_t L, size_t i, int P, int Pg,
+                  int Ph, int T) {
+    const IntLayer &G = p.g_int->layers[L], &H = F.net.layers[L];
+    int rows = 0;
+    // v * 2^P for the real value (q - zero) * 2^-S of an affine q: exact integers.
+    auto real_of = [P](const milp::Affine& q, int64_t zero, int S, i128 sign, milp::Affine& into) {
+        into.add_scaled(q, sign * (i128(1) << (P - S)));
+        into.constant -= sign * i128(zero) * (i128(1) << (P - S));
+    };
+    const milp::Affine &og = *pm.g_out[L][i], &of = *pm.enc.out[L][i], &rg = *pm.g_rounded[L][i], &rf = *pm.enc.rounded[L][i];
+    const int64_t n = int64_t(i);
+    const double e = F.layer_delta[L][i];
+    // X = xg - xf_h, Z = zg - zf_h (the rounded values before the clamps), times 2^P. The
+    // true xd = xg - xf and zd = zg - zf lie within e of them.
+    milp::Affine X, Z;
+    real_of(og, G.out_zero, Pg, 1, X);
+    real_of(of, H.out_zero, Ph, -1, X);
+    real_of(rg, G.out_zero, Pg, 1, Z);
+    real_of(rf, H.out_zero, Ph, -1, Z);
+    auto add = [&](const milp::Affine& row, std::optional<double> lo, std::optional<double> hi) {
+        // lo <= row 2^-(P+T) <= hi, rounded outward to the row's integers.
+        std::optional<i128> ilo, ihi;
+        if (lo) {
+            const double v = std::floor(std::ldexp(*lo, P + T));
+            if (!(std::fabs(v) < 0x1p100)) return;
+            ilo = i128(v);
+        }
+        if (hi) {
+            const double v = std::ceil(std::ldexp(*hi, P + T));
+            if (!(std::fabs(v) < 0x1p100)) return;
+            ihi = i128(v);
+        }
+        pm.enc.model.add_row(row, ilo, ihi);
+        ++rows;
+    };
+    // The box of xd: X in [xd_lo - e, xd_hi + e].
+    milp::Affine XT;
+    XT.add_scaled(X, i128(1) << T);
+    add(XT, outward::down(db.xd_lo[L][n] - e), outward::up(db.xd_hi[L][n] + e));
+    // xd <= su zd + tu + gap_hi and xd >= sl zd + tl + gap_lo (su, sl in [0, 1]), hence with
+    // s' = s rounded to 2^-T and |Z| <= zmax: X - s' Z <= tu + gap_hi + e (1 + su) + |s - s'| zmax
+    // (and the mirror image below).
+    const double ld = db.zd_lo[L][n], ud = std::max(db.zd_hi[L][n], ld);
+    const double zmax = outward::up(std::max(std::fabs(ld), std::fabs(ud)) + e);
+    const auto [gap_lo, gap_hi] = diff::clamp_gap(db.zf_lo[L][n], std::max(db.zf_hi[L][n], db.zf_lo[L][n]), p.f_layers[L], p.g_layers[L]);
+    const double inf = std::numeric_limits<double>::infinity();
+    for (const bool upper : {true, false}) {
+        const linear::Line ln = upper ? linear::clamp_upper_line(ld, ud, 0.0, inf) : linear::clamp_lower_line(ld, ud, -inf, 0.0);
+        if (!(ln.s >= 0 && ln.s <= 1) || !std::isfinite(ln.t)) continue;
+        const double sq = std::round(std::ldexp(ln.s, T));
+        const double slack = outward::up(outward::up(e * outward::up(1 + ln.s)) + outward::up(std::fabs(ln.s - std::ldexp(sq, -T)) * zmax));
+        milp::Affine R = XT;
+        R.add_scaled(Z, -i128(sq));
+        if (upper) add(R, std::nullopt, outward::up(outward::up(ln.t + gap_hi) + slack));
+        else add(R, outward::down(outward::down(ln.t + gap_lo) - slack), std::nullopt);
+    }
+    return rows;
+}
+
 }  // namespace
 
 int add_difference_rows(PairModel& pm, const ErrPair& p, const IntegerF& F, const DiffBound& db) {
@@ -255,59 +316,13 @@ int add_difference_rows(PairModel& pm, const ErrPair& p, const IntegerF& F, cons
         const int P = std::max(Pg, Ph);
         if (P < 0 || P - std::min(Pg, Ph) > 60 || P + T > 900 || L >= db.xd_lo.size() || L >= pm.g_out.size() || L >= pm.enc.out.size())
             continue;
-        // v * 2^P for the real value (q - zero) * 2^-S of an affine q: exact integers.
-        auto real_of = [](const milp::Affine& q, int64_t zero, int S, int P, i128 sign, milp::Affine& into) {
-            into.add_scaled(q, sign * (i128(1) << (P - S)));
-            into.constant -= sign * (i128(zero) << (P - S));
-        };
         for (size_t i = 0; i < pm.g_out[L].size() && i < pm.enc.out[L].size(); ++i) {
-            const auto &og = pm.g_out[L][i], &of = pm.enc.out[L][i], &rg = pm.g_rounded[L][i], &rf = pm.enc.rounded[L][i];
-            if (!og || !of || !rg || !rf) continue;  // a neuron constant on the box in either network
-            const int64_t n = int64_t(i);
-            const double e = F.layer_delta[L][i];
-            // X = xg - xf_h, Z = zg - zf_h (the rounded values before the clamps), times 2^P. The
-            // true xd = xg - xf and zd = zg - zf lie within e of them.
-            milp::Affine X, Z;
-            real_of(*og, G.out_zero, Pg, P, 1, X);
-            real_of(*of, H.out_zero, Ph, P, -1, X);
-            real_of(*rg, G.out_zero, Pg, P, 1, Z);
-            real_of(*rf, H.out_zero, Ph, P, -1, Z);
-            auto add = [&](const milp::Affine& row, std::optional<double> lo, std::optional<double> hi) {
-                // lo <= row 2^-(P+T) <= hi, rounded outward to the row's integers.
-                std::optional<i128> ilo, ihi;
-                if (lo) {
-                    const double v = std::floor(std::ldexp(*lo, P + T));
-                    if (!(std::fabs(v) < 0x1p100)) return;
-                    ilo = i128(v);
-                }
-                if (hi) {
-                    const double v = std::ceil(std::ldexp(*hi, P + T));
-                    if (!(std::fabs(v) < 0x1p100)) return;
-                    ihi = i128(v);
-                }
-                pm.enc.model.add_row(row, ilo, ihi);
-                ++rows;
-            };
-            // The box of xd: X in [xd_lo - e, xd_hi + e].
-            milp::Affine XT;
-            XT.add_scaled(X, i128(1) << T);
-            add(XT, outward::down(db.xd_lo[L][n] - e), outward::up(db.xd_hi[L][n] + e));
-            // xd <= su zd + tu + gap_hi and xd >= sl zd + tl + gap_lo (su, sl in [0, 1]), hence with
-            // s' = s rounded to 2^-T and |Z| <= zmax: X - s' Z <= tu + gap_hi + e (1 + su) + |s - s'| zmax
-            // (and the mirror image below).
-            const double ld = db.zd_lo[L][n], ud = std::max(db.zd_hi[L][n], ld);
-            const double zmax = outward::up(std::max(std::fabs(ld), std::fabs(ud)) + e);
-            const auto [gap_lo, gap_hi] = diff::clamp_gap(db.zf_lo[L][n], std::max(db.zf_hi[L][n], db.zf_lo[L][n]), p.f_layers[L], p.g_layers[L]);
-            const double inf = std::numeric_limits<double>::infinity();
-            for (const bool upper : {true, false}) {
-                const linear::Line ln = upper ? linear::clamp_upper_line(ld, ud, 0.0, inf) : linear::clamp_lower_line(ld, ud, -inf, 0.0);
-                if (!(ln.s >= 0 && ln.s <= 1) || !std::isfinite(ln.t)) continue;
-                const double sq = std::round(std::ldexp(ln.s, T));
-                const double slack = outward::up(outward::up(e * outward::up(1 + ln.s)) + outward::up(std::fabs(ln.s - std::ldexp(sq, -T)) * zmax));
-                milp::Affine R = XT;
-                R.add_scaled(Z, -i128(sq));
-                if (upper) add(R, std::nullopt, outward::up(outward::up(ln.t + gap_hi) + slack));
-                else add(R, outward::down(outward::down(ln.t + gap_lo) - slack), std::nullopt);
+            if (!pm.g_out[L][i] || !pm.enc.out[L][i] || !pm.g_rounded[L][i] || !pm.enc.rounded[L][i])
+                continue;  // a neuron constant on the box in either network
+            try {
+                rows += coupling_rows(pm, p, F, db, L, i, P, Pg, Ph, T);
+            } catch (const std::overflow_error&) {
+                // A coefficient or side beyond int64: the neuron stays uncoupled (each row is valid alone).
             }
         }
     }
