@@ -36,6 +36,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <utility>
 #include <fmt/format.h>
 
 namespace qcert::errbound {
@@ -111,8 +112,8 @@ PairModel pair_model(const ErrPair& p, const std::vector<int64_t>& ilo, const st
             return pm;
         }
         const milp::Affine yg = *eg.outputs[size_t(output)];
-        pm.g_out = eg.out;
-        pm.g_rounded = eg.rounded;
+        pm.g_out = std::move(eg.out);  // the second encoding takes only eg's model and inputs
+        pm.g_rounded = std::move(eg.rounded);
         const SymbolicBounds sf = symbolic_bounds(F.net, ilo, ihi, &budget);
         enc = milp::encode_network(IntQuery{&F.net, ilo, ihi, {}}, sf.bounds, wanted, nullptr, &eg);
         if (!enc.unsupported.empty()) {
@@ -237,12 +238,6 @@ PairMilpResult pair_milp(const ErrPair& p, const std::vector<double>& lo, const 
 
 namespace {
 
-int power_of_two_exponent(double scale) {  // scale = 2^-P: P, or INT_MIN when it is not a power of two
-    int e = 0;
-    const double m = std::frexp(scale, &e);
-    return m == 0.5 ? 1 - e : std::numeric_limits<int>::min();
-}
-
 // The coupling rows of neuron i of hidden layer L (add_difference_rows); the rows added.
 int coupling_rows(PairModel& pm, const ErrPair& p, const IntegerF& F, const DiffBound& db, size_t L, size_t i, int P, int Pg,
                   int Ph, int T) {
@@ -311,8 +306,9 @@ int add_difference_rows(PairModel& pm, const ErrPair& p, const IntegerF& F, cons
     int rows = 0;
     for (size_t L = 0; L + 1 < g.layers.size() && L + 1 < F.net.layers.size(); ++L) {
         const IntLayer &G = g.layers[L], &H = F.net.layers[L];
-        const int Pg = power_of_two_exponent(G.out_scale), Ph = power_of_two_exponent(H.out_scale);
-        if (Pg == std::numeric_limits<int>::min() || Ph == std::numeric_limits<int>::min()) continue;
+        // Activation scales 2^-Pg and 2^-Ph (only powers of two give exact integer rows).
+        const int Pg = -exponent_of(G.out_scale), Ph = -exponent_of(H.out_scale);
+        if (std::ldexp(1.0, -Pg) != G.out_scale || std::ldexp(1.0, -Ph) != H.out_scale) continue;
         const int P = std::max(Pg, Ph);
         if (P < 0 || P - std::min(Pg, Ph) > 60 || P + T > 900 || L >= db.xd_lo.size() || L >= pm.g_out.size() || L >= pm.enc.out.size())
             continue;
