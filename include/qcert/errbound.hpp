@@ -89,7 +89,13 @@ std::vector<Interval> difference_enclosure(const ErrPair& p, const std::vector<d
 
 enum class DiffMode { Differential, Naive };
 
-struct DiffBound {
+// Per layer and neuron: sound bounds on the pre-activations of f and g (with g's rounding
+// noise), and in the differential mode on their difference zg - zf (else empty).
+struct PreActivationRanges {
+    std::vector<Vec> zf_lo, zf_hi, zg_lo, zg_hi, zd_lo, zd_hi;
+};
+
+struct DiffBound : PreActivationRanges {
     std::vector<double> lo, hi;      // per output: lo <= g - f <= hi on the whole box
     std::vector<double> f_lo, f_hi;  // per output: bounds on f alone
     // Per output, the box vertex that maximises the upper linear bound of g - f and
@@ -98,10 +104,9 @@ struct DiffBound {
     // Per output and input: |coefficient| * width of the upper and lower linear bounds
     // of g - f (which input the bound is most sensitive to).
     std::vector<std::vector<double>> sensitivity_hi, sensitivity_lo;
-    // Per layer and neuron: sound bounds on the pre-activations of f and g (with g's rounding
-    // noise), and in the differential mode on their difference zg - zf and on the difference
-    // of the layer's outputs xg - xf (else empty).
-    std::vector<Vec> zf_lo, zf_hi, zg_lo, zg_hi, zd_lo, zd_hi, xd_lo, xd_hi;
+    // Per layer and neuron, in the differential mode: bounds on the difference of the layer's
+    // outputs xg - xf (else empty).
+    std::vector<Vec> xd_lo, xd_hi;
     // max over the given outputs of max(hi, -lo): a sound bound on |g - f|.
     double abs_upper(const std::vector<int64_t>& outputs) const;
 };
@@ -111,8 +116,12 @@ struct DiffBound {
 // `outputs` (empty: all): the outputs whose difference must be tight; the others keep their
 // (sound, looser) forward bounds, and back-substitution is spent only where it can change a
 // relaxation (neurons across a breakpoint of their clamp) or on the chosen outputs.
+// `within`: ranges proved on a box that contains this one (the parent of a split, with the
+// same mode and outputs); they are intersected with this box's own, so a neuron the parent
+// found on one piece of its clamp needs no back-substitution here.
 DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
-                     DiffMode mode = DiffMode::Differential, const std::vector<int64_t>& outputs = {});
+                     DiffMode mode = DiffMode::Differential, const std::vector<int64_t>& outputs = {},
+                     const PreActivationRanges* within = nullptr);
 
 // ---- the analysis (src/analysis/errbound*.cpp) ----
 

@@ -22,6 +22,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <fmt/format.h>
 #include <mutex>
 #include <queue>
@@ -49,6 +50,7 @@ struct Node {
     double upper = 0;                 // over the chosen outputs
     std::vector<double> per_output;   // aligned with the outputs
     int64_t split_dim = -1;           // -1: a single point, nothing to split
+    std::shared_ptr<const PreActivationRanges> ranges;  // the box's, for its children (diff_bound's `within`)
     bool operator<(const Node& o) const { return upper < o.upper; }  // max-heap on upper
 };
 
@@ -105,12 +107,14 @@ public:
     BestInputs& best() { return best_; }
 
     // The sound bound of one box, candidate inputs offered to the search, the split choice.
-    // With bound_out: the box's DiffBound too.
-    Node evaluate(std::vector<double> lo, std::vector<double> hi, DiffBound* bound_out = nullptr) {
+    // With bound_out: the box's DiffBound too. `within`: the parent's ranges (a split's child).
+    Node evaluate(std::vector<double> lo, std::vector<double> hi, DiffBound* bound_out = nullptr,
+                  const PreActivationRanges* within = nullptr) {
         Node n;
         DiffBound local;
         DiffBound& db = bound_out ? *bound_out : local;
-        db = diff_bound(p_, lo, hi, mode_, outputs_);
+        db = diff_bound(p_, lo, hi, mode_, outputs_, within);
+        n.ranges = std::make_shared<const PreActivationRanges>(db);
         size_t worst = 0;
         bool worst_hi = true;
         for (size_t k = 0; k < outputs_.size(); ++k) {
@@ -264,6 +268,7 @@ private:
         std::vector<double> parent_per_output;
         double parent_upper = 0;
         size_t split_dim = 0;  // the input split to make it
+        std::shared_ptr<const PreActivationRanges> parent_ranges;
     };
 
     // Under the lock, when a child is pending or has_work(): the next box to evaluate. A pending
@@ -285,8 +290,8 @@ private:
         std::vector<double> lhi = n.hi, rlo = n.lo;
         lhi[d] = mid;
         rlo[d] = p_.integer_region() ? mid + 1 : mid;
-        pending_.push_back({std::move(rlo), std::move(n.hi), n.per_output, n.upper, d});
-        job = {std::move(n.lo), std::move(lhi), std::move(n.per_output), n.upper, d};
+        pending_.push_back({std::move(rlo), std::move(n.hi), n.per_output, n.upper, d, n.ranges});
+        job = {std::move(n.lo), std::move(lhi), std::move(n.per_output), n.upper, d, std::move(n.ranges)};
     }
 
     void work() {
@@ -305,7 +310,7 @@ private:
                     ++active_;
                     cv_.notify_all();  // a child may be pending for the other thread
                 }
-                Node c = evaluate(std::move(job.lo), std::move(job.hi));
+                Node c = evaluate(std::move(job.lo), std::move(job.hi), nullptr, job.parent_ranges.get());
                 gains_.record(job.split_dim, job.parent_upper, c.upper);
                 std::lock_guard<std::mutex> g(mu_);
                 for (size_t k = 0; k < c.per_output.size(); ++k) c.per_output[k] = std::min(c.per_output[k], job.parent_per_output[k]);

@@ -242,6 +242,14 @@ void intersect_sum(LinBounds& zg, const LinBounds& zf, const LinBounds& zd) {
     }
 }
 
+// z's concrete bounds intersected with those proved on a containing box (layer k of `lo`, `hi`;
+// none when the prior has no such layer).
+void narrow(LinBounds& z, const std::vector<Vec>& lo, const std::vector<Vec>& hi, size_t k) {
+    if (k >= lo.size() || k >= hi.size() || lo[k].size() != z.clo.size() || hi[k].size() != z.chi.size()) return;
+    z.clo = z.clo.cwiseMax(lo[k]);
+    z.chi = z.chi.cwiseMin(hi[k]);
+}
+
 std::vector<int64_t> all_rows(int64_t n) {
     std::vector<int64_t> rows(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) rows[size_t(i)] = i;
@@ -288,7 +296,9 @@ double DiffBound::abs_upper(const std::vector<int64_t>& outputs) const {
 }
 
 DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi, DiffMode mode,
-                     const std::vector<int64_t>& outputs) {
+                     const std::vector<int64_t>& outputs, const PreActivationRanges* within) {
+    const PreActivationRanges none;
+    const PreActivationRanges& prior = within ? *within : none;
     const Box B(lo, hi);
     if (!p.same_shape()) mode = DiffMode::Naive;
     const DiagInput f_in = scaled_input(B, p.f_input_divisor);
@@ -329,6 +339,9 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
             LinBounds zd = k == 0 ? affine_diag({{&Lg.W, nullptr, &d_in, &c.g}, {&c.dW, &c.dW_err, &f_in, &c.d}}, c.db, &c.db_err, B)
                                   : affine({{&Lg.W, nullptr, &xd, &c.g}, {&c.dW, &c.dW_err, &xf, &c.d}}, c.db, &c.db_err, B);
             add_noise(zd, Lg.noise_lo, Lg.noise_hi);
+            narrow(zf, prior.zf_lo, prior.zf_hi, k);
+            narrow(zg, prior.zg_lo, prior.zg_hi, k);
+            narrow(zd, prior.zd_lo, prior.zd_hi, k);
             if (k > 0) {
                 const bool last = k + 1 == nf;
                 const std::vector<int64_t> chosen = outputs.empty() || !last ? all_rows(zd.clo.size()) : outputs;
@@ -375,12 +388,14 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
     } else {
         Vec su, tu, sl, tl;  // lines not needed without back-substitution
         for (size_t k = 0; k < nf; ++k) {
-            const LinBounds z = layer_of(p.f_layers[k], nullptr, f_in, xf, k);
+            LinBounds z = layer_of(p.f_layers[k], nullptr, f_in, xf, k);
+            narrow(z, prior.zf_lo, prior.zf_hi, k);
             r.zf_lo.push_back(z.clo), r.zf_hi.push_back(z.chi);
             xf = activate(z, p.f_layers[k], B, su, tu, sl, tl);
         }
         for (size_t k = 0; k < ng; ++k) {
-            const LinBounds z = layer_of(p.g_layers[k], nullptr, g_in, xg, k);
+            LinBounds z = layer_of(p.g_layers[k], nullptr, g_in, xg, k);
+            narrow(z, prior.zg_lo, prior.zg_hi, k);
             r.zg_lo.push_back(z.clo), r.zg_hi.push_back(z.chi);
             xg = activate(z, p.g_layers[k], B, su, tu, sl, tl);
         }

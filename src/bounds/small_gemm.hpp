@@ -14,7 +14,8 @@ namespace qcert::gemm {
 using MapMat = Eigen::Map<Mat>;
 using ConstMapMat = Eigen::Map<const Mat>;
 
-// C (rows of A by cols of W) = A W, or += when accumulate. C must not alias A or W.
+// C (rows of A by cols of W) = A W, or += when accumulate. C must not alias A or W; W finite
+// (the fused kernel skips A's zero columns, so 0 * inf there would not become a NaN).
 void multiply(const ConstMapMat& A, const Mat& W, MapMat& C, bool accumulate);
 
 // Whether multiply uses the AVX2/FMA kernel on this CPU.

@@ -5,6 +5,8 @@
 #include "bounds/small_gemm.hpp"
 
 #include <gtest/gtest.h>
+#include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -39,4 +41,38 @@ TEST(BoundGemm, EveryEntryWithinTheRoundingBoundOfTheExactProduct) {
             }
     }
     EXPECT_GT(checked, 10000);
+}
+
+// Zero columns of A (dead neurons) are skipped: with the fused kernel every entry must be, bit for
+// bit, the sequential fused sum over all columns that the kernel computes without skipping, and a
+// column holding a NaN must not be taken for a zero one.
+TEST(BoundGemm, ZeroColumnsAreSkippedWithoutChangingABit) {
+    if (!gemm::fast_kernel()) GTEST_SKIP() << "no AVX2/FMA on this CPU: the Eigen product runs";
+    std::mt19937_64 rng(7);
+    std::normal_distribution<double> N(0, 1);
+    for (int t = 0; t < 200; ++t) {
+        const int64_t R = 1 + int64_t(rng() % 40), m = 1 + int64_t(rng() % 60), n = 1 + int64_t(rng() % 13);
+        const bool accumulate = rng() % 2 == 0;
+        Mat A(R, m), W(m, n), C0(R, n);
+        A = A.unaryExpr([&](double) { return N(rng); });
+        for (int64_t k = 0; k < m; ++k)
+            if (rng() % 2 == 0) A.col(k).setZero();
+        const bool with_nan = t % 10 == 0;
+        if (with_nan) A.col(0).setZero(), A(R - 1, 0) = std::numeric_limits<double>::quiet_NaN();
+        W = W.unaryExpr([&](double) { return N(rng); });
+        C0 = C0.unaryExpr([&](double) { return N(rng); });
+        std::vector<double> buf(C0.data(), C0.data() + C0.size());
+        gemm::MapMat C(buf.data(), R, n);
+        gemm::multiply(gemm::ConstMapMat(A.data(), R, m), W, C, accumulate);
+        for (int64_t i = 0; i < R; ++i)
+            for (int64_t j = 0; j < n; ++j) {
+                double c = accumulate ? C0(i, j) : 0.0;
+                for (int64_t k = 0; k < m; ++k) c = std::fma(A(i, k), W(k, j), c);
+                if (with_nan && i == R - 1) {
+                    ASSERT_TRUE(std::isnan(C(i, j))) << "case " << t;
+                    continue;
+                }
+                ASSERT_EQ(C(i, j), c) << "case " << t << " entry " << i << "," << j;
+            }
+    }
 }
