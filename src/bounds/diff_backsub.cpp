@@ -95,11 +95,12 @@ bool signed_selection(const Mat& S, std::vector<std::pair<int64_t, double>>& sel
 }
 
 // out = B W (B: R x m, W: m x n), or the signed gather when B is a selection (exact either
-// way up to the product's rounding, which the caller accounts for).
+// way up to the product's rounding, which the caller accounts for). `live`: B's columns that
+// may be nonzero (null: all).
 void multiply(const ConstMapMat& B, const std::vector<std::pair<int64_t, double>>* sel, const Mat& W, MapMat& out,
-              bool accumulate) {
+              bool accumulate, const std::vector<int32_t>* live) {
     if (!sel) {
-        gemm::multiply(B, W, out, accumulate);
+        gemm::multiply(B, W, out, accumulate, live);
         return;
     }
     for (int64_t i = 0; i < B.rows(); ++i) {
@@ -232,15 +233,19 @@ Vec BackSubstitution::upper(size_t k, const Mat& Bf0, const Mat& Bg0, const Mat&
         // Affine step: coefficients over z_j become coefficients over x_{j-1}.
         MapMat Af = Scratch::take(scratch.af, R, n_prev), Ag = Scratch::take(scratch.ag, R, n_prev),
                Ad = Scratch::take(scratch.ad, R, n_prev);
+        // After a relaxation step (not at the objectives) the coefficients of neurons with flat lines are zero.
+        const std::vector<int32_t>* f_live = first ? nullptr : &cur.f_live;
+        const std::vector<int32_t>* g_live = first ? nullptr : &cur.g_live;
+        const std::vector<int32_t>* d_live = first ? nullptr : &cur.d_live;
         if (hf) {
-            multiply(Bf, first && first_f ? &sel_f : nullptr, Lf.W, Af, false);
+            multiply(Bf, first && first_f ? &sel_f : nullptr, Lf.W, Af, false, f_live);
             s.setZero(), e.setZero();
             affine_pass(Bf, Lf.b, sw.wf, s, e);
             add_sum(c, s, err);
             add_error(err, e, nn, g_inner);
         }
         if (hg) {
-            multiply(Bg, first && first_g ? &sel_g : nullptr, Lg.W, Ag, false);
+            multiply(Bg, first && first_g ? &sel_g : nullptr, Lg.W, Ag, false, g_live);
             s.setZero(), e.setZero(), pos.setZero(), neg.setZero();
             affine_pass(Bg, Lg.b, sw.wg, s, e,
                         noisy ? &pos : nullptr, noisy ? &neg : nullptr);
@@ -250,8 +255,8 @@ Vec BackSubstitution::upper(size_t k, const Mat& Bf0, const Mat& Bg0, const Mat&
         }
         if (hd) {
             const auto* sd = first && first_d ? &sel_d : nullptr;
-            multiply(Bd, sd, cur.consts->dW, Af, hf);
-            multiply(Bd, sd, Lg.W, Ad, false);
+            multiply(Bd, sd, cur.consts->dW, Af, hf, d_live);
+            multiply(Bd, sd, Lg.W, Ad, false, d_live);
             s.setZero(), e.setZero(), e2.setZero(), pos.setZero(), neg.setZero();
             affine_pass(Bd, cur.consts->db, sw.wd, s, e, noisy ? &pos : nullptr, noisy ? &neg : nullptr);
             if (noisy) add_noise(s, pos, neg, Lg.noise_lo, Lg.noise_hi);
@@ -334,6 +339,13 @@ Vec BackSubstitution::upper(size_t k, const Mat& Bf0, const Mat& Bg0, const Mat&
         hg = ag;
     }
     return Vec::Constant(R, std::numeric_limits<double>::infinity());  // not reached
+}
+
+std::vector<int32_t> live_neurons(const Vec& su, const Vec& sl) {
+    std::vector<int32_t> live;
+    for (int64_t i = 0; i < su.size(); ++i)
+        if (su[i] != 0 || sl[i] != 0) live.push_back(int32_t(i));
+    return live;
 }
 
 void tighten(const BackSubstitution& bs, size_t k, Quantity which, const std::vector<int64_t>& rows, Vec& lo, Vec& hi,

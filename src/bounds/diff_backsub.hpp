@@ -31,7 +31,13 @@ struct LayerRelax {
     Vec zf_mag, zg_mag, zd_mag;  // bounds on |z| (pre-activations, with noise)
     Vec xf_mag, xg_mag, xd_mag;  // bounds on |x| after the layer
     const LayerConstants* consts = nullptr;  // the pair's constants of this layer (the differential mode)
+    // The neurons whose lines have a nonzero slope (f's, g's, the difference's): a relaxation step
+    // leaves the others' coefficients zero, and the next product skips them (live_neurons).
+    std::vector<int32_t> f_live, g_live, d_live;
 };
+
+// The indices i with su[i] != 0 or sl[i] != 0.
+std::vector<int32_t> live_neurons(const Vec& su, const Vec& sl);
 
 struct BackSubstitution {
     const ErrPair& p;

@@ -374,6 +374,8 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
             const LinBounds nxf = activate(zf, Lf, B, R.f_su, R.f_tu, R.f_sl, R.f_tl);
             const LinBounds nxg = activate(zg, Lg, B, R.g_su, R.g_tu, R.g_sl, R.g_tl);
             xd = activate_difference(zf, zd, zg, nxf, nxg, Lf, Lg, B, R);
+            R.f_live = diff::live_neurons(R.f_su, R.f_sl), R.g_live = diff::live_neurons(R.g_su, R.g_sl);
+            R.d_live = diff::live_neurons(R.d_su, R.d_sl);
             r.xd_lo.push_back(xd.clo), r.xd_hi.push_back(xd.chi);
             R.zf_mag = mag(zf.clo, zf.chi), R.zg_mag = mag(zg.clo, zg.chi), R.zd_mag = mag(zd.clo, zd.chi);
             R.xf_mag = mag(nxf.clo, nxf.chi), R.xg_mag = mag(nxg.clo, nxg.chi), R.xd_mag = mag(xd.clo, xd.chi);

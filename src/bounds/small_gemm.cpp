@@ -54,30 +54,12 @@ __attribute__((target("avx2,fma"))) void eight_rows(const double* A, int64_t lda
     }
 }
 
-// The indices of A's columns (R x m, column-major) that have a nonzero entry.
-__attribute__((target("avx2"))) void nonzero_columns(const double* A, int64_t R, int64_t m, std::vector<int32_t>& ks) {
-    ks.clear();
-    const __m256d zero = _mm256_setzero_pd();
-    for (int64_t k = 0; k < m; ++k) {
-        const double* a = A + k * R;
-        __m256d any = zero;
-        int64_t t = 0;
-        for (; t + 4 <= R; t += 4) any = _mm256_or_pd(any, _mm256_cmp_pd(_mm256_loadu_pd(a + t), zero, _CMP_NEQ_UQ));
-        bool nonzero = _mm256_movemask_pd(any) != 0;
-        for (; t < R; ++t) nonzero = nonzero || a[t] != 0;
-        if (nonzero) ks.push_back(int32_t(k));
-    }
-}
-
 // Column-major A (R x m), W (m x n), C (R x n): full blocks of eight rows in place, the last
-// 1 to 7 rows through a zero-padded copy. A's columns that are zero (the dead neurons of a
-// relaxation: often a third to a half) are left out of the inner loop.
-void kernel_avx2(const double* A, int64_t R, int64_t m, const double* W, int64_t n, double* C, bool accumulate) {
-    thread_local std::vector<int32_t> ks;
-    nonzero_columns(A, R, m, ks);
-    const int64_t nk = int64_t(ks.size());
+// 1 to 7 rows through a zero-padded copy; only the columns ks[0 .. nk) of A are visited.
+void kernel_avx2(const double* A, int64_t R, int64_t m, const int32_t* ks, int64_t nk, const double* W, int64_t n, double* C,
+                 bool accumulate) {
     int64_t i = 0;
-    for (; i + 8 <= R; i += 8) eight_rows(A + i, R, m, ks.data(), nk, W, n, C + i, R, accumulate);
+    for (; i + 8 <= R; i += 8) eight_rows(A + i, R, m, ks, nk, W, n, C + i, R, accumulate);
     const int64_t r = R - i;
     if (r == 0) return;
     thread_local std::vector<double> a_pad, c_pad;
@@ -88,7 +70,7 @@ void kernel_avx2(const double* A, int64_t R, int64_t m, const double* W, int64_t
     if (accumulate)
         for (int64_t j = 0; j < n; ++j)
             for (int64_t t = 0; t < r; ++t) c_pad[size_t(j * 8 + t)] = C[j * R + i + t];
-    eight_rows(a_pad.data(), 8, m, ks.data(), nk, W, n, c_pad.data(), 8, accumulate);
+    eight_rows(a_pad.data(), 8, m, ks, nk, W, n, c_pad.data(), 8, accumulate);
     for (int64_t j = 0; j < n; ++j)
         for (int64_t t = 0; t < r; ++t) C[j * R + i + t] = c_pad[size_t(j * 8 + t)];
 }
@@ -109,10 +91,16 @@ bool fast_kernel() {
     return has;
 }
 
-void multiply(const ConstMapMat& A, const Mat& W, MapMat& C, bool accumulate) {
+void multiply(const ConstMapMat& A, const Mat& W, MapMat& C, bool accumulate, const std::vector<int32_t>* live) {
 #ifdef QCERT_GEMM_AVX2
     if (fast_kernel()) {
-        kernel_avx2(A.data(), A.rows(), A.cols(), W.data(), W.cols(), C.data(), accumulate);
+        thread_local std::vector<int32_t> all;
+        if (!live) {
+            all.resize(size_t(A.cols()));
+            for (int64_t k = 0; k < A.cols(); ++k) all[size_t(k)] = int32_t(k);
+        }
+        const std::vector<int32_t>& ks = live ? *live : all;
+        kernel_avx2(A.data(), A.rows(), A.cols(), ks.data(), int64_t(ks.size()), W.data(), W.cols(), C.data(), accumulate);
         return;
     }
 #endif

@@ -9,14 +9,19 @@
 
 #include "qcert/network.hpp"
 
+#include <cstdint>
+#include <vector>
+
 namespace qcert::gemm {
 
 using MapMat = Eigen::Map<Mat>;
 using ConstMapMat = Eigen::Map<const Mat>;
 
-// C (rows of A by cols of W) = A W, or += when accumulate. C must not alias A or W; W finite
-// (the fused kernel skips A's zero columns, so 0 * inf there would not become a NaN).
-void multiply(const ConstMapMat& A, const Mat& W, MapMat& C, bool accumulate);
+// C (rows of A by cols of W) = A W, or += when accumulate. C must not alias A or W.
+// `live` (ascending; null: all): the only columns of A that may be nonzero. The fused kernel
+// leaves the others out, which changes no bit of C (a fused a * w + c with a = 0 is c, for
+// finite w); Eigen's product takes them all.
+void multiply(const ConstMapMat& A, const Mat& W, MapMat& C, bool accumulate, const std::vector<int32_t>* live = nullptr);
 
 // Whether multiply uses the AVX2/FMA kernel on this CPU.
 bool fast_kernel();
