@@ -78,22 +78,6 @@ struct Scratch {
 };
 thread_local Scratch scratch;
 
-// If every row of S has exactly one nonzero entry, +1 or -1 (tighten's selection of
-// objectives): its column and sign per row. S times a matrix is then a signed gather, exact.
-bool signed_selection(const Mat& S, std::vector<std::pair<int64_t, double>>& sel) {
-    sel.assign(size_t(S.rows()), {-1, 0.0});
-    for (int64_t j = 0; j < S.cols(); ++j)
-        for (int64_t i = 0; i < S.rows(); ++i) {
-            const double v = S(i, j);
-            if (v == 0) continue;
-            if ((v != 1 && v != -1) || sel[size_t(i)].first >= 0) return false;
-            sel[size_t(i)] = {j, v};
-        }
-    for (const auto& e : sel)
-        if (e.first < 0) return false;
-    return true;
-}
-
 // out = B W (B: R x m, W: m x n), or the signed gather when B is a selection (exact either
 // way up to the product's rounding, which the caller accounts for). `live`: B's columns that
 // may be nonzero (null: all).
@@ -103,20 +87,22 @@ void multiply(const ConstMapMat& B, const std::vector<std::pair<int64_t, double>
         gemm::multiply(B, W, out, accumulate, live);
         return;
     }
-    for (int64_t i = 0; i < B.rows(); ++i) {
+    for (int64_t i = 0; i < int64_t(sel->size()); ++i) {
         const auto [row, sign] = (*sel)[size_t(i)];
         if (accumulate) out.row(i) += sign * W.row(row);
         else out.row(i) = sign * W.row(row);
     }
 }
 
-// One pass over B (R x m, column-major): s += B v, e += |B| w, and when pn is set the sums
-// of B's positive and of its negative entries per row (for a noise term).
-QCERT_VECTOR_CLONES void affine_pass(const ConstMapMat& B, const Vec& v, const Vec& w, Vec& s, Vec& e, Vec* pos = nullptr, Vec* neg = nullptr) {
+// One pass over B (R x m, column-major; only its columns in `live`, the others being zero): s += B v,
+// e += |B| w, and when pos is set the sums of B's positive and of its negative entries per row
+// (for a noise term).
+QCERT_VECTOR_CLONES void affine_pass(const ConstMapMat& B, const std::vector<int32_t>& live, const Vec& v, const Vec& w, Vec& s,
+                                     Vec& e, Vec* pos = nullptr, Vec* neg = nullptr) {
     const int64_t R = B.rows();
     double* __restrict sp = s.data();
     double* __restrict ep = e.data();
-    for (int64_t j = 0; j < B.cols(); ++j) {
+    for (const int32_t j : live) {
         const double* __restrict a = B.data() + j * R;
         const double vj = v[j], wj = w[j];
         for (int64_t i = 0; i < R; ++i) {
@@ -131,6 +117,17 @@ QCERT_VECTOR_CLONES void affine_pass(const ConstMapMat& B, const Vec& v, const V
                 np[i] += std::min(a[i], 0.0);
             }
         }
+    }
+}
+
+// The same pass when B is the objectives, a signed selection (row i: sign_i z_{row_i}): exact.
+void selection_pass(const std::vector<std::pair<int64_t, double>>& sel, const Vec& v, const Vec& w, Vec& s, Vec& e,
+                    Vec* pos = nullptr, Vec* neg = nullptr) {
+    for (size_t i = 0; i < sel.size(); ++i) {
+        const auto [row, sign] = sel[i];
+        s[int64_t(i)] += sign * v[row];
+        e[int64_t(i)] += w[row];
+        if (pos) (sign > 0 ? (*pos)[int64_t(i)] : (*neg)[int64_t(i)]) += sign;
     }
 }
 
@@ -152,7 +149,8 @@ struct Lines {
 
 // One relaxation step in one pass: coefficients A over x become out over z (entrywise
 // A+ su + A- sl), t += A+ tu + A- tl, es += |A| s_mag, et += |A| t_mag, and with x_mag also
-// ex += |A| x_mag.
+// ex += |A| x_mag. A neuron whose lines are both zero (and x_mag zero) adds nothing: its column
+// of out is left as it was (not live: nothing reads it).
 QCERT_VECTOR_CLONES void relax_pass(const MapMat& A, const Lines& L, MapMat& out, Vec& t, Vec& es, Vec& et, const Vec* x_mag, Vec* ex) {
     const int64_t R = A.rows();
     double* __restrict tp = t.data();
@@ -162,6 +160,7 @@ QCERT_VECTOR_CLONES void relax_pass(const MapMat& A, const Lines& L, MapMat& out
         const double* __restrict a = A.data() + j * R;
         double* __restrict o = out.data() + j * R;
         const double su = L.su[j], sl = L.sl[j], tu = L.tu[j], tl = L.tl[j], sm = L.s_mag[j], tm = L.t_mag[j];
+        if (su == 0 && sl == 0 && tu == 0 && tl == 0 && (!x_mag || (*x_mag)[j] == 0)) continue;
         // Branch-free (the signs are unpredictable): A+ s + A- s' adds an exact zero to A s.
         for (int64_t i = 0; i < R; ++i) {
             const double v = a[i], vp = std::max(v, 0.0), vn = std::min(v, 0.0), av = std::fabs(v);
@@ -209,18 +208,17 @@ const BackSubstitution::StepWeights& BackSubstitution::weights(size_t j) const {
     return *w;
 }
 
-Vec BackSubstitution::upper(size_t k, const Mat& Bf0, const Mat& Bg0, const Mat& Bd0, Mat* coef_out) const {
-    bool hf = Bf0.size() > 0, hg = Bg0.size() > 0;
-    const bool hd = Bd0.size() > 0;
-    const int64_t R = hf ? Bf0.rows() : hg ? Bg0.rows() : Bd0.rows();
-    // The objectives are usually a signed selection (tighten): the first products are gathers.
-    std::vector<std::pair<int64_t, double>> sel_f, sel_g, sel_d;
-    const bool first_f = hf && signed_selection(Bf0, sel_f), first_g = hg && signed_selection(Bg0, sel_g),
-               first_d = hd && signed_selection(Bd0, sel_d);
-    ConstMapMat Bf(Bf0.data(), Bf0.rows(), Bf0.cols()), Bg(Bg0.data(), Bg0.rows(), Bg0.cols()),
-        Bd(Bd0.data(), Bd0.rows(), Bd0.cols());
+Vec BackSubstitution::upper(size_t k, Quantity which, const std::vector<int64_t>& rows, Mat* coef_out) const {
+    bool hf = which == Quantity::F, hg = which == Quantity::G;
+    const bool hd = which == Quantity::D;
+    const int64_t m = int64_t(rows.size()), R = 2 * m;
+    // The objectives, a signed selection: the first step's products are gathers of weight rows.
+    std::vector<std::pair<int64_t, double>> sel(static_cast<size_t>(R));
+    for (int64_t t = 0; t < m; ++t) sel[size_t(t)] = {rows[size_t(t)], 1.0}, sel[size_t(m + t)] = {rows[size_t(t)], -1.0};
+    // Coefficient matrices over layer j's pre-activations, from the second step on.
+    ConstMapMat Bf(nullptr, R, 0), Bg(nullptr, R, 0), Bd(nullptr, R, 0);
     Vec c = Vec::Zero(R), err = Vec::Zero(R);
-    Vec s(R), e(R), e2(R), pos(R), neg(R), t(R), es(R), et(R), ex(R);
+    Vec s(R), e(R), pos(R), neg(R), t(R), es(R), et(R), ex(R);
     bool first = true;
     for (size_t j = k + 1; j-- > 0;) {
         const PairLayer &Lf = p.f_layers[j], &Lg = p.g_layers[j];
@@ -237,36 +235,40 @@ Vec BackSubstitution::upper(size_t k, const Mat& Bf0, const Mat& Bg0, const Mat&
         const std::vector<int32_t>* f_live = first ? nullptr : &cur.f_live;
         const std::vector<int32_t>* g_live = first ? nullptr : &cur.g_live;
         const std::vector<int32_t>* d_live = first ? nullptr : &cur.d_live;
+        const auto* first_sel = first ? &sel : nullptr;
+        // s += B v, e += |B| w (and the noise's sums) for B the objectives or a coefficient matrix.
+        auto pass = [&](const ConstMapMat& B, const std::vector<int32_t>* live, const Vec& v, const Vec& w, Vec* ps, Vec* ng) {
+            if (first) selection_pass(sel, v, w, s, e, ps, ng);
+            else affine_pass(B, *live, v, w, s, e, ps, ng);
+        };
         if (hf) {
-            multiply(Bf, first && first_f ? &sel_f : nullptr, Lf.W, Af, false, f_live);
+            multiply(Bf, first_sel, Lf.W, Af, false, f_live);
             s.setZero(), e.setZero();
-            affine_pass(Bf, Lf.b, sw.wf, s, e);
+            pass(Bf, f_live, Lf.b, sw.wf, nullptr, nullptr);
             add_sum(c, s, err);
             add_error(err, e, nn, g_inner);
         }
         if (hg) {
-            multiply(Bg, first && first_g ? &sel_g : nullptr, Lg.W, Ag, false, g_live);
+            multiply(Bg, first_sel, Lg.W, Ag, false, g_live);
             s.setZero(), e.setZero(), pos.setZero(), neg.setZero();
-            affine_pass(Bg, Lg.b, sw.wg, s, e,
-                        noisy ? &pos : nullptr, noisy ? &neg : nullptr);
+            pass(Bg, g_live, Lg.b, sw.wg, noisy ? &pos : nullptr, noisy ? &neg : nullptr);
             if (noisy) add_noise(s, pos, neg, Lg.noise_lo, Lg.noise_hi);
             add_sum(c, s, err);
             add_error(err, e, nn, g_inner);
         }
         if (hd) {
-            const auto* sd = first && first_d ? &sel_d : nullptr;
-            multiply(Bd, sd, cur.consts->dW, Af, hf, d_live);
-            multiply(Bd, sd, Lg.W, Ad, false, d_live);
-            s.setZero(), e.setZero(), e2.setZero(), pos.setZero(), neg.setZero();
-            affine_pass(Bd, cur.consts->db, sw.wd, s, e, noisy ? &pos : nullptr, noisy ? &neg : nullptr);
+            multiply(Bd, first_sel, cur.consts->dW, Af, hf, d_live);
+            multiply(Bd, first_sel, Lg.W, Ad, false, d_live);
+            s.setZero(), e.setZero(), pos.setZero(), neg.setZero();
+            pass(Bd, d_live, cur.consts->db, sw.wd, noisy ? &pos : nullptr, noisy ? &neg : nullptr);
             if (noisy) add_noise(s, pos, neg, Lg.noise_lo, Lg.noise_hi);
             add_sum(c, s, err);
             add_error(err, e, nn, outward::gamma(2 * double(Lf.W.rows()) + 2));
             // The rounding of dW and db themselves: exact bounds, no gamma.
             if (sw.any_rep) {
-                s.setZero();
-                affine_pass(Bd, Vec::Zero(cur.consts->db.size()), sw.wrep, s, e2);
-                add_error(err, e2, nn);
+                s.setZero(), e.setZero();
+                pass(Bd, d_live, Vec::Zero(cur.consts->db.size()), sw.wrep, nullptr, nullptr);
+                add_error(err, e, nn);
             }
         }
         first = false;
@@ -353,12 +355,8 @@ void tighten(const BackSubstitution& bs, size_t k, Quantity which, const std::ve
     const int64_t n = lo.size(), m = int64_t(rows.size());
     if (coef_out) *coef_out = Mat::Zero(2 * n, bs.B.size());
     if (m == 0) return;
-    Mat S = Mat::Zero(2 * m, n);  // upper bounds of the chosen z, then upper bounds of -z
-    for (int64_t t = 0; t < m; ++t) S(t, rows[size_t(t)]) = 1, S(m + t, rows[size_t(t)]) = -1;
     Mat coef;
-    const Vec r = which == Quantity::F   ? bs.upper(k, S, Mat(), Mat())
-                  : which == Quantity::G ? bs.upper(k, Mat(), S, Mat())
-                                         : bs.upper(k, Mat(), Mat(), S, coef_out ? &coef : nullptr);
+    const Vec r = bs.upper(k, which, rows, coef_out ? &coef : nullptr);
     for (int64_t t = 0; t < m; ++t) {
         const int64_t i = rows[size_t(t)];
         hi[i] = std::min(hi[i], r[t]);

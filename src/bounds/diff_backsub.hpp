@@ -39,16 +39,18 @@ struct LayerRelax {
 // The indices i with su[i] != 0 or sl[i] != 0.
 std::vector<int32_t> live_neurons(const Vec& su, const Vec& sl);
 
+enum class Quantity { F, G, D };  // which pre-activation: f's, g's, or their difference
+
 struct BackSubstitution {
     const ErrPair& p;
     const linear::Box& B;
     const DiagInput &f_in, &g_in, &d_in;
     const std::vector<LayerRelax>& relax;  // layers 0 .. k-1 at least
 
-    // Sound upper bounds of Bf zf_k + Bg zg_k + Bd zd_k (row by row; zg, zd with their noise);
-    // an empty matrix stands for zero.
+    // Sound upper bounds of z_i, then of -z_i, for the neurons i in `rows` of layer k's
+    // pre-activation `which` (zf, zg or zd, the last two with their noise): 2 |rows| values.
     // With coef_out: the final coefficients over the input u, one row per objective.
-    Vec upper(size_t k, const Mat& Bf, const Mat& Bg, const Mat& Bd, Mat* coef_out = nullptr) const;
+    Vec upper(size_t k, Quantity which, const std::vector<int64_t>& rows, Mat* coef_out = nullptr) const;
 
     // What the affine step through layer j weighs each coefficient by in the error terms (they
     // depend on the layer and on layer j-1's magnitudes only: computed once per layer, on first use).
@@ -68,7 +70,6 @@ std::pair<double, double> clamp_gap(double l, double u, const PairLayer& Lf, con
 // pre-activations (`which`: zf, zg or zd) with back-substitution; the other neurons keep
 // theirs. With coef_out: the final coefficients over u, 2 n rows (upper bounds of z, then
 // of -z; the rows of neurons not chosen are zero).
-enum class Quantity { F, G, D };
 void tighten(const BackSubstitution& bs, size_t k, Quantity which, const std::vector<int64_t>& rows, Vec& lo, Vec& hi,
              Mat* coef_out = nullptr);
 
