@@ -76,10 +76,14 @@ LinBounds affine(const std::vector<AffineTerm>& terms, const Vec& b, const Vec* 
         const Mat &Wp = S.pos, &Wn = S.neg;
         const gemm::ConstMapMat P(Wp.data(), Wp.rows(), Wp.cols()), N(Wn.data(), Wn.rows(), Wn.cols());
         gemm::MapMat hiC(r.hi.C.data(), rows, inputs), loC(r.lo.C.data(), rows, inputs);
-        gemm::multiply(P, t.x->hi.C, hiC, true);
-        gemm::multiply(N, t.x->lo.C, hiC, true);
-        gemm::multiply(P, t.x->lo.C, loC, true);
-        gemm::multiply(N, t.x->hi.C, loC, true);
+        // The previous neurons whose forms depend on the input (a dead one's are constant).
+        std::vector<int32_t> live;
+        for (int64_t k = 0; k < t.x->hi.C.rows(); ++k)
+            if (!t.x->hi.C.row(k).isZero(0) || !t.x->lo.C.row(k).isZero(0)) live.push_back(int32_t(k));
+        gemm::multiply(P, t.x->hi.C, hiC, true, &live);
+        gemm::multiply(N, t.x->lo.C, hiC, true, &live);
+        gemm::multiply(P, t.x->lo.C, loC, true, &live);
+        gemm::multiply(N, t.x->hi.C, loC, true, &live);
         r.hi.d.noalias() += Wp * t.x->hi.d + Wn * t.x->lo.d;
         r.lo.d.noalias() += Wp * t.x->lo.d + Wn * t.x->hi.d;
         const Vec mx = magnitude(t.x->lo, B).cwiseMax(magnitude(t.x->hi, B));

@@ -18,9 +18,9 @@ using MapMat = Eigen::Map<Mat>;
 using ConstMapMat = Eigen::Map<const Mat>;
 
 // C (rows of A by cols of W) = A W, or += when accumulate. C must not alias A or W.
-// `live` (ascending; null: all): the only columns of A that may be nonzero. The fused kernel
-// leaves the others out, which changes no bit of C (a fused a * w + c with a = 0 is c, for
-// finite w); Eigen's product takes them all.
+// `live` (ascending; null: all): the only inner indices k whose terms may be nonzero (elsewhere
+// A's column k or W's row k is zero). The fused kernel leaves the others out, which changes no
+// bit of C (a fused a * w + c with a or w = 0 is c, both finite); Eigen's product takes them all.
 void multiply(const ConstMapMat& A, const Mat& W, MapMat& C, bool accumulate, const std::vector<int32_t>* live = nullptr);
 
 // Whether multiply uses the AVX2/FMA kernel on this CPU.
