@@ -171,6 +171,15 @@ LinBounds activate_difference(const LinBounds& zf, const LinBounds& zd, const Li
             R.d_su[i] = R.d_sl[i] = 1.0;
             continue;
         }
+        if (flat_on(zf.clo[i], zf.chi[i], Lf) && flat_on(zg.clo[i], zg.chi[i], Lg)) {
+            // Constant in both networks (a neuron dead in both): xd = xg - xf, the constants' difference.
+            subtract_rows(xg.hi, xf.lo, i, true, B, mgh[i], mfl[i], x.hi);
+            subtract_rows(xg.lo, xf.hi, i, false, B, mgl[i], mfh[i], x.lo);
+            x.chi[i] = std::min(max_over_row(x.hi, i, B), up(xg.chi[i] - xf.clo[i]));
+            x.clo[i] = std::max(min_over_row(x.lo, i, B), down(xg.clo[i] - xf.chi[i]));
+            R.d_wu[i] = R.d_wl[i] = 1;
+            continue;
+        }
         const auto [gap_lo, gap_hi] = clamp_gap(zf.clo[i], std::max(zf.chi[i], zf.clo[i]), Lf, Lg);
         // Upper side: max(zd, 0) + gap, or xg.hi - xf.lo.
         const Line up_line = clamp_upper_line(ld, ud, 0.0, kInf);
