@@ -71,6 +71,33 @@ std::vector<double> sample_in(std::mt19937_64& rng, const std::vector<double>& l
     return u;
 }
 
+// A random real twin pair (random_real_case) and a random box of its inputs.
+struct RealBoxCase {
+    RealCase c;
+    ErrPair p;
+    std::vector<double> lo, hi;
+};
+RealBoxCase random_real_box_case(std::mt19937_64& rng) {
+    const int64_t in = test::uniform(rng, 1, 4);
+    RealBoxCase r{random_real_case(rng, in, random_widths(rng, test::uniform(rng, 1, 3))), {}, {}, {}};
+    r.p = make_err_pair(r.c.f, r.c.g);
+    random_box(rng, in, r.lo, r.hi);
+    return r;
+}
+
+// At `samples` points of the box the real difference, which lies in the point's enclosure, meets
+// every output's bounds d.lo .. d.hi.
+void expect_bound_holds_at_samples(std::mt19937_64& rng, const ErrPair& p, const std::vector<double>& lo,
+                                   const std::vector<double>& hi, const DiffBound& d, int samples, const std::string& what) {
+    for (int s = 0; s < samples; ++s) {
+        const std::vector<Interval> y = difference_enclosure(p, sample_in(rng, lo, hi));
+        for (size_t k = 0; k < y.size(); ++k) {
+            ASSERT_LE(y[k].lo, d.hi[k]) << what;
+            ASSERT_GE(y[k].hi, d.lo[k]) << what;
+        }
+    }
+}
+
 }  // namespace
 
 TEST(BoundLines, ClampLinesEncloseTheClamp) {
@@ -99,24 +126,13 @@ TEST(BoundDiff, RealTwinsNeverExceedTheBound) {
     std::mt19937_64 rng(11);
     int tighter = 0, cases = 0;
     for (int t = 0; t < 150; ++t) {
-        const int64_t in = test::uniform(rng, 1, 4);
-        const RealCase c = random_real_case(rng, in, random_widths(rng, test::uniform(rng, 1, 3)));
-        const ErrPair p = make_err_pair(c.f, c.g);
-        std::vector<double> lo, hi;
-        random_box(rng, in, lo, hi);
-        const DiffBound d = diff_bound(p, lo, hi, DiffMode::Differential);
-        const DiffBound n = diff_bound(p, lo, hi, DiffMode::Naive);
-        for (int s = 0; s < 400; ++s) {
-            // The real difference lies in the point's enclosure: the enclosure must meet the bounds.
-            const std::vector<double> u = sample_in(rng, lo, hi);
-            const std::vector<Interval> y = difference_enclosure(p, u);
-            for (size_t k = 0; k < y.size(); ++k) {
-                ASSERT_LE(y[k].lo, d.hi[k]) << c.what << " case " << t;
-                ASSERT_GE(y[k].hi, d.lo[k]) << c.what << " case " << t;
-                ASSERT_LE(y[k].lo, n.hi[k]) << c.what << " case " << t;
-                ASSERT_GE(y[k].hi, n.lo[k]) << c.what << " case " << t;
-            }
-        }
+        const RealBoxCase b = random_real_box_case(rng);
+        const ErrPair& p = b.p;
+        const DiffBound d = diff_bound(p, b.lo, b.hi, DiffMode::Differential);
+        const DiffBound n = diff_bound(p, b.lo, b.hi, DiffMode::Naive);
+        const std::string what = fmt::format("{} case {}", b.c.what, t);
+        ASSERT_NO_FATAL_FAILURE(expect_bound_holds_at_samples(rng, p, b.lo, b.hi, d, 400, what + " differential"));
+        ASSERT_NO_FATAL_FAILURE(expect_bound_holds_at_samples(rng, p, b.lo, b.hi, n, 400, what + " naive"));
         std::vector<int64_t> all;
         for (int64_t k = 0; k < p.output_size(); ++k) all.push_back(k);
         ++cases;
@@ -133,14 +149,12 @@ TEST(BoundDiff, ChildWithItsParentsRangesStaysSound) {
     std::mt19937_64 rng(29);
     int narrowed = 0;
     for (int t = 0; t < 150; ++t) {
-        const int64_t in = test::uniform(rng, 1, 4);
-        const RealCase c = random_real_case(rng, in, random_widths(rng, test::uniform(rng, 1, 3)));
-        const ErrPair p = make_err_pair(c.f, c.g);
-        std::vector<double> lo, hi;
-        random_box(rng, in, lo, hi);
+        const RealBoxCase b = random_real_box_case(rng);
+        const ErrPair& p = b.p;
+        const std::vector<double>& lo = b.lo, &hi = b.hi;
         const DiffBound parent = diff_bound(p, lo, hi);
         std::vector<double> clo = lo, chi = hi;
-        const size_t d = size_t(rng() % uint64_t(in));
+        const size_t d = size_t(rng() % uint64_t(lo.size()));
         (rng() % 2 ? clo[d] : chi[d]) = lo[d] + 0.5 * (hi[d] - lo[d]);
         const DiffBound alone = diff_bound(p, clo, chi);
         const DiffBound child = diff_bound(p, clo, chi, DiffMode::Differential, {}, &parent);
@@ -159,14 +173,8 @@ TEST(BoundDiff, ChildWithItsParentsRangesStaysSound) {
         for (size_t k = 0; k < child.zf_lo.size(); ++k)
             for (int64_t i = 0; i < child.zf_lo[k].size(); ++i)
                 narrowed += child.zf_hi[k][i] - child.zf_lo[k][i] < alone.zf_hi[k][i] - alone.zf_lo[k][i];
-        for (int s = 0; s < 300; ++s) {
-            const std::vector<double> u = sample_in(rng, clo, chi);
-            const std::vector<Interval> y = difference_enclosure(p, u);
-            for (size_t k = 0; k < y.size(); ++k) {
-                ASSERT_LE(y[k].lo, child.hi[k]) << c.what << " case " << t;
-                ASSERT_GE(y[k].hi, child.lo[k]) << c.what << " case " << t;
-            }
-        }
+        ASSERT_NO_FATAL_FAILURE(
+            expect_bound_holds_at_samples(rng, p, clo, chi, child, 300, fmt::format("{} case {}", b.c.what, t)));
     }
     EXPECT_GT(narrowed, 50);  // the parent's ranges do narrow some of the child's own
 }
