@@ -1,6 +1,7 @@
 // Small dense products, AVX2/FMA when the CPU has them (small_gemm.hpp).
 #include "bounds/small_gemm.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -14,43 +15,53 @@ namespace qcert::gemm {
 namespace {
 
 #ifdef QCERT_GEMM_AVX2
-// Eight rows of C = A W (or += A W): A's rows start at A with leading dimension lda (m
-// columns), C's at C with leading dimension ldc, W is m x n with leading dimension m. Blocks of
-// 8 rows by 4 columns of C live in registers over the inner dimension, of which only the
-// indices ks[0 .. nk) are visited (A's other columns are zero: skipping them leaves every sum
-// as it was, bit for bit, since a fused a * w + c with a = 0 returns c).
+// Eight rows by Q columns of C = A W (or += A W): A's rows start at A with leading dimension lda
+// (m columns), C's at C with leading dimension ldc, W's Q columns at W with leading dimension m.
+// The 8 x Q block lives in registers over the inner dimension, of which only the indices
+// ks[0 .. nk) are visited (A's other columns are zero: skipping them leaves every sum as it
+// was, bit for bit, since a fused a * w + c with a = 0 returns c). Every entry of C is the same
+// chain of fused multiply-adds over the visited k in ascending order whatever Q is.
+template <int Q>
+__attribute__((target("avx2,fma"), always_inline)) inline void block(const double* A, int64_t lda, int64_t m, const int32_t* ks,
+                                                                     int64_t nk, const double* W, double* C, int64_t ldc,
+                                                                     bool accumulate) {
+    __m256d c[Q][2];
+    for (int q = 0; q < Q; ++q)
+        for (int h = 0; h < 2; ++h) c[q][h] = accumulate ? _mm256_loadu_pd(C + q * ldc + 4 * h) : _mm256_setzero_pd();
+    for (int64_t t = 0; t < nk; ++t) {
+        const int64_t k = ks[t];
+        const __m256d a0 = _mm256_loadu_pd(A + k * lda), a1 = _mm256_loadu_pd(A + k * lda + 4);
+        for (int q = 0; q < Q; ++q) {
+            const __m256d w = _mm256_broadcast_sd(W + q * m + k);
+            c[q][0] = _mm256_fmadd_pd(a0, w, c[q][0]);
+            c[q][1] = _mm256_fmadd_pd(a1, w, c[q][1]);
+        }
+    }
+    for (int q = 0; q < Q; ++q)
+        for (int h = 0; h < 2; ++h) _mm256_storeu_pd(C + q * ldc + 4 * h, c[q][h]);
+}
+
+// Eight rows of C: blocks of four columns, and five at the end when five are left (a network's
+// five inputs: one pass over A instead of a four-column block and a one-column tail).
 __attribute__((target("avx2,fma"))) void eight_rows(const double* A, int64_t lda, int64_t m, const int32_t* ks, int64_t nk,
                                                     const double* W, int64_t n, double* C, int64_t ldc, bool accumulate) {
     int64_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        __m256d c[4][2];
-        for (int q = 0; q < 4; ++q)
-            for (int h = 0; h < 2; ++h)
-                c[q][h] = accumulate ? _mm256_loadu_pd(C + (j + q) * ldc + 4 * h) : _mm256_setzero_pd();
-        const double* w0 = W + j * m;
-        for (int64_t t = 0; t < nk; ++t) {
-            const int64_t k = ks[t];
-            const __m256d a0 = _mm256_loadu_pd(A + k * lda), a1 = _mm256_loadu_pd(A + k * lda + 4);
-            for (int q = 0; q < 4; ++q) {
-                const __m256d w = _mm256_broadcast_sd(w0 + q * m + k);
-                c[q][0] = _mm256_fmadd_pd(a0, w, c[q][0]);
-                c[q][1] = _mm256_fmadd_pd(a1, w, c[q][1]);
-            }
+    while (j < n) {
+        const double* w = W + j * m;
+        double* c = C + j * ldc;
+        switch (std::min<int64_t>(n - j, 5)) {
+            case 5:
+                if (n - j == 5) {
+                    block<5>(A, lda, m, ks, nk, w, c, ldc, accumulate);
+                    j += 5;
+                    break;
+                }
+                [[fallthrough]];
+            case 4: block<4>(A, lda, m, ks, nk, w, c, ldc, accumulate), j += 4; break;
+            case 3: block<3>(A, lda, m, ks, nk, w, c, ldc, accumulate), j += 3; break;
+            case 2: block<2>(A, lda, m, ks, nk, w, c, ldc, accumulate), j += 2; break;
+            default: block<1>(A, lda, m, ks, nk, w, c, ldc, accumulate), j += 1; break;
         }
-        for (int q = 0; q < 4; ++q)
-            for (int h = 0; h < 2; ++h) _mm256_storeu_pd(C + (j + q) * ldc + 4 * h, c[q][h]);
-    }
-    for (; j < n; ++j) {
-        __m256d c0 = accumulate ? _mm256_loadu_pd(C + j * ldc) : _mm256_setzero_pd();
-        __m256d c1 = accumulate ? _mm256_loadu_pd(C + j * ldc + 4) : _mm256_setzero_pd();
-        for (int64_t t = 0; t < nk; ++t) {
-            const int64_t k = ks[t];
-            const __m256d w = _mm256_broadcast_sd(W + j * m + k);
-            c0 = _mm256_fmadd_pd(_mm256_loadu_pd(A + k * lda), w, c0);
-            c1 = _mm256_fmadd_pd(_mm256_loadu_pd(A + k * lda + 4), w, c1);
-        }
-        _mm256_storeu_pd(C + j * ldc, c0);
-        _mm256_storeu_pd(C + j * ldc + 4, c1);
     }
 }
 
