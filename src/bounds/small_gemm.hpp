@@ -23,6 +23,9 @@ using ConstMapMat = Eigen::Map<const Mat>;
 // bit of C (a fused a * w + c with a or w = 0 is c, both finite); Eigen's product takes them all.
 void multiply(const ConstMapMat& A, const Mat& W, MapMat& C, bool accumulate, const std::vector<int32_t>* live = nullptr);
 
+// y (A's rows) = A x, or += when accumulate: the same kernel with one column (y must not alias x).
+void multiply(const Mat& A, const Vec& x, Vec& y, bool accumulate);
+
 // Whether multiply uses the AVX2/FMA kernel on this CPU.
 bool fast_kernel();
 
