@@ -200,10 +200,15 @@ const BackSubstitution::StepWeights& BackSubstitution::weights(size_t j) const {
     if (!cur.consts) throw std::logic_error("back-substitution: a layer without its constants");
     w.emplace();
     const LayerConstants& c = *cur.consts;
-    w->wf = c.f.abs * mf + Lf.b.cwiseAbs();
-    w->wg = c.g.abs * mg + Lg.b.cwiseAbs() + noise;
-    w->wd = c.d.abs * mf + c.g.abs * md + c.db.cwiseAbs() + noise;
-    w->wrep = c.dW_err * mf + c.db_err;
+    w->wf = Lf.b.cwiseAbs();
+    gemm::multiply(c.f.abs, mf, w->wf, true);
+    w->wg = Lg.b.cwiseAbs() + noise;
+    gemm::multiply(c.g.abs, mg, w->wg, true);
+    w->wd = c.db.cwiseAbs() + noise;
+    gemm::multiply(c.d.abs, mf, w->wd, true);
+    gemm::multiply(c.g.abs, md, w->wd, true);
+    w->wrep = c.db_err;
+    gemm::multiply(c.dW_err, mf, w->wrep, true);
     w->any_rep = w->wrep.size() > 0 && w->wrep.maxCoeff() > 0;
     return *w;
 }

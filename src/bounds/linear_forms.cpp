@@ -84,11 +84,13 @@ LinBounds affine(const std::vector<AffineTerm>& terms, const Vec& b, const Vec* 
         gemm::multiply(N, t.x->lo.C, hiC, true, &live);
         gemm::multiply(P, t.x->lo.C, loC, true, &live);
         gemm::multiply(N, t.x->hi.C, loC, true, &live);
-        r.hi.d.noalias() += Wp * t.x->hi.d + Wn * t.x->lo.d;
-        r.lo.d.noalias() += Wp * t.x->lo.d + Wn * t.x->hi.d;
+        gemm::multiply(Wp, t.x->hi.d, r.hi.d, true);
+        gemm::multiply(Wn, t.x->lo.d, r.hi.d, true);
+        gemm::multiply(Wp, t.x->lo.d, r.lo.d, true);
+        gemm::multiply(Wn, t.x->hi.d, r.lo.d, true);
         const Vec mx = magnitude(t.x->lo, B).cwiseMax(magnitude(t.x->hi, B));
-        err.noalias() += S.abs * mx;
-        if (t.W_err) extra.noalias() += *t.W_err * mx;
+        gemm::multiply(S.abs, mx, err, true);
+        if (t.W_err) gemm::multiply(*t.W_err, mx, extra, true);
         n += 2 * double(t.W->cols());
     }
     r.hi.d += b;
