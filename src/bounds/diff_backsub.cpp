@@ -277,7 +277,8 @@ Vec BackSubstitution::upper(size_t k, Quantity which, const std::vector<int64_t>
             }
         }
         first = false;
-        const bool af = hf || hd, ag = hg || hd;
+        const bool af = hf || hd;
+        bool ag = hg;  // also when xd is replaced by xg - xf below (rare: g's coefficients are zero until then)
         if (j == 0) {
             // The input: x = a u + c +- err for each network.
             Mat coef = Mat::Zero(R, B.size());
@@ -306,7 +307,6 @@ Vec BackSubstitution::upper(size_t k, Quantity which, const std::vector<int64_t>
         MapMat Bf_new = Scratch::take(scratch.bf, R, n_prev), Bg_new = Scratch::take(scratch.bg, R, n_prev),
                Bd_new = Scratch::take(scratch.bd, R, n_prev);
         if (hd) {
-            if (!hg) Ag.setZero();
             t.setZero(), es.setZero(), et.setZero();
             relax_pass(Ad, Lines(prev.d_su, prev.d_tu, prev.d_sl, prev.d_tl, prev.zd_mag), Bd_new, t, es, et, nullptr, nullptr);
             relax_errors(c, t, es, et, n, err);
@@ -315,6 +315,7 @@ Vec BackSubstitution::upper(size_t k, Quantity which, const std::vector<int64_t>
             for (int64_t col = 0; col < n_prev; ++col) {
                 const double wu = prev.d_wu[col], wl = prev.d_wl[col];
                 if (wu == 0 && wl == 0) continue;
+                if (!ag) Ag.setZero(), ag = true;
                 const double* __restrict a = Ad.data() + col * R;
                 double* __restrict gp = Ag.data() + col * R;
                 double* __restrict fp = Af.data() + col * R;
