@@ -22,6 +22,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <fmt/format.h>
 #include <mutex>
@@ -154,12 +155,15 @@ public:
     }
 
     // Splits until done; returns the leaves' bound over the outputs (per output in `per_output`).
-    void branch_and_bound(Node root, std::vector<double>& per_output, double& upper, std::string& reason) {
+    // `side`: a job (the counterexample search) that the last worker runs before it joins the
+    // splitting, so that with two threads the first boxes are split meanwhile.
+    void branch_and_bound(Node root, std::vector<double>& per_output, double& upper, std::string& reason,
+                          const std::function<void()>& side = {}) {
         closed_ = std::vector<double>(outputs_.size(), 0.0);
         close_or_push(std::move(root));
         const unsigned threads = o_.threads ? o_.threads : worker_count();
         std::vector<std::thread> pool;
-        for (unsigned t = 0; t < threads; ++t) pool.emplace_back([this] { work(); });
+        for (unsigned t = 0; t < threads; ++t) pool.emplace_back([this, &side, last = t + 1 == threads] { work(last ? side : nullptr); });
         for (auto& th : pool) th.join();
         if (error_) std::rethrow_exception(error_);
         per_output = closed_;
@@ -294,7 +298,16 @@ private:
         job = {std::move(n.lo), std::move(lhi), std::move(n.per_output), n.upper, d, std::move(n.ranges)};
     }
 
-    void work() {
+    void work(const std::function<void()>& side) {
+        if (side) try {
+                side();
+            } catch (...) {
+                std::lock_guard<std::mutex> g(mu_);
+                if (!error_) error_ = std::current_exception();
+                done_ = true;
+                cv_.notify_all();
+                return;
+            }
         try {
             while (true) {
                 Pending job;
@@ -537,55 +550,71 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
                 s.best().offer(p, m.input);
             }
     }
-    // The search first: the centre, then the root bound's extreme vertices, gradients and random points.
+    // The search: the centre and the root bound's extreme vertices (offered by evaluate), then
+    // gradients from those vertices, a coordinate search and random points.
     DiffBound db;
     Node root = s.evaluate(lo, hi, &db);
     std::mt19937_64 rng(o.seed);
     // eps is decided by the root bound (as tightened so far) or by an input found.
     auto eps_decided = [&] { return o.eps && (root.upper <= *o.eps || s.best().value() > *o.eps); };
-    for (int64_t k : outputs) {
-        errbound::gradient_ascent(p, lo, hi, k, 1.0, db.argmax[size_t(k)], 20, s.best());
-        errbound::gradient_ascent(p, lo, hi, k, -1.0, db.argmin[size_t(k)], 20, s.best());
-        if (s.elapsed() > 0.2 * o.timeout_s) break;
-    }
-    // An integer twin: the exact pair MILP (errbound_pair_milp.hpp) on the whole box, for every
-    // output and sign the root bound leaves open; what it proves is closed, what it finds is
-    // offered. Before the coordinate search, which can take most of a short timeout on 784 inputs.
+    auto gradients = [&] {
+        for (int64_t k : outputs) {
+            errbound::gradient_ascent(p, lo, hi, k, 1.0, db.argmax[size_t(k)], 20, s.best());
+            errbound::gradient_ascent(p, lo, hi, k, -1.0, db.argmin[size_t(k)], 20, s.best());
+            if (s.elapsed() > 0.2 * o.timeout_s) break;
+        }
+    };
+    // Coordinate search from the best input so far, in the direction it points to, unless eps is
+    // already decided (or the search had its 20 % of the time, `other_time` not counted), then random points.
+    auto local_search = [&](bool decided, double other_time, std::mt19937_64& gen) {
+        if (const std::vector<double> w = s.best().witness(); !w.empty() && !decided && s.elapsed() - other_time < 0.2 * o.timeout_s) {
+            const int64_t k = s.best().witness_output();
+            errbound::coordinate_search(p, lo, hi, k, exact_difference(p, w)[k] >= 0 ? 1.0 : -1.0, w, s.best(), 4);
+        }
+        errbound::random_inputs(p, lo, hi, 64, gen, s.best());
+    };
+    // A real box split by the branch and bound: the search runs beside the first splits (Solver::
+    // branch_and_bound's side job), which stop as soon as it finds an input above eps.
+    const bool beside = !p.integer_region() && (method == "split" || method == "milp");
+    std::function<void()> side;
     PairMilpOutcome pm;
-    // Not in auto. It never proves a bound from CBC's "infeasible" (CBC has answered infeasible at
-    // box points the model contains, errbound_pair_milp.cpp): it finds witnesses and estimates the
-    // maximum; all_proved only when every open difference is a constant below eps - delta.
-    const bool int_milp = p.integer_region() && method == "milp";
-    const double before_milp = s.elapsed();
-    if (int_milp && !eps_decided())
-        pm = run_pair_milps(p, lo, hi, outputs, db, o, 0.5 * (o.timeout_s - s.elapsed()), s.best(), r);
-    const double milp_time = s.elapsed() - before_milp;  // not counted against the search's 20 %
-    // Coordinate search from the best input so far, in the direction it points to, unless
-    // eps is already decided by the first bound, the MILP or by the inputs found.
-    const bool decided = pm.all_proved || eps_decided();
-    if (const std::vector<double> w = s.best().witness(); !w.empty() && !decided && s.elapsed() - milp_time < 0.2 * o.timeout_s) {
-        const int64_t k = s.best().witness_output();
-        errbound::coordinate_search(p, lo, hi, k, exact_difference(p, w)[k] >= 0 ? 1.0 : -1.0, w, s.best(), 4);
+    if (beside) {
+        side = [&, decided_by_root = o.eps && root.upper <= *o.eps] {
+            gradients();
+            local_search(o.eps && (decided_by_root || s.best().value() > *o.eps), 0.0, rng);
+        };
+    } else {
+        gradients();
+        // An integer twin: the exact pair MILP (errbound_pair_milp.hpp) on the whole box, for every
+        // output and sign the root bound leaves open; what it proves is closed, what it finds is
+        // offered. Before the coordinate search, which can take most of a short timeout on 784 inputs.
+        // Not in auto. It never proves a bound from CBC's "infeasible" (CBC has answered infeasible at
+        // box points the model contains, errbound_pair_milp.cpp): it finds witnesses and estimates the
+        // maximum; all_proved only when every open difference is a constant below eps - delta.
+        const bool int_milp = p.integer_region() && method == "milp";
+        const double before_milp = s.elapsed();
+        if (int_milp && !eps_decided())
+            pm = run_pair_milps(p, lo, hi, outputs, db, o, 0.5 * (o.timeout_s - s.elapsed()), s.best(), r);
+        local_search(pm.all_proved || eps_decided(), s.elapsed() - before_milp, rng);
+        // An integer twin: the pair model's LP bound for every output and sign still open, with a
+        // quarter of the time left; not under a split budget (its answer depends on the time).
+        if (p.integer_region() && (method == "split" || method == "milp") && !pm.all_proved && o.max_splits < 0 &&
+            !eps_decided() && lp_tighten(p, lo, hi, outputs, o, 0.25 * (o.timeout_s - s.elapsed()), db, root))
+            r.method += "+lp";
+        // An integer twin: simulated annealing on the box's integers, for every output and sign the
+        // root bound leaves open, with half of the time left (it stops at the first input above eps).
+        // Not on boxes of fewer than 2^20 integers, which the branch and bound splits down to points,
+        // nor under a split budget (max_splits: the caller wants a deterministic answer, e.g. the sweep).
+        if (p.integer_region() && !pm.all_proved && o.max_splits < 0 && integer_points_log2(lo, hi) >= 20 && !eps_decided())
+            anneal_open(p, lo, hi, outputs, db, o, 0.5 * (o.timeout_s - s.elapsed()), rng, s.best());
     }
-    errbound::random_inputs(p, lo, hi, 64, rng, s.best());
-    // An integer twin: the pair model's LP bound for every output and sign still open, with a
-    // quarter of the time left; not under a split budget (its answer depends on the time).
-    if (p.integer_region() && (method == "split" || method == "milp") && !pm.all_proved && o.max_splits < 0 && !eps_decided() &&
-        lp_tighten(p, lo, hi, outputs, o, 0.25 * (o.timeout_s - s.elapsed()), db, root))
-        r.method += "+lp";
-    // An integer twin: simulated annealing on the box's integers, for every output and sign the
-    // root bound leaves open, with half of the time left (it stops at the first input above eps).
-    // Not on boxes of fewer than 2^20 integers, which the branch and bound splits down to points,
-    // nor under a split budget (max_splits: the caller wants a deterministic answer, e.g. the sweep).
-    if (p.integer_region() && !pm.all_proved && o.max_splits < 0 && integer_points_log2(lo, hi) >= 20 && !eps_decided())
-        anneal_open(p, lo, hi, outputs, db, o, 0.5 * (o.timeout_s - s.elapsed()), rng, s.best());
 
     if (pm.all_proved) {
         r.method = "milp+diff";
         r.upper_per_output = pm.upper_per_output;
         r.upper = *std::max_element(r.upper_per_output.begin(), r.upper_per_output.end());
     } else if (method == "split" || method == "milp") {
-        s.branch_and_bound(std::move(root), r.upper_per_output, r.upper, r.reason);
+        s.branch_and_bound(std::move(root), r.upper_per_output, r.upper, r.reason, side);
         r.splits = s.splits();
         if (!pm.reason.empty()) r.reason = r.reason.empty() ? pm.reason : r.reason + "; " + pm.reason;
     } else if (method == "sdp") {
