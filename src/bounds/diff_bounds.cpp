@@ -370,7 +370,10 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
             narrow(zf, prior.zf_lo, prior.zf_hi, k);
             narrow(zg, prior.zg_lo, prior.zg_hi, k);
             narrow(zd, prior.zd_lo, prior.zd_hi, k);
-            if (k > 0) {
+            // Back-substitution from layer 1 ends where the forward forms begin (layer 0 is affine in
+            // the input, and both relax it with the same lines): the same bounds, up to rounding. So
+            // from layer 2 on, and at layer 1 only when it is the output (for the guide's coefficients).
+            if (k > 1 || (k == 1 && k + 1 == nf)) {
                 const bool last = k + 1 == nf;
                 const std::vector<int64_t> chosen = outputs.empty() || !last ? all_rows(zd.clo.size()) : outputs;
                 // f's own output bounds bound g - f at an integer point (errbound.cpp): tight on the chosen outputs.
