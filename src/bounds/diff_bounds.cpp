@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 namespace qcert {
 
@@ -111,29 +112,24 @@ bool integer_outputs(const PairLayer& L, double l, double u, double& v_lo, doubl
 
 // The lines used are recorded in su, tu, sl, tl (x <= su z + tu, x >= sl z + tl).
 LinBounds activate(const LinBounds& z, const PairLayer& L, const Box& B, Vec& su, Vec& tu, Vec& sl, Vec& tl) {
-    LinBounds x{Forms::zero(z.hi.C.rows(), B.size()), Forms::zero(z.hi.C.rows(), B.size()), z.clo, z.chi};
-    const Vec mh = magnitude(z.hi, B), ml = magnitude(z.lo, B);
     const int64_t n = z.clo.size();
+    LinBounds x{Forms(), Forms(), z.clo, z.chi};
     su.resize(n), tu.resize(n), sl.resize(n), tl.resize(n);
     for (int64_t i = 0; i < n; ++i) {
         const double l = z.clo[i], u = std::max(z.chi[i], z.clo[i]);
         const Line upper = clamp_upper_line(l, u, L.lo, L.hi), lower = clamp_lower_line(l, u, L.lo, L.hi);
         su[i] = upper.s, tu[i] = upper.t, sl[i] = lower.s, tl[i] = lower.t;
-        apply_line(z.hi, i, upper, true, B, mh[i], x.hi);
-        apply_line(z.lo, i, lower, false, B, ml[i], x.lo);
         x.clo[i] = clamp_value(l, L.lo, L.hi);
         x.chi[i] = clamp_value(u, L.lo, L.hi);
         double v_lo = 0, v_hi = 0;
         if (integer_outputs(L, l, u, v_lo, v_hi)) {
             x.clo[i] = std::max(x.clo[i], v_lo);
             x.chi[i] = std::min(x.chi[i], v_hi);
-            if (v_lo == v_hi) {  // one integer output for the whole range: a constant
-                su[i] = sl[i] = 0, tu[i] = tl[i] = v_lo;
-                apply_line(z.hi, i, {0.0, v_lo}, true, B, mh[i], x.hi);
-                apply_line(z.lo, i, {0.0, v_lo}, false, B, ml[i], x.lo);
-            }
+            if (v_lo == v_hi) su[i] = sl[i] = 0, tu[i] = tl[i] = v_lo;  // one integer output for the whole range: a constant
         }
     }
+    apply_lines(z.hi, su, tu, true, magnitude(z.hi, B), x.hi);
+    apply_lines(z.lo, sl, tl, false, magnitude(z.lo, B), x.lo);
     return x;
 }
 
@@ -153,64 +149,69 @@ bool linear_on(double l, double u, const PairLayer& L) { return L.lo <= l && u <
 bool flat_on(double l, double u, const PairLayer& L) { return L.step == 0 && (u <= L.lo || l >= L.hi); }
 
 // xd = c_g(zg) - c_f(zf) row by row (see the file comment).
-// The relations used are recorded in R.d_* (see diff_backsub.hpp).
+// The relations used are recorded in R.d_* (see diff_backsub.hpp). Both candidates of each side
+// (the lines in zd, and xg - xf) are formed and bounded for all rows at once, then chosen per row.
 LinBounds activate_difference(const LinBounds& zf, const LinBounds& zd, const LinBounds& zg, const LinBounds& xf,
                               const LinBounds& xg, const PairLayer& Lf, const PairLayer& Lg, const Box& B, LayerRelax& R) {
     const int64_t rows = zd.clo.size();
     for (Vec* v : {&R.d_su, &R.d_tu, &R.d_wu, &R.d_sl, &R.d_tl, &R.d_wl}) *v = Vec::Zero(rows);
-    LinBounds x{Forms::zero(rows, B.size()), Forms::zero(rows, B.size()), Vec(rows), Vec(rows)};
-    const Vec mdh = magnitude(zd.hi, B), mdl = magnitude(zd.lo, B);
-    const Vec mgh = magnitude(xg.hi, B), mgl = magnitude(xg.lo, B), mfh = magnitude(xf.hi, B), mfl = magnitude(xf.lo, B);
-    Forms cand = Forms::zero(rows, B.size());
+    enum Kind : char { Linear, Flat, Crossing };
+    std::vector<Kind> kind(size_t(rows), Crossing);
+    // The lines in zd: max(zd, 0) + gap above, min(zd, 0) + gap below (the identity where both
+    // networks are linear; unused where both are flat, whose xd is the constant xg - xf).
+    Vec us = Vec::Zero(rows), ut = Vec::Zero(rows), ls = Vec::Zero(rows), lt = Vec::Zero(rows);
+    Vec gap_lo = Vec::Zero(rows), gap_hi = Vec::Zero(rows);
     for (int64_t i = 0; i < rows; ++i) {
-        const double ld = zd.clo[i], ud = std::max(zd.chi[i], zd.clo[i]);
         if (linear_on(zf.clo[i], zf.chi[i], Lf) && linear_on(zg.clo[i], zg.chi[i], Lg)) {
-            x.hi.C.row(i) = zd.hi.C.row(i), x.hi.d[i] = zd.hi.d[i];
-            x.lo.C.row(i) = zd.lo.C.row(i), x.lo.d[i] = zd.lo.d[i];
+            kind[size_t(i)] = Linear;
+            us[i] = ls[i] = 1.0;
+            continue;
+        }
+        if (flat_on(zf.clo[i], zf.chi[i], Lf) && flat_on(zg.clo[i], zg.chi[i], Lg)) {
+            kind[size_t(i)] = Flat;
+            continue;
+        }
+        const double ld = zd.clo[i], ud = std::max(zd.chi[i], zd.clo[i]);
+        std::tie(gap_lo[i], gap_hi[i]) = clamp_gap(zf.clo[i], std::max(zf.chi[i], zf.clo[i]), Lf, Lg);
+        const Line up_line = clamp_upper_line(ld, ud, 0.0, kInf), lo_line = clamp_lower_line(ld, ud, -kInf, 0.0);
+        us[i] = up_line.s, ut[i] = up_line.t, ls[i] = lo_line.s, lt[i] = lo_line.t;
+    }
+    LinBounds x{Forms(), Forms(), Vec(rows), Vec(rows)};
+    apply_lines(zd.hi, us, ut, true, magnitude(zd.hi, B), x.hi);
+    apply_lines(zd.lo, ls, lt, false, magnitude(zd.lo, B), x.lo);
+    for (int64_t i = 0; i < rows; ++i) {
+        shift_row(x.hi, i, gap_hi[i], true);
+        shift_row(x.lo, i, gap_lo[i], false);
+    }
+    Forms cand_hi, cand_lo;  // xg - xf
+    const Vec mfh = magnitude(xf.hi, B), mfl = magnitude(xf.lo, B);
+    subtract_forms(xg.hi, xf.lo, true, magnitude(xg.hi, B), mfl, cand_hi);
+    subtract_forms(xg.lo, xf.hi, false, magnitude(xg.lo, B), mfh, cand_lo);
+    const Vec hi1 = max_over(x.hi, B), hi2 = max_over(cand_hi, B), lo1 = min_over(x.lo, B), lo2 = min_over(cand_lo, B);
+    for (int64_t i = 0; i < rows; ++i) {
+        if (kind[size_t(i)] == Linear) {  // xd = zd
             x.chi[i] = zd.chi[i], x.clo[i] = zd.clo[i];
             R.d_su[i] = R.d_sl[i] = 1.0;
             continue;
         }
-        if (flat_on(zf.clo[i], zf.chi[i], Lf) && flat_on(zg.clo[i], zg.chi[i], Lg)) {
-            // Constant in both networks (a neuron dead in both): xd = xg - xf, the constants' difference.
-            subtract_rows(xg.hi, xf.lo, i, true, B, mgh[i], mfl[i], x.hi);
-            subtract_rows(xg.lo, xf.hi, i, false, B, mgl[i], mfh[i], x.lo);
-            x.chi[i] = std::min(max_over_row(x.hi, i, B), up(xg.chi[i] - xf.clo[i]));
-            x.clo[i] = std::max(min_over_row(x.lo, i, B), down(xg.clo[i] - xf.chi[i]));
-            R.d_wu[i] = R.d_wl[i] = 1;
-            continue;
+        // Flat: xd = xg - xf, the constants' difference whatever zd's range. Else the tighter side.
+        const bool cand_up = kind[size_t(i)] == Flat || hi2[i] < hi1[i], cand_down = kind[size_t(i)] == Flat || lo2[i] > lo1[i];
+        if (cand_up) {
+            x.hi.C.row(i) = cand_hi.C.row(i), x.hi.d[i] = cand_hi.d[i];
+            R.d_wu[i] = 1;
+        } else {
+            R.d_su[i] = us[i];
+            R.d_tu[i] = gap_hi[i] == 0 ? ut[i] : up(ut[i] + gap_hi[i]);
         }
-        const auto [gap_lo, gap_hi] = clamp_gap(zf.clo[i], std::max(zf.chi[i], zf.clo[i]), Lf, Lg);
-        // Upper side: max(zd, 0) + gap, or xg.hi - xf.lo.
-        const Line up_line = clamp_upper_line(ld, ud, 0.0, kInf);
-        apply_line(zd.hi, i, up_line, true, B, mdh[i], x.hi);
-        shift_row(x.hi, i, gap_hi, true);
-        subtract_rows(xg.hi, xf.lo, i, true, B, mgh[i], mfl[i], cand);
-        double hi1 = max_over_row(x.hi, i, B);
-        const double hi2 = max_over_row(cand, i, B);
-        R.d_su[i] = up_line.s;
-        R.d_tu[i] = gap_hi == 0 ? up_line.t : up(up_line.t + gap_hi);
-        if (hi2 < hi1) {
-            x.hi.C.row(i) = cand.C.row(i), x.hi.d[i] = cand.d[i];
-            hi1 = hi2;
-            R.d_su[i] = 0, R.d_tu[i] = 0, R.d_wu[i] = 1;
+        if (cand_down) {
+            x.lo.C.row(i) = cand_lo.C.row(i), x.lo.d[i] = cand_lo.d[i];
+            R.d_wl[i] = 1;
+        } else {
+            R.d_sl[i] = ls[i];
+            R.d_tl[i] = gap_lo[i] == 0 ? lt[i] : down(lt[i] + gap_lo[i]);
         }
-        // Lower side: min(zd, 0) + gap, or xg.lo - xf.hi.
-        const Line lo_line = clamp_lower_line(ld, ud, -kInf, 0.0);
-        apply_line(zd.lo, i, lo_line, false, B, mdl[i], x.lo);
-        shift_row(x.lo, i, gap_lo, false);
-        subtract_rows(xg.lo, xf.hi, i, false, B, mgl[i], mfh[i], cand);
-        double lo1 = min_over_row(x.lo, i, B);
-        const double lo2 = min_over_row(cand, i, B);
-        R.d_sl[i] = lo_line.s;
-        R.d_tl[i] = gap_lo == 0 ? lo_line.t : down(lo_line.t + gap_lo);
-        if (lo2 > lo1) {
-            x.lo.C.row(i) = cand.C.row(i), x.lo.d[i] = cand.d[i];
-            lo1 = lo2;
-            R.d_sl[i] = 0, R.d_tl[i] = 0, R.d_wl[i] = 1;
-        }
-        x.chi[i] = std::min(hi1, up(xg.chi[i] - xf.clo[i]));
-        x.clo[i] = std::max(lo1, down(xg.clo[i] - xf.chi[i]));
+        x.chi[i] = std::min(cand_up ? hi2[i] : hi1[i], up(xg.chi[i] - xf.clo[i]));
+        x.clo[i] = std::max(cand_down ? lo2[i] : lo1[i], down(xg.clo[i] - xf.chi[i]));
     }
     return x;
 }
@@ -218,13 +219,13 @@ LinBounds activate_difference(const LinBounds& zf, const LinBounds& zd, const Li
 // g - f bounded only through the two networks' own bounds.
 LinBounds naive_difference(const LinBounds& xf, const LinBounds& xg, const Box& B) {
     const int64_t rows = xf.clo.size();
-    LinBounds x{Forms::zero(rows, B.size()), Forms::zero(rows, B.size()), Vec(rows), Vec(rows)};
-    const Vec mgh = magnitude(xg.hi, B), mgl = magnitude(xg.lo, B), mfh = magnitude(xf.hi, B), mfl = magnitude(xf.lo, B);
+    LinBounds x{Forms(), Forms(), Vec(rows), Vec(rows)};
+    subtract_forms(xg.hi, xf.lo, true, magnitude(xg.hi, B), magnitude(xf.lo, B), x.hi);
+    subtract_forms(xg.lo, xf.hi, false, magnitude(xg.lo, B), magnitude(xf.hi, B), x.lo);
+    const Vec hi = max_over(x.hi, B), lo = min_over(x.lo, B);
     for (int64_t i = 0; i < rows; ++i) {
-        subtract_rows(xg.hi, xf.lo, i, true, B, mgh[i], mfl[i], x.hi);
-        subtract_rows(xg.lo, xf.hi, i, false, B, mgl[i], mfh[i], x.lo);
-        x.chi[i] = std::min(max_over_row(x.hi, i, B), up(xg.chi[i] - xf.clo[i]));
-        x.clo[i] = std::max(min_over_row(x.lo, i, B), down(xg.clo[i] - xf.chi[i]));
+        x.chi[i] = std::min(hi[i], up(xg.chi[i] - xf.clo[i]));
+        x.clo[i] = std::max(lo[i], down(xg.clo[i] - xf.chi[i]));
     }
     return x;
 }

@@ -47,22 +47,6 @@ Vec min_over(const Forms& F, const Box& B) {
     return s;
 }
 
-namespace {
-double row_magnitude(const Forms& F, int64_t i, const Box& B) {
-    return outward::inflate(F.C.row(i).cwiseAbs().dot(B.mag) + std::fabs(F.d[i]), double(F.C.cols()) + 1);
-}
-}  // namespace
-
-double max_over_row(const Forms& F, int64_t i, const Box& B) {
-    const double s = F.C.row(i).cwiseMax(0.0).dot(B.hi) + F.C.row(i).cwiseMin(0.0).dot(B.lo) + F.d[i];
-    return up(s + sum_error(2 * double(F.C.cols()) + 2, row_magnitude(F, i, B)));
-}
-
-double min_over_row(const Forms& F, int64_t i, const Box& B) {
-    const double s = F.C.row(i).cwiseMax(0.0).dot(B.lo) + F.C.row(i).cwiseMin(0.0).dot(B.hi) + F.d[i];
-    return down(s - sum_error(2 * double(F.C.cols()) + 2, row_magnitude(F, i, B)));
-}
-
 LinBounds affine(const std::vector<AffineTerm>& terms, const Vec& b, const Vec* b_err, const Box& B) {
     const int64_t rows = b.size(), inputs = B.size();
     LinBounds r{Forms::zero(rows, inputs), Forms::zero(rows, inputs), Vec(), Vec()};
@@ -156,34 +140,35 @@ Line clamp_lower_line(double l, double u, double lo, double hi) {
     return {up_line.s, -up_line.t};
 }
 
-void apply_line(const Forms& in, int64_t i, Line line, bool upper, const Box& B, double in_mag, Forms& out) {
-    (void)B;
-    if (line.s == 0) {
-        out.C.row(i).setZero();
-        out.d[i] = line.t;
-        return;
+void apply_lines(const Forms& in, const Vec& s, const Vec& t, bool upper, const Vec& in_mag, Forms& out) {
+    out.C = in.C.array().colwise() * s.array();  // exact where s is 0 or 1
+    out.d.resize(in.d.size());
+    const double n = double(in.C.cols()) + 1;
+    for (int64_t i = 0; i < in.d.size(); ++i) {
+        if (s[i] == 0) {
+            out.d[i] = t[i];
+            continue;
+        }
+        if (s[i] == 1 && t[i] == 0) {
+            out.d[i] = in.d[i];
+            continue;
+        }
+        const double d = s[i] * in.d[i] + t[i];
+        // Each coefficient and the constant carry at most 2 roundings: gamma(3) * (s |row| + |t|).
+        // Products that underflow lose up to 2^-1074 each: outward::tiny covers them.
+        const double e = up(up(outward::gamma(3) * up(up(s[i] * in_mag[i]) + std::fabs(t[i]))) + outward::tiny(n, in_mag[i]));
+        out.d[i] = upper ? up(d + e) : down(d - e);
     }
-    if (line.s == 1 && line.t == 0) {
-        out.C.row(i) = in.C.row(i);
-        out.d[i] = in.d[i];
-        return;
-    }
-    out.C.row(i) = line.s * in.C.row(i);
-    const double d = line.s * in.d[i] + line.t;
-    // Each coefficient and the constant carry at most 2 roundings: gamma(3) * (s |row| + |t|).
-    // Products that underflow lose up to 2^-1074 each: outward::tiny covers them.
-    const double e = up(up(outward::gamma(3) * up(up(line.s * in_mag) + std::fabs(line.t))) +
-                        outward::tiny(double(in.C.cols()) + 1, in_mag));
-    out.d[i] = upper ? up(d + e) : down(d - e);
 }
 
-void subtract_rows(const Forms& a, const Forms& b, int64_t i, bool upper, const Box& B, double mag_a, double mag_b,
-                   Forms& out) {
-    (void)B;
-    out.C.row(i) = a.C.row(i) - b.C.row(i);
-    const double d = a.d[i] - b.d[i];
-    const double e = up(outward::gamma(2) * up(mag_a + mag_b));
-    out.d[i] = upper ? up(d + e) : down(d - e);
+void subtract_forms(const Forms& a, const Forms& b, bool upper, const Vec& mag_a, const Vec& mag_b, Forms& out) {
+    out.C = a.C - b.C;
+    out.d.resize(a.d.size());
+    for (int64_t i = 0; i < a.d.size(); ++i) {
+        const double d = a.d[i] - b.d[i];
+        const double e = up(outward::gamma(2) * up(mag_a[i] + mag_b[i]));
+        out.d[i] = upper ? up(d + e) : down(d - e);
+    }
 }
 
 void shift_row(Forms& F, int64_t i, double c, bool upper) {

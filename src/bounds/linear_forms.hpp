@@ -40,8 +40,6 @@ Vec magnitude(const Forms& F, const Box& B);
 // Sound max / min of each row over the box.
 Vec max_over(const Forms& F, const Box& B);
 Vec min_over(const Forms& F, const Box& B);
-double max_over_row(const Forms& F, int64_t i, const Box& B);
-double min_over_row(const Forms& F, int64_t i, const Box& B);
 
 // One summand W x of an affine map, with |W_true - W| <= W_err entrywise (W_err may be null: exact).
 struct AffineTerm {
@@ -65,12 +63,12 @@ Line clamp_upper_line(double l, double u, double lo, double hi);
 Line clamp_lower_line(double l, double u, double lo, double hi);
 inline double clamp_value(double z, double lo, double hi) { return std::min(std::max(z, lo), hi); }
 
-// Row i of `out` = s * row i of `in` + t, with the rounding error moved outward
-// (upward when upper, else downward). s >= 0.
-void apply_line(const Forms& in, int64_t i, Line line, bool upper, const Box& B, double in_mag, Forms& out);
-// Row i of `out` = row i of a - row j of b (difference of two forms), moved outward.
-void subtract_rows(const Forms& a, const Forms& b, int64_t i, bool upper, const Box& B, double mag_a, double mag_b,
-                   Forms& out);
+// Every row i of `out` = s_i * row i of `in` + t_i (s_i >= 0), the rounding error moved outward
+// (upward when upper, else downward) from in_mag (magnitude(in, B)). A row with s_i = 0 is the
+// constant t_i, one with s_i = 1 and t_i = 0 a copy, both exact.
+void apply_lines(const Forms& in, const Vec& s, const Vec& t, bool upper, const Vec& in_mag, Forms& out);
+// out = a - b row by row (a difference of two forms), moved outward from mag_a and mag_b.
+void subtract_forms(const Forms& a, const Forms& b, bool upper, const Vec& mag_a, const Vec& mag_b, Forms& out);
 // Adds the constant c to row i, rounding outward.
 void shift_row(Forms& F, int64_t i, double c, bool upper);
 
