@@ -115,7 +115,10 @@ public:
         DiffBound local;
         DiffBound& db = bound_out ? *bound_out : local;
         db = diff_bound(p_, lo, hi, mode_, outputs_, within);
-        n.ranges = std::make_shared<const PreActivationRanges>(db);
+        // The ranges for the box's children: moved out of a local bound (only its outputs' fields are read below).
+        PreActivationRanges& ranges = db;
+        n.ranges = bound_out ? std::make_shared<const PreActivationRanges>(ranges)
+                             : std::make_shared<const PreActivationRanges>(std::move(ranges));
         size_t worst = 0;
         bool worst_hi = true;
         for (size_t k = 0; k < outputs_.size(); ++k) {
