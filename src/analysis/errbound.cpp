@@ -481,14 +481,16 @@ double integer_points_log2(const std::vector<double>& lo, const std::vector<doub
 // without eps), `seconds` shared evenly; db's bounds and the root's tightened where it is lower.
 // True when it was.
 bool lp_tighten(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
-                const std::vector<int64_t>& outputs, const ErrBoundOptions& o, double seconds, DiffBound& db, Node& root) {
+                const std::vector<int64_t>& outputs, const ErrBoundOptions& o, double seconds, DiffBound& db, Node& root,
+                BestInputs& best) {
     const std::vector<OpenSide> jobs = open_sides(outputs, db, o);
     const auto start = Clock::now();
     bool tightened = false;
     for (size_t t = 0; t < jobs.size(); ++t) {
         const auto [k, sign] = jobs[t];
         const size_t out = size_t(outputs[k]);
-        const std::optional<double> b = errbound::pair_lp_bound(p, lo, hi, outputs[k], sign, fair_share(start, seconds, t, jobs.size()), &db);
+        const std::optional<double> b = errbound::pair_lp_bound(p, lo, hi, outputs[k], sign, fair_share(start, seconds, t, jobs.size()),
+                                                                &db, o.eps, [&](const std::vector<double>& u) { best.offer(p, u); });
         if (!b) continue;
         double& side = sign > 0 ? db.hi[out] : db.lo[out];
         if (sign * side <= *b) continue;
@@ -602,7 +604,7 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
         // An integer twin: the pair model's LP bound for every output and sign still open, with a
         // quarter of the time left; not under a split budget (its answer depends on the time).
         if (p.integer_region() && (method == "split" || method == "milp") && !pm.all_proved && o.max_splits < 0 &&
-            !eps_decided() && lp_tighten(p, lo, hi, outputs, o, 0.25 * (o.timeout_s - s.elapsed()), db, root))
+            !eps_decided() && lp_tighten(p, lo, hi, outputs, o, 0.25 * (o.timeout_s - s.elapsed()), db, root, s.best()))
             r.method += "+lp";
         // An integer twin: simulated annealing on the box's integers, for every output and sign the
         // root bound leaves open, with half of the time left (it stops at the first input above eps).

@@ -26,6 +26,7 @@
 #include "analysis/errbound_intf.hpp"
 #include "backends/milp_cbc.hpp"
 #include "backends/milp_encoding.hpp"
+#include "backends/milp_lp_bab.hpp"
 #include "backends/milp_lp_bounds.hpp"
 #include "bounds/diff_backsub.hpp"
 #include "bounds/linear_forms.hpp"
@@ -326,7 +327,8 @@ int add_difference_rows(PairModel& pm, const ErrPair& p, const IntegerF& F, cons
 }
 
 std::optional<double> pair_lp_bound(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
-                                    int64_t output, double sign, double seconds, const DiffBound* db) {
+                                    int64_t output, double sign, double seconds, const DiffBound* db, std::optional<double> eps,
+                                    const std::function<void(const std::vector<double>&)>& offer) {
     if (!p.g_int) return std::nullopt;
     const Budget budget = Budget::seconds(std::max(seconds, 0.01));
     const std::vector<int64_t> ilo = as_ints(lo), ihi = as_ints(hi);
@@ -336,12 +338,22 @@ std::optional<double> pair_lp_bound(const ErrPair& p, const std::vector<double>&
     PairModel pm = pair_model(p, ilo, ihi, F, output, sign, std::nullopt, delta, budget);
     if (!pm.ok || budget.expired()) return std::nullopt;
     if (db && p.same_shape()) add_difference_rows(pm, p, F, *db);
-    const milp::LpRange range = milp::lp_upper(pm.enc.model, pm.D, budget);
-    if (range.infeasible) return std::nullopt;
+    std::optional<milp::i128> d;
+    if (eps) {
+        // Branch and bound until D <= (eps - delta) 2^M on every leaf, or the time is up.
+        milp::LpBabOptions o;
+        const double t = std::ldexp(outward::down(*eps - delta), pm.M);
+        if (std::fabs(t) < 0x1p100) o.close_at = milp::i128(std::floor(t));
+        if (offer) o.on_point = [&](const std::vector<double>& values) { offer(as_doubles(pm.enc.input_from(values))); };
+        d = milp::lp_branch_and_bound(pm.enc.model, pm.D, budget, o).upper;
+    } else {
+        const milp::LpRange range = milp::lp_upper(pm.enc.model, pm.D, budget);
+        if (!range.infeasible) d = range.hi;
+    }
+    if (!d) return std::nullopt;
     // D_hi to double rounded up (it may exceed 2^53), scaled by 2^-M exactly, plus delta rounded up.
-    const milp::i128 d = range.hi;
-    double v = double(d);
-    if (milp::i128(v) < d) v = std::nextafter(v, std::numeric_limits<double>::infinity());
+    double v = double(*d);
+    if (milp::i128(v) < *d) v = std::nextafter(v, std::numeric_limits<double>::infinity());
     return outward::up(std::ldexp(v, -pm.M) + delta);
 }
 

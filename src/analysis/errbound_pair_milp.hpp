@@ -14,6 +14,7 @@
 #include "backends/milp_encoding.hpp"
 #include "qcert/errbound.hpp"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -67,7 +68,12 @@ PairMilpResult pair_milp(const ErrPair& p, const std::vector<double>& lo, const 
 int add_difference_rows(PairModel& pm, const ErrPair& p, const IntegerF& F, const DiffBound& db);
 
 // The rigorous LP bound of the pair model (coupled by add_difference_rows when db is given).
+// With eps: the rigorous LP branch and bound (backends/milp_lp_bab.hpp) on the same model until
+// every leaf is within eps or the time is up, its bound over the leaves; `offer` gets the input
+// of every node's LP solution (rounded to integers; a candidate for the search, not yet checked).
 std::optional<double> pair_lp_bound(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
-                                    int64_t output, double sign, double seconds, const DiffBound* db = nullptr);
+                                    int64_t output, double sign, double seconds, const DiffBound* db = nullptr,
+                                    std::optional<double> eps = std::nullopt,
+                                    const std::function<void(const std::vector<double>&)>& offer = {});
 
 }  // namespace qcert::errbound

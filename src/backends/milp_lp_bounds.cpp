@@ -39,6 +39,11 @@ std::map<int, i128> merged(const Affine& e) {
 }  // namespace
 
 std::optional<i128> dual_lower_bound(const Model& m, const Affine& objective, const std::vector<double>& y) {
+    return dual_lower_bound(m, m.vars, objective, y);
+}
+
+std::optional<i128> dual_lower_bound(const Model& m, const std::vector<Var>& vars, const Affine& objective,
+                                     const std::vector<double>& y) {
     // Only multipliers whose side is finite count; the others are dropped (y_r = 0).
     auto usable = [&](size_t r) {
         return (y[r] > 0 && m.rows[r].lo != kNoLower) || (y[r] < 0 && m.rows[r].hi != kNoUpper);
@@ -64,8 +69,8 @@ std::optional<i128> dual_lower_bound(const Model& m, const Affine& objective, co
         total = ck.add(total, ck.mul(Y, Y > 0 ? row.lo : row.hi));
         for (const Term& t : row.terms) d[t.var] = ck.add(d[t.var], -ck.mul(Y, t.coef));
     }
-    for (size_t v = 0; v < m.vars.size(); ++v)
-        if (d[v] != 0) total = ck.add(total, std::min(ck.mul(d[v], m.vars[v].lo), ck.mul(d[v], m.vars[v].hi)));
+    for (size_t v = 0; v < vars.size(); ++v)
+        if (d[v] != 0) total = ck.add(total, std::min(ck.mul(d[v], vars[v].lo), ck.mul(d[v], vars[v].hi)));
     if (ck.overflow) return std::nullopt;
     return ck.add(round_div(total, S, Rounding::Ceil), objective.constant);
 }

@@ -42,5 +42,8 @@ LpRange lp_upper(const Model& m, const Affine& target, const Budget& budget);
 // over the LP relaxation, from row multipliers y (one per row). nullopt when the
 // exact arithmetic would overflow.
 std::optional<i128> dual_lower_bound(const Model& m, const Affine& objective, const std::vector<double>& y);
+// The same with other variable bounds than m's (one per variable of m: a node of a branch and bound).
+std::optional<i128> dual_lower_bound(const Model& m, const std::vector<Var>& vars, const Affine& objective,
+                                     const std::vector<double>& y);
 
 }  // namespace qcert::milp

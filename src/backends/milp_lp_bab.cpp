@@ -1,0 +1,227 @@
+// The rigorous LP branch and bound; see milp_lp_bab.hpp.
+#include "backends/milp_lp_bab.hpp"
+
+#include "backends/milp_cbc.hpp"
+#include "backends/milp_lp_bounds.hpp"
+
+#include <ClpSimplex.hpp>
+#include <OsiClpSolverInterface.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <queue>
+#include <tuple>
+
+namespace qcert::milp {
+
+namespace {
+
+// A variable's bounds narrowed at a node (every narrowing from the root down).
+struct Fix {
+    int var = 0;
+    int64_t lo = 0, hi = 0;
+};
+
+struct Node {
+    std::vector<Fix> fixes;
+    i128 bound = 0;         // rigorous upper bound on the target over the node's integer points
+    std::vector<double> x;  // its LP solution
+    bool operator<(const Node& o) const { return bound < o.bound; }  // max-heap on the bound
+};
+
+// Clp on the model's LP relaxation, moved from node to node by changing column bounds.
+class NodeLp {
+public:
+    NodeLp(const Model& m, const Affine& target, const Budget& budget) : m_(m), budget_(budget), vars_(m.vars) {
+        load_model(s_, m);
+        s_.getModelPtr()->setLogLevel(0);
+        std::vector<double> obj(m.vars.size(), 0.0);
+        neg_.add_scaled(target, -1);
+        for (const Term& t : neg_.terms) obj[size_t(t.var)] += double(t.coef);
+        s_.setObjective(obj.data());
+    }
+
+    // The node's narrowed bounds in the LP (the previous node's undone first).
+    void apply(const std::vector<Fix>& fixes) {
+        for (int v : changed_) set_bounds(v, m_.vars[size_t(v)].lo, m_.vars[size_t(v)].hi);
+        changed_.clear();
+        for (const Fix& f : fixes) {
+            set_bounds(f.var, f.lo, f.hi);
+            changed_.push_back(f.var);
+        }
+    }
+
+    enum class Outcome { Bounded, Empty, Unknown };
+    // Solves the current node: Bounded (bound and x set), Empty (proved to have no integer point)
+    // or Unknown (no usable answer from Clp).
+    Outcome solve(i128& bound, std::vector<double>& x) {
+        if (!run()) return infeasible_proved() ? Outcome::Empty : Outcome::Unknown;
+        const double* price = s_.getRowPrice();
+        const std::optional<i128> lb = dual_lower_bound(m_, vars_, neg_, std::vector<double>(price, price + m_.rows.size()));
+        if (!lb) return Outcome::Unknown;
+        bound = -*lb;
+        x.assign(s_.getColSolution(), s_.getColSolution() + m_.vars.size());
+        return Outcome::Bounded;
+    }
+
+    // Clp's value of the target at the current node with one more narrowing (for the choice of
+    // the variable only: not rigorous); -inf when Clp finds it infeasible, +inf when it fails.
+    double trial(int v, int64_t lo, int64_t hi) {
+        const Var saved = vars_[size_t(v)];
+        set_bounds(v, lo, hi);
+        double value = std::numeric_limits<double>::infinity();
+        if (run()) value = -s_.getObjValue() - double(neg_.constant);
+        else if (s_.isProvenPrimalInfeasible()) value = -std::numeric_limits<double>::infinity();
+        set_bounds(v, saved.lo, saved.hi);
+        return value;
+    }
+
+    const Var& var(size_t v) const { return vars_[v]; }
+
+private:
+    void set_bounds(int v, int64_t lo, int64_t hi) {
+        vars_[size_t(v)].lo = lo, vars_[size_t(v)].hi = hi;
+        s_.setColLower(v, double(lo));
+        s_.setColUpper(v, double(hi));
+    }
+
+    bool run() {
+        s_.getModelPtr()->setMaximumSeconds(std::max(budget_.seconds_left(), 0.01));
+        if (started_) s_.resolve();
+        else s_.initialSolve(), started_ = true;
+        return s_.isProvenOptimal();
+    }
+
+    // Clp's dual ray of an infeasible node, checked in exact arithmetic: a multiplier vector y
+    // with sum_r y_r side_r above the largest y.(A x) over the node's bounds leaves no point
+    // (dual_lower_bound of the zero objective above 0).
+    bool infeasible_proved() {
+        if (!s_.isProvenPrimalInfeasible()) return false;
+        std::vector<double*> rays = s_.getDualRays(1);
+        bool proved = false;
+        if (!rays.empty() && rays[0]) {
+            std::vector<double> y(rays[0], rays[0] + m_.rows.size());
+            double ymax = 0;
+            for (double v : y) ymax = std::max(ymax, std::fabs(v));
+            if (ymax > 0 && std::isfinite(ymax))
+                for (double sign : {1.0, -1.0}) {
+                    std::vector<double> ys(y.size());
+                    for (size_t r = 0; r < y.size(); ++r) ys[r] = sign * y[r] / ymax;
+                    const std::optional<i128> lb = dual_lower_bound(m_, vars_, Affine{}, ys);
+                    if (lb && *lb > 0) proved = true;
+                }
+        }
+        for (double* r : rays) delete[] r;
+        return proved;
+    }
+
+    const Model& m_;
+    const Budget& budget_;
+    std::vector<Var> vars_;  // the current node's bounds
+    Affine neg_;             // -target (Clp minimises)
+    OsiClpSolverInterface s_;
+    std::vector<int> changed_;
+    bool started_ = false;
+};
+
+// Strong branching: of the fractional integer variables nearest to 1/2, the one whose worse
+// child has the lowest LP value; -1 when x is integral.
+int choose_variable(NodeLp& lp, const std::vector<double>& x, int candidates) {
+    std::vector<std::pair<double, int>> fractional;
+    for (size_t v = 0; v < x.size(); ++v) {
+        const Var& V = lp.var(v);
+        if (!V.integer || V.lo == V.hi) continue;
+        const double f = x[v] - std::floor(x[v]);
+        if (f > 1e-6 && f < 1 - 1e-6) fractional.emplace_back(std::fabs(f - 0.5), int(v));
+    }
+    std::sort(fractional.begin(), fractional.end());
+    if (fractional.size() > size_t(candidates)) fractional.resize(size_t(candidates));
+    int best = -1;
+    double best_score = std::numeric_limits<double>::infinity();
+    for (const auto& [dist, v] : fractional) {
+        const Var V = lp.var(size_t(v));
+        const double down = lp.trial(v, V.lo, int64_t(std::floor(x[size_t(v)])));
+        const double up = lp.trial(v, int64_t(std::ceil(x[size_t(v)])), V.hi);
+        const double score = std::max(down, up);
+        if (best < 0 || score < best_score) best = v, best_score = score;
+    }
+    return best;
+}
+
+}  // namespace
+
+LpBabResult lp_branch_and_bound(const Model& m, const Affine& target, const Budget& budget, const LpBabOptions& o) {
+    LpBabResult res;
+    if (m.rows.empty() || budget.expired()) {
+        i128 lo = 0, hi = 0;
+        affine_range(m, target, lo, hi);
+        res.upper = hi;
+        res.closed = o.close_at && hi <= *o.close_at;
+        return res;
+    }
+    NodeLp lp(m, target, budget);
+    std::priority_queue<Node> open;
+    std::optional<i128> leaves;  // the largest bound of the leaves no longer split
+    auto leaf = [&](i128 b) { leaves = leaves ? std::max(*leaves, b) : b; };
+    auto closed = [&](i128 b) { return o.close_at && b <= *o.close_at; };
+    {
+        Node root;
+        lp.apply({});
+        if (lp.solve(root.bound, root.x) != NodeLp::Outcome::Bounded) {
+            i128 lo = 0, hi = 0;  // no usable LP answer: the range over the variable bounds
+            affine_range(m, target, lo, hi);
+            res.upper = hi;
+            res.closed = o.close_at && hi <= *o.close_at;
+            return res;
+        }
+        ++res.nodes;
+        if (o.on_point) o.on_point(root.x);
+        open.push(std::move(root));
+    }
+    while (!open.empty() && !closed(open.top().bound) && !budget.expired()) {
+        Node n = open.top();
+        open.pop();
+        lp.apply(n.fixes);
+        i128 again = 0;  // the LP state of this node, for strong branching from its basis
+        std::vector<double> x;
+        const int v = lp.solve(again, x) == NodeLp::Outcome::Bounded ? choose_variable(lp, x, o.candidates) : -1;
+        if (v < 0) {  // integral (the bound is reached by the LP's point) or no answer: a leaf
+            leaf(n.bound);
+            continue;
+        }
+        const Var V = lp.var(size_t(v));
+        const int64_t below = int64_t(std::floor(x[size_t(v)]));
+        for (const auto& [lo, hi] : {std::pair{V.lo, below}, std::pair{below + 1, V.hi}}) {
+            Node c;
+            c.fixes = n.fixes;
+            c.fixes.push_back({v, lo, hi});
+            lp.apply(c.fixes);
+            const NodeLp::Outcome out = lp.solve(c.bound, c.x);
+            if (budget.expired()) {
+                leaf(n.bound);  // the parent's bound still covers this child
+                continue;
+            }
+            ++res.nodes;
+            if (out == NodeLp::Outcome::Empty) continue;
+            if (out == NodeLp::Outcome::Unknown) {
+                leaf(n.bound);
+                continue;
+            }
+            c.bound = std::min(c.bound, n.bound);
+            if (o.on_point) o.on_point(c.x);
+            if (closed(c.bound)) leaf(c.bound);
+            else open.push(std::move(c));
+        }
+    }
+    res.upper = leaves;
+    while (!open.empty()) {
+        res.upper = res.upper ? std::max(*res.upper, open.top().bound) : open.top().bound;
+        open.pop();
+    }
+    if (!res.upper) res.upper = o.close_at;  // every node proved empty: no integer point at all
+    res.closed = o.close_at && res.upper && *res.upper <= *o.close_at;
+    return res;
+}
+
+}  // namespace qcert::milp
