@@ -165,8 +165,11 @@ public:
         closed_ = std::vector<double>(outputs_.size(), 0.0);
         close_or_push(std::move(root));
         const unsigned threads = o_.threads ? o_.threads : worker_count();
+        // The calling thread is the first worker (its caches and scratch buffers are warm from the
+        // root's bound); the last one runs the side job first.
         std::vector<std::thread> pool;
-        for (unsigned t = 0; t < threads; ++t) pool.emplace_back([this, &side, last = t + 1 == threads] { work(last ? side : nullptr); });
+        for (unsigned t = 1; t < threads; ++t) pool.emplace_back([this, &side, last = t + 1 == threads] { work(last ? side : nullptr); });
+        work(threads == 1 ? side : nullptr);
         for (auto& th : pool) th.join();
         if (error_) std::rethrow_exception(error_);
         per_output = closed_;
