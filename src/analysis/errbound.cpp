@@ -480,9 +480,10 @@ double integer_points_log2(const std::vector<double>& lo, const std::vector<doub
 }
 
 // An integer twin: the rigorous LP bound of the pair model, coupled neuron by neuron through db
-// (errbound_pair_milp.hpp), for each output and sign whose root bound is above eps (every one
-// without eps), `seconds` shared evenly; db's bounds and the root's tightened where it is lower.
-// True when it was.
+// (errbound_pair_milp.hpp), with eps its LP branch and bound until the side is within eps, for
+// each output and sign whose root bound is above eps (every one without eps), `seconds` shared
+// evenly; db's bounds and the root's tightened where it is lower, the LP points offered to
+// `best`. True when it was.
 bool lp_tighten(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
                 const std::vector<int64_t>& outputs, const ErrBoundOptions& o, double seconds, DiffBound& db, Node& root,
                 BestInputs& best) {
@@ -604,8 +605,9 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
         if (int_milp && !eps_decided())
             pm = run_pair_milps(p, lo, hi, outputs, db, o, 0.5 * (o.timeout_s - s.elapsed()), s.best(), r);
         local_search(pm.all_proved || eps_decided(), s.elapsed() - before_milp, rng);
-        // An integer twin: the pair model's LP bound for every output and sign still open, with a
-        // quarter of the time left; not under a split budget (its answer depends on the time).
+        // An integer twin: the pair model's LP bound (with eps, its branch and bound) for every
+        // output and sign still open, with a quarter of the time left; not under a split budget
+        // (its answer depends on the time).
         if (p.integer_region() && (method == "split" || method == "milp") && !pm.all_proved && o.max_splits < 0 &&
             !eps_decided() && lp_tighten(p, lo, hi, outputs, o, 0.25 * (o.timeout_s - s.elapsed()), db, root, s.best()))
             r.method += "+lp";
