@@ -168,7 +168,12 @@ LpBabResult lp_branch_and_bound(const Model& m, const Affine& target, const Budg
     {
         Node root;
         lp.apply({});
-        if (lp.solve(root.bound, root.x) != NodeLp::Outcome::Bounded) {
+        const NodeLp::Outcome out = lp.solve(root.bound, root.x);
+        if (out == NodeLp::Outcome::Empty) {
+            res.empty = res.closed = true;
+            return res;
+        }
+        if (out == NodeLp::Outcome::Unknown) {
             i128 lo = 0, hi = 0;  // no usable LP answer: the range over the variable bounds
             affine_range(m, target, lo, hi);
             res.upper = hi;
@@ -219,8 +224,8 @@ LpBabResult lp_branch_and_bound(const Model& m, const Affine& target, const Budg
         res.upper = res.upper ? std::max(*res.upper, open.top().bound) : open.top().bound;
         open.pop();
     }
-    if (!res.upper) res.upper = o.close_at;  // every node proved empty: no integer point at all
-    res.closed = o.close_at && res.upper && *res.upper <= *o.close_at;
+    res.empty = !res.upper;  // every leaf proved to have no integer point
+    res.closed = res.empty || (o.close_at && *res.upper <= *o.close_at);
     return res;
 }
 

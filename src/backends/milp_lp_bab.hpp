@@ -34,7 +34,8 @@ struct LpBabOptions {
 
 struct LpBabResult {
     std::optional<i128> upper;  // the bound over the leaves (the range over the variable bounds when the root's LP gave none)
-    bool closed = false;        // every leaf's bound is at most close_at
+    bool empty = false;         // proved: the model has no integer point (then upper is nullopt)
+    bool closed = false;        // every leaf's bound is at most close_at (or empty)
     int64_t nodes = 0;          // LPs solved for nodes (strong branching's trial solves not counted)
 };
 

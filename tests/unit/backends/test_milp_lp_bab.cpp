@@ -1,0 +1,101 @@
+// The rigorous LP branch and bound (milp_lp_bab) against brute-force enumeration of small random
+// integer programs: its bound is never below the integer maximum, and with time enough it closes
+// every leaf at the maximum itself; a program with no integer point is mostly proved empty (by
+// checked dual rays), one with a point never is.
+#include "backends/milp_lp_bab.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+using namespace qcert;
+using namespace qcert::milp;
+
+namespace {
+
+// A random program over 2 to 4 integer variables in small ranges with 1 to 4 random rows, and a
+// random target; `best` is the target's maximum over the integer points (nullopt: none).
+struct Program {
+    Model m;
+    Affine target;
+    std::optional<i128> best;
+};
+
+Program random_program(std::mt19937_64& rng) {
+    std::uniform_int_distribution<int> coef(-9, 9), lo(-4, 2), width(0, 6), nvars(2, 4), nrows(1, 4);
+    Program p;
+    const int n = nvars(rng);
+    for (int v = 0; v < n; ++v) {
+        const int l = lo(rng);
+        p.m.add_var(l, l + width(rng), true);
+        p.target.terms.push_back({v, coef(rng)});
+    }
+    p.target.constant = coef(rng);
+    for (int r = nrows(rng); r > 0; --r) {
+        Affine row;
+        for (int v = 0; v < n; ++v) row.terms.push_back({v, coef(rng)});
+        const i128 side = coef(rng) * 3;
+        if (rng() % 2) p.m.add_row(row, side, std::nullopt);
+        else p.m.add_row(row, std::nullopt, side);
+    }
+    // Every integer point of the variables' box, the rows checked exactly.
+    std::vector<int64_t> x(static_cast<size_t>(n));
+    for (int v = 0; v < n; ++v) x[size_t(v)] = p.m.vars[size_t(v)].lo;
+    while (true) {
+        bool ok = true;
+        for (const Row& r : p.m.rows) {
+            i128 a = 0;
+            for (const Term& t : r.terms) a += t.coef * x[size_t(t.var)];
+            ok = ok && (r.lo == kNoLower || a >= r.lo) && (r.hi == kNoUpper || a <= r.hi);
+        }
+        if (ok) {
+            i128 value = p.target.constant;
+            for (const Term& t : p.target.terms) value += t.coef * x[size_t(t.var)];
+            p.best = p.best ? std::max(*p.best, value) : value;
+        }
+        int v = 0;
+        while (v < n && x[size_t(v)] == p.m.vars[size_t(v)].hi) x[size_t(v)] = p.m.vars[size_t(v)].lo, ++v;
+        if (v == n) break;
+        ++x[size_t(v)];
+    }
+    return p;
+}
+
+}  // namespace
+
+TEST(MilpLpBab, NeverBelowTheIntegerMaximumAndClosesAtIt) {
+    std::mt19937_64 rng(17);
+    int programs = 0, closed_at_max = 0, empty = 0, empty_proved = 0;
+    for (int t = 0; t < 300; ++t) {
+        const Program p = random_program(rng);
+        if (p.m.rows.empty()) continue;
+        ++programs;
+        // Without a target to close at: branches until every leaf's LP point is integral.
+        const LpBabResult free = lp_branch_and_bound(p.m, p.target, Budget::seconds(5));
+        if (!p.best) {
+            ++empty;
+            if (free.empty) ++empty_proved;
+            continue;
+        }
+        ASSERT_FALSE(free.empty) << "program " << t;  // a program with a point is never called empty
+        ASSERT_TRUE(free.upper.has_value()) << "program " << t;
+        EXPECT_GE(*free.upper, *p.best) << "program " << t;
+        // Closing at the maximum: every leaf ends at most there, so the bound is the maximum.
+        LpBabOptions o;
+        o.close_at = *p.best;
+        const LpBabResult at = lp_branch_and_bound(p.m, p.target, Budget::seconds(5), o);
+        ASSERT_TRUE(at.upper.has_value()) << "program " << t;
+        EXPECT_GE(*at.upper, *p.best) << "program " << t;
+        if (at.closed) {
+            EXPECT_EQ(*at.upper, *p.best) << "program " << t;
+            ++closed_at_max;
+        }
+        // Below the maximum it can never close.
+        o.close_at = *p.best - 1;
+        EXPECT_FALSE(lp_branch_and_bound(p.m, p.target, Budget::seconds(5), o).closed) << "program " << t;
+    }
+    EXPECT_GT(programs, 200);
+    EXPECT_GT(closed_at_max, (programs - empty) * 9 / 10) << closed_at_max << " of " << programs - empty;
+    EXPECT_GT(empty, 10);
+    EXPECT_GT(empty_proved, empty / 2) << empty_proved << " of " << empty;
+}
