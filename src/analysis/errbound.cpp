@@ -304,17 +304,12 @@ private:
         job = {std::move(n.lo), std::move(lhi), std::move(n.per_output), n.upper, d, std::move(n.ranges)};
     }
 
+    // One worker: the side job first (if any), then boxes until finished. An exception stops
+    // every worker and is rethrown by branch_and_bound.
     void work(const std::function<void()>& side) {
-        if (side) try {
-                side();
-            } catch (...) {
-                std::lock_guard<std::mutex> g(mu_);
-                if (!error_) error_ = std::current_exception();
-                done_ = true;
-                cv_.notify_all();
-                return;
-            }
+        bool active = false;  // this worker holds a box (counted in active_)
         try {
+            if (side) side();
             while (true) {
                 Pending job;
                 {
@@ -326,7 +321,7 @@ private:
                         return;
                     }
                     take_locked(job);
-                    ++active_;
+                    ++active_, active = true;
                     cv_.notify_all();  // a child may be pending for the other thread
                 }
                 Node c = evaluate(std::move(job.lo), std::move(job.hi), nullptr, job.parent_ranges.get());
@@ -335,14 +330,14 @@ private:
                 for (size_t k = 0; k < c.per_output.size(); ++k) c.per_output[k] = std::min(c.per_output[k], job.parent_per_output[k]);
                 c.upper = std::min(c.upper, job.parent_upper);
                 close_or_push(std::move(c));
-                --active_;
+                --active_, active = false;
                 cv_.notify_all();
             }
         } catch (...) {
             std::lock_guard<std::mutex> g(mu_);
             if (!error_) error_ = std::current_exception();
             done_ = true;
-            --active_;
+            if (active) --active_;
             cv_.notify_all();
         }
     }
