@@ -26,7 +26,7 @@ struct Fix {
 struct Node {
     std::vector<Fix> fixes;
     i128 bound = 0;         // rigorous upper bound on the target over the node's integer points
-    std::vector<double> x;  // its LP solution
+    std::vector<double> x;  // its LP solution (the branching variable is chosen from it)
     bool operator<(const Node& o) const { return bound < o.bound; }  // max-heap on the bound
 };
 
@@ -188,15 +188,13 @@ LpBabResult lp_branch_and_bound(const Model& m, const Affine& target, const Budg
         Node n = open.top();
         open.pop();
         lp.apply(n.fixes);
-        i128 again = 0;  // the LP state of this node, for strong branching from its basis
-        std::vector<double> x;
-        const int v = lp.solve(again, x) == NodeLp::Outcome::Bounded ? choose_variable(lp, x, o.candidates) : -1;
-        if (v < 0) {  // integral (the bound is reached by the LP's point) or no answer: a leaf
+        const int v = choose_variable(lp, n.x, o.candidates);
+        if (v < 0) {  // the node's LP point is integral (its bound is reached there): a leaf
             leaf(n.bound);
             continue;
         }
         const Var V = lp.var(size_t(v));
-        const int64_t below = int64_t(std::floor(x[size_t(v)]));
+        const int64_t below = int64_t(std::floor(n.x[size_t(v)]));
         for (const auto& [lo, hi] : {std::pair{V.lo, below}, std::pair{below + 1, V.hi}}) {
             Node c;
             c.fixes = n.fixes;
