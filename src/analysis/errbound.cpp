@@ -570,12 +570,12 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
     };
     // Coordinate search from the best input so far, in the direction it points to, unless eps is
     // already decided (or the search had its 20 % of the time, `other_time` not counted), then random points.
-    auto local_search = [&](bool decided, double other_time, std::mt19937_64& gen) {
+    auto local_search = [&](bool decided, double other_time) {
         if (const std::vector<double> w = s.best().witness(); !w.empty() && !decided && s.elapsed() - other_time < 0.2 * o.timeout_s) {
             const int64_t k = s.best().witness_output();
             errbound::coordinate_search(p, lo, hi, k, exact_difference(p, w)[k] >= 0 ? 1.0 : -1.0, w, s.best(), 4);
         }
-        errbound::random_inputs(p, lo, hi, 64, gen, s.best());
+        errbound::random_inputs(p, lo, hi, 64, rng, s.best());
     };
     // A real box split by the branch and bound: the search runs beside the first splits (Solver::
     // branch_and_bound's side job), which stop as soon as it finds an input above eps.
@@ -585,7 +585,7 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
     if (beside) {
         side = [&, decided_by_root = o.eps && root.upper <= *o.eps] {
             gradients();
-            local_search(o.eps && (decided_by_root || s.best().value() > *o.eps), 0.0, rng);
+            local_search(o.eps && (decided_by_root || s.best().value() > *o.eps), 0.0);
         };
     } else {
         gradients();
@@ -599,7 +599,7 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
         const double before_milp = s.elapsed();
         if (int_milp && !eps_decided())
             pm = run_pair_milps(p, lo, hi, outputs, db, o, 0.5 * (o.timeout_s - s.elapsed()), s.best(), r);
-        local_search(pm.all_proved || eps_decided(), s.elapsed() - before_milp, rng);
+        local_search(pm.all_proved || eps_decided(), s.elapsed() - before_milp);
         // An integer twin: the pair model's LP bound (with eps, its branch and bound) for every
         // output and sign still open, with a quarter of the time left; not under a split budget
         // (its answer depends on the time).
