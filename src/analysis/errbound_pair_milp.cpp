@@ -326,10 +326,74 @@ int add_difference_rows(PairModel& pm, const ErrPair& p, const IntegerF& F, cons
     return rows;
 }
 
+namespace {
+
+// A bound on D (an integer, up to 2^127) as a bound on s (g - f)_k: D / 2^M + delta, rounded up.
+double real_bound(milp::i128 d, int M, double delta) {
+    double v = double(d);
+    if (milp::i128(v) < d) v = std::nextafter(v, std::numeric_limits<double>::infinity());
+    return outward::up(std::ldexp(v, -M) + delta);
+}
+
+}  // namespace
+
+struct PairLpBab::State {
+    const ErrPair& p;
+    std::vector<double> lo, hi;
+    int64_t output;
+    double sign, eps;
+    const DiffBound* db;
+    std::function<void(const std::vector<double>&)> offer;
+    bool built = false, failed = false;
+    double delta = 0;
+    PairModel pm;
+    std::unique_ptr<milp::LpBranchAndBound> bab;
+
+    // The model (coupled through db), the target D <= (eps - delta) 2^M; false when it cannot be built.
+    bool build(const Budget& budget) {
+        const std::vector<int64_t> ilo = as_ints(lo), ihi = as_ints(hi);
+        const IntegerF F = integer_f(p, ilo, ihi);
+        if (!F.unsupported.empty()) return false;
+        delta = F.delta[size_t(output)];
+        pm = pair_model(p, ilo, ihi, F, output, sign, std::nullopt, delta, budget);
+        if (!pm.ok) return false;
+        if (db && p.same_shape()) add_difference_rows(pm, p, F, *db);
+        milp::LpBabOptions o;
+        const double t = std::ldexp(outward::down(eps - delta), pm.M);
+        if (std::fabs(t) < 0x1p100) o.close_at = milp::i128(std::floor(t));
+        if (offer) o.on_point = [this](const std::vector<double>& values) { offer(as_doubles(pm.enc.input_from(values))); };
+        bab = std::make_unique<milp::LpBranchAndBound>(pm.enc.model, pm.D, std::move(o));
+        return true;
+    }
+};
+
+PairLpBab::PairLpBab(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi, int64_t output, double sign,
+                     const DiffBound* db, double eps, std::function<void(const std::vector<double>&)> offer)
+    : s_(new State{p, lo, hi, output, sign, eps, db, std::move(offer)}) {}
+
+PairLpBab::~PairLpBab() = default;
+
+std::optional<double> PairLpBab::run(double seconds) {
+    State& s = *s_;
+    if (s.failed || !s.p.g_int) return std::nullopt;
+    const Budget budget = Budget::seconds(std::max(seconds, 0.01));
+    if (!s.built) {
+        if (budget.expired() || !s.build(budget)) {
+            s.failed = !budget.expired();  // out of time: tried again on the next run
+            return std::nullopt;
+        }
+        s.built = true;
+    }
+    const milp::LpBabResult r = s.bab->run(budget);
+    if (!r.upper) return std::nullopt;
+    return real_bound(*r.upper, s.pm.M, s.delta);
+}
+
 std::optional<double> pair_lp_bound(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
                                     int64_t output, double sign, double seconds, const DiffBound* db, std::optional<double> eps,
                                     const std::function<void(const std::vector<double>&)>& offer) {
     if (!p.g_int) return std::nullopt;
+    if (eps) return PairLpBab(p, lo, hi, output, sign, db, *eps, offer).run(seconds);
     const Budget budget = Budget::seconds(std::max(seconds, 0.01));
     const std::vector<int64_t> ilo = as_ints(lo), ihi = as_ints(hi);
     const IntegerF F = integer_f(p, ilo, ihi);
@@ -338,23 +402,9 @@ std::optional<double> pair_lp_bound(const ErrPair& p, const std::vector<double>&
     PairModel pm = pair_model(p, ilo, ihi, F, output, sign, std::nullopt, delta, budget);
     if (!pm.ok || budget.expired()) return std::nullopt;
     if (db && p.same_shape()) add_difference_rows(pm, p, F, *db);
-    std::optional<milp::i128> d;
-    if (eps) {
-        // Branch and bound until D <= (eps - delta) 2^M on every leaf, or the time is up.
-        milp::LpBabOptions o;
-        const double t = std::ldexp(outward::down(*eps - delta), pm.M);
-        if (std::fabs(t) < 0x1p100) o.close_at = milp::i128(std::floor(t));
-        if (offer) o.on_point = [&](const std::vector<double>& values) { offer(as_doubles(pm.enc.input_from(values))); };
-        d = milp::lp_branch_and_bound(pm.enc.model, pm.D, budget, o).upper;
-    } else {
-        const milp::LpRange range = milp::lp_upper(pm.enc.model, pm.D, budget);
-        if (!range.infeasible) d = range.hi;
-    }
-    if (!d) return std::nullopt;
-    // D_hi to double rounded up (it may exceed 2^53), scaled by 2^-M exactly, plus delta rounded up.
-    double v = double(*d);
-    if (milp::i128(v) < *d) v = std::nextafter(v, std::numeric_limits<double>::infinity());
-    return outward::up(std::ldexp(v, -pm.M) + delta);
+    const milp::LpRange range = milp::lp_upper(pm.enc.model, pm.D, budget);
+    if (range.infeasible) return std::nullopt;
+    return real_bound(range.hi, pm.M, delta);
 }
 
 }  // namespace qcert::errbound

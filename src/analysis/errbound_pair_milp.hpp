@@ -15,6 +15,7 @@
 #include "qcert/errbound.hpp"
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -66,6 +67,24 @@ PairMilpResult pair_milp(const ErrPair& p, const std::vector<double>& lo, const 
 // (diff_bounds.cpp), written over g's and f_h's own variables. Valid rows: every integer point
 // of the box satisfies them; they only cut the LP relaxation. Returns the rows added.
 int add_difference_rows(PairModel& pm, const ErrPair& p, const IntegerF& F, const DiffBound& db);
+
+// The LP branch and bound below for one output and sign, kept between runs: each run continues
+// the tree for `seconds` (the first builds the model, reading db) and returns the bound over its
+// leaves and open nodes, a sound upper bound on s (g - f)_k over the box's integer points (nullopt:
+// no model, or no time yet to build it). Holds references to p and db.
+class PairLpBab {
+public:
+    PairLpBab(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi, int64_t output, double sign,
+              const DiffBound* db, double eps, std::function<void(const std::vector<double>&)> offer = {});
+    ~PairLpBab();
+    PairLpBab(const PairLpBab&) = delete;
+    PairLpBab& operator=(const PairLpBab&) = delete;
+    std::optional<double> run(double seconds);
+
+private:
+    struct State;
+    std::unique_ptr<State> s_;
+};
 
 // The rigorous LP bound of the pair model (coupled by add_difference_rows when db is given).
 // With eps: the rigorous LP branch and bound (backends/milp_lp_bab.hpp) on the same model until

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <queue>
 #include <tuple>
 
@@ -33,7 +34,7 @@ struct Node {
 // Clp on the model's LP relaxation, moved from node to node by changing column bounds.
 class NodeLp {
 public:
-    NodeLp(const Model& m, const Affine& target, const Budget& budget) : m_(m), budget_(budget), vars_(m.vars) {
+    NodeLp(const Model& m, const Affine& target) : m_(m), vars_(m.vars) {
         load_model(s_, m);
         s_.getModelPtr()->setLogLevel(0);
         std::vector<double> obj(m.vars.size(), 0.0);
@@ -78,6 +79,7 @@ public:
     }
 
     const Var& var(size_t v) const { return vars_[v]; }
+    void set_budget(const Budget& budget) { budget_ = &budget; }
 
 private:
     void set_bounds(int v, int64_t lo, int64_t hi) {
@@ -87,7 +89,7 @@ private:
     }
 
     bool run() {
-        s_.getModelPtr()->setMaximumSeconds(std::max(budget_.seconds_left(), 0.01));
+        s_.getModelPtr()->setMaximumSeconds(std::max(budget_->seconds_left(), 0.01));
         if (started_) s_.resolve();
         else s_.initialSolve(), started_ = true;
         return s_.isProvenOptimal();
@@ -117,7 +119,7 @@ private:
     }
 
     const Model& m_;
-    const Budget& budget_;
+    const Budget* budget_ = nullptr;
     std::vector<Var> vars_;  // the current node's bounds
     Affine neg_;             // -target (Clp minimises)
     OsiClpSolverInterface s_;
@@ -151,80 +153,122 @@ int choose_variable(NodeLp& lp, const std::vector<double>& x, int candidates) {
 
 }  // namespace
 
-LpBabResult lp_branch_and_bound(const Model& m, const Affine& target, const Budget& budget, const LpBabOptions& o) {
-    LpBabResult res;
-    if (m.rows.empty() || budget.expired()) {
-        i128 lo = 0, hi = 0;
-        affine_range(m, target, lo, hi);
-        res.upper = hi;
-        res.closed = o.close_at && hi <= *o.close_at;
-        return res;
-    }
-    NodeLp lp(m, target, budget);
+struct LpBranchAndBound::Tree {
+    Tree(const Model& m, const Affine& target, LpBabOptions o) : m(m), target(target), o(std::move(o)) {}
+    const Model& m;
+    const Affine& target;
+    const LpBabOptions o;
+    std::optional<NodeLp> lp;     // from the first run that has time for the root
     std::priority_queue<Node> open;
     std::optional<i128> leaves;  // the largest bound of the leaves no longer split
-    auto leaf = [&](i128 b) { leaves = leaves ? std::max(*leaves, b) : b; };
-    auto closed = [&](i128 b) { return o.close_at && b <= *o.close_at; };
-    {
+    std::optional<i128> fixed;   // a final bound without a tree: no LP, or no usable root LP
+    bool empty = false;          // the root proved to have no integer point
+    bool rooted = false;         // the root's LP solved (or found unusable)
+    int64_t nodes = 0;
+
+    bool closes(i128 b) const { return o.close_at && b <= *o.close_at; }
+    void leaf(i128 b) { leaves = leaves ? std::max(*leaves, b) : b; }
+    // The range of the target over the variable bounds: the bound when the LP gives none.
+    void range_only() {
+        i128 lo = 0, hi = 0;
+        affine_range(m, target, lo, hi);
+        fixed = hi;
+    }
+    // The root's LP; false when it is not solved yet (no time).
+    bool solve_root(const Budget& budget) {
+        if (!lp) lp.emplace(m, target);
+        lp->set_budget(budget);
         Node root;
-        lp.apply({});
-        const NodeLp::Outcome out = lp.solve(root.bound, root.x);
+        lp->apply({});
+        const NodeLp::Outcome out = lp->solve(root.bound, root.x);
         if (out == NodeLp::Outcome::Empty) {
-            res.empty = res.closed = true;
-            return res;
+            empty = true;
+            return true;
         }
         if (out == NodeLp::Outcome::Unknown) {
-            i128 lo = 0, hi = 0;  // no usable LP answer: the range over the variable bounds
-            affine_range(m, target, lo, hi);
-            res.upper = hi;
-            res.closed = o.close_at && hi <= *o.close_at;
-            return res;
+            if (budget.expired()) return false;
+            range_only();  // no usable LP answer
+            return true;
         }
-        ++res.nodes;
+        ++nodes;
         if (o.on_point) o.on_point(root.x);
         open.push(std::move(root));
+        return true;
     }
-    while (!open.empty() && !closed(open.top().bound) && !budget.expired()) {
-        Node n = open.top();
-        open.pop();
-        lp.apply(n.fixes);
-        const int v = choose_variable(lp, n.x, o.candidates);
+    // Splits the best open node; false (the node kept open) when the time ran out first.
+    bool split_best(const Budget& budget) {
+        const Node& n = open.top();
+        lp->apply(n.fixes);
+        const int v = choose_variable(*lp, n.x, o.candidates);
         if (v < 0) {  // the node's LP point is integral (its bound is reached there): a leaf
             leaf(n.bound);
-            continue;
+            open.pop();
+            return true;
         }
-        const Var V = lp.var(size_t(v));
+        const Var V = lp->var(size_t(v));
         const int64_t below = int64_t(std::floor(n.x[size_t(v)]));
+        std::vector<Node> children;
         for (const auto& [lo, hi] : {std::pair{V.lo, below}, std::pair{below + 1, V.hi}}) {
             Node c;
             c.fixes = n.fixes;
             c.fixes.push_back({v, lo, hi});
-            lp.apply(c.fixes);
-            const NodeLp::Outcome out = lp.solve(c.bound, c.x);
-            if (budget.expired()) {
-                leaf(n.bound);  // the parent's bound still covers this child
-                continue;
-            }
-            ++res.nodes;
+            lp->apply(c.fixes);
+            const NodeLp::Outcome out = lp->solve(c.bound, c.x);
+            if (budget.expired()) return false;  // the parent stays open (and still covers this child)
+            ++nodes;
             if (out == NodeLp::Outcome::Empty) continue;
-            if (out == NodeLp::Outcome::Unknown) {
-                leaf(n.bound);
-                continue;
-            }
+            if (out == NodeLp::Outcome::Unknown) c.bound = n.bound;  // a leaf with its parent's bound
             c.bound = std::min(c.bound, n.bound);
-            if (o.on_point) o.on_point(c.x);
-            if (closed(c.bound)) leaf(c.bound);
-            else open.push(std::move(c));
+            if (o.on_point && out == NodeLp::Outcome::Bounded) o.on_point(c.x);
+            if (out == NodeLp::Outcome::Unknown || closes(c.bound)) leaf(c.bound);
+            else children.push_back(std::move(c));
         }
-    }
-    res.upper = leaves;
-    while (!open.empty()) {
-        res.upper = res.upper ? std::max(*res.upper, open.top().bound) : open.top().bound;
         open.pop();
+        for (Node& c : children) open.push(std::move(c));
+        return true;
     }
-    res.empty = !res.upper;  // every leaf proved to have no integer point
-    res.closed = res.empty || (o.close_at && *res.upper <= *o.close_at);
-    return res;
+    LpBabResult result() const {
+        LpBabResult r;
+        r.nodes = nodes;
+        if (empty) {
+            r.empty = r.closed = true;
+            return r;
+        }
+        r.upper = fixed ? fixed : leaves;
+        if (!fixed && !open.empty()) r.upper = r.upper ? std::max(*r.upper, open.top().bound) : open.top().bound;
+        r.empty = !r.upper;  // every leaf proved to have no integer point
+        r.closed = r.empty || closes(*r.upper);
+        return r;
+    }
+};
+
+LpBranchAndBound::LpBranchAndBound(const Model& m, const Affine& target, LpBabOptions options)
+    : t_(std::make_unique<Tree>(m, target, std::move(options))) {}
+
+LpBranchAndBound::~LpBranchAndBound() = default;
+
+LpBabResult LpBranchAndBound::run(const Budget& budget) {
+    Tree& t = *t_;
+    if (t.m.rows.empty() && !t.fixed) t.range_only();  // nothing to relax: the range over the variable bounds
+    if (!t.rooted && !t.fixed) {
+        if (budget.expired() || !t.solve_root(budget)) {
+            LpBabResult r;  // no time for the root yet: the range over the variable bounds, for now
+            i128 lo = 0, hi = 0;
+            affine_range(t.m, t.target, lo, hi);
+            r.upper = hi;
+            r.closed = t.closes(hi);
+            return r;
+        }
+        t.rooted = true;
+    }
+    if (t.lp) t.lp->set_budget(budget);
+    while (!t.open.empty() && !t.closes(t.open.top().bound) && !budget.expired())
+        if (!t.split_best(budget)) break;
+    return t.result();
+}
+
+LpBabResult lp_branch_and_bound(const Model& m, const Affine& target, const Budget& budget, const LpBabOptions& o) {
+    return LpBranchAndBound(m, target, o).run(budget);
 }
 
 }  // namespace qcert::milp

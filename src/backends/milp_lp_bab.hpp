@@ -20,6 +20,7 @@
 #include "qcert/property.hpp"
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -39,6 +40,22 @@ struct LpBabResult {
     int64_t nodes = 0;          // LPs solved for nodes (strong branching's trial solves not counted)
 };
 
+// The branch and bound kept between runs: each run continues the tree where the last stopped
+// (a node being split when the time ran out stays open). `m` and `target` must outlive it.
+class LpBranchAndBound {
+public:
+    LpBranchAndBound(const Model& m, const Affine& target, LpBabOptions options = {});
+    ~LpBranchAndBound();
+    LpBranchAndBound(const LpBranchAndBound&) = delete;
+    LpBranchAndBound& operator=(const LpBranchAndBound&) = delete;
+    LpBabResult run(const Budget& budget);  // `nodes` counts every run's
+
+private:
+    struct Tree;
+    std::unique_ptr<Tree> t_;
+};
+
+// One run of a fresh tree.
 LpBabResult lp_branch_and_bound(const Model& m, const Affine& target, const Budget& budget, const LpBabOptions& options = {});
 
 }  // namespace qcert::milp

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <random>
 
 using namespace qcert;
@@ -98,4 +100,46 @@ TEST(MilpLpBab, NeverBelowTheIntegerMaximumAndClosesAtIt) {
     EXPECT_GT(closed_at_max, (programs - empty) * 9 / 10) << closed_at_max << " of " << programs - empty;
     EXPECT_GT(empty, 10);
     EXPECT_GT(empty_proved, empty / 2) << empty_proved << " of " << empty;
+}
+
+// The tree kept between runs: runs cut short after a few nodes (the budget cancelled from the
+// node callback) give bounds that never rise and never fall below the maximum, and end where one
+// long run ends (closed at the maximum).
+TEST(MilpLpBab, ResumedRunsNeverRiseAndCloseLikeOneRun) {
+    std::mt19937_64 rng(29);
+    int checked = 0, closed = 0, resumed = 0;  // resumed: trees grown by more than one run
+    for (int t = 0; t < 200; ++t) {
+        const Program p = random_program(rng);
+        if (p.m.rows.empty() || !p.best) continue;
+        ++checked;
+        std::atomic<bool> cancel = false;
+        int quota = 0;
+        LpBabOptions o;
+        o.close_at = *p.best;
+        o.on_point = [&](const std::vector<double>&) { cancel = --quota <= 0; };
+        LpBranchAndBound bab(p.m, p.target, o);
+        std::optional<i128> last;
+        LpBabResult r;
+        int runs = 0;
+        for (; runs < 1000 && !r.closed; ++runs) {
+            cancel = false;
+            quota = 2;
+            r = bab.run(Budget{std::chrono::steady_clock::time_point::max(), &cancel});
+            ASSERT_TRUE(r.upper.has_value()) << "program " << t;
+            ASSERT_GE(*r.upper, *p.best) << "program " << t << " run " << runs;
+            if (last) ASSERT_LE(*r.upper, *last) << "program " << t << " run " << runs;
+            last = r.upper;
+        }
+        o.on_point = {};
+        const LpBabResult once = lp_branch_and_bound(p.m, p.target, Budget::seconds(5), o);
+        if (once.closed) {
+            EXPECT_TRUE(r.closed) << "program " << t;
+            EXPECT_EQ(*r.upper, *once.upper) << "program " << t;
+        }
+        closed += r.closed;
+        resumed += runs > 1;
+    }
+    EXPECT_GT(checked, 80);
+    EXPECT_GT(closed, checked * 9 / 10) << closed << " of " << checked;
+    EXPECT_GT(resumed, 10) << resumed << " of " << checked;
 }
