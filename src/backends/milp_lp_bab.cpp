@@ -31,6 +31,13 @@ struct Node {
     bool operator<(const Node& o) const { return bound < o.bound; }  // max-heap on the bound
 };
 
+// Dual simplex iterations per strong-branching trial. The value after them is the dual
+// simplex's objective so far, below the child's LP minimum of -target (the child's value is
+// overestimated): good enough to rank the candidates (QEBVerif 2blk_100_100 Q = 4 sample 8463,
+// eps 4: 19 nodes in the LP's time with every trial solved to the end, 53 with Clp's hot start,
+// 90 to 120 with it and 10 iterations).
+constexpr int kTrialIterations = 10;
+
 // Clp on the model's LP relaxation, moved from node to node by changing column bounds.
 class NodeLp {
 public:
@@ -66,14 +73,38 @@ public:
         return Outcome::Bounded;
     }
 
+    // Trials of one more narrowing each at the current node (strong branching) go between these:
+    // the node's LP is solved and Clp's state kept (its hot start), and each trial starts from it
+    // and stops after kTrialIterations dual simplex iterations.
+    void begin_trials() {
+        hot_ = run();
+        if (hot_) {
+            s_.setIntParam(OsiMaxNumIterationHotStart, kTrialIterations);
+            s_.markHotStart();
+        }
+    }
+    void end_trials() {
+        if (hot_) s_.unmarkHotStart();
+        hot_ = false;
+    }
+
     // Clp's value of the target at the current node with one more narrowing (for the choice of
-    // the variable only: not rigorous); -inf when Clp finds it infeasible, +inf when it fails.
+    // the variable only: not rigorous; within the iteration limit of a hot start, an overestimate);
+    // -inf when Clp finds it infeasible, +inf when it fails.
     double trial(int v, int64_t lo, int64_t hi) {
         const Var saved = vars_[size_t(v)];
         set_bounds(v, lo, hi);
         double value = std::numeric_limits<double>::infinity();
-        if (run()) value = -s_.getObjValue() - double(neg_.constant);
-        else if (s_.isProvenPrimalInfeasible()) value = -std::numeric_limits<double>::infinity();
+        if (hot_) {
+            s_.solveFromHotStart();
+            if (s_.isProvenOptimal() || (s_.isIterationLimitReached() && !s_.isProvenPrimalInfeasible()))
+                value = -s_.getObjValue() - double(neg_.constant);
+            else if (s_.isProvenPrimalInfeasible()) value = -std::numeric_limits<double>::infinity();
+        } else if (run()) {
+            value = -s_.getObjValue() - double(neg_.constant);
+        } else if (s_.isProvenPrimalInfeasible()) {
+            value = -std::numeric_limits<double>::infinity();
+        }
         set_bounds(v, saved.lo, saved.hi);
         return value;
     }
@@ -125,6 +156,7 @@ private:
     OsiClpSolverInterface s_;
     std::vector<int> changed_;
     bool started_ = false;
+    bool hot_ = false;  // between begin_trials and end_trials with Clp's hot start
 };
 
 // Strong branching: of the fractional integer variables nearest to 1/2, the one whose worse
@@ -141,6 +173,8 @@ int choose_variable(NodeLp& lp, const std::vector<double>& x, int candidates) {
     if (fractional.size() > size_t(candidates)) fractional.resize(size_t(candidates));
     int best = -1;
     double best_score = std::numeric_limits<double>::infinity();
+    if (fractional.empty()) return best;
+    lp.begin_trials();
     for (const auto& [dist, v] : fractional) {
         const Var V = lp.var(size_t(v));
         const double down = lp.trial(v, V.lo, int64_t(std::floor(x[size_t(v)])));
@@ -148,6 +182,7 @@ int choose_variable(NodeLp& lp, const std::vector<double>& x, int candidates) {
         const double score = std::max(down, up);
         if (best < 0 || score < best_score) best = v, best_score = score;
     }
+    lp.end_trials();
     return best;
 }
 

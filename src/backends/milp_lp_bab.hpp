@@ -13,7 +13,9 @@
 // The variable to branch on is chosen by strong branching: among the fractional integer
 // variables nearest to 1/2, the one whose worse child's LP value is lowest (on the QEBVerif
 // networks, one such split of a ReLU's phase moved the LP bound by 3 %, as much as the whole
-// rounding of the bound's other parts).
+// rounding of the bound's other parts). Each trial starts from the node's solved LP (Clp's hot
+// start) and stops after a few dual simplex iterations: the value it reaches ranks the
+// candidates; only the children's own LPs give bounds.
 #pragma once
 
 #include "backends/milp_model.hpp"
@@ -28,7 +30,7 @@ namespace qcert::milp {
 
 struct LpBabOptions {
     std::optional<i128> close_at;  // a node whose bound is at most this is not split (the target met)
-    int candidates = 24;           // fractional variables tried by strong branching per node
+    int candidates = 96;           // fractional variables tried by strong branching per node
     // Each node's LP solution (one value per model variable), e.g. for a search to round.
     std::function<void(const std::vector<double>&)> on_point;
 };
