@@ -36,7 +36,7 @@ struct LpBabOptions {
 };
 
 struct LpBabResult {
-    std::optional<i128> upper;  // the bound over the leaves (the range over the variable bounds when the root's LP gave none)
+    std::optional<i128> upper;  // the largest bound of the leaves and open nodes (the range over the variable bounds when the root's LP gave none)
     bool empty = false;         // proved: the model has no integer point (then upper is nullopt)
     bool closed = false;        // every leaf's bound is at most close_at (or empty)
     int64_t nodes = 0;          // LPs solved for nodes (strong branching's trial solves not counted)
