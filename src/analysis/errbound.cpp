@@ -669,8 +669,9 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
         // on: here with half of the time left when their bound is nearer to eps than the best input
         // (relative to eps), and after the annealing with three quarters of the time left.
         const bool lp_again = with_lp && o.eps && *o.eps > 0;
-        if (lp_again && !eps_decided() && lps.excess() > 0 && lps.excess() < (*o.eps - s.best().value()) / *o.eps)
-            lps.resume(0.5 * (o.timeout_s - s.elapsed()));
+        if (lp_again && !eps_decided())
+            if (const double excess = lps.excess(); excess > 0 && excess < (*o.eps - s.best().value()) / *o.eps)
+                lps.resume(0.5 * (o.timeout_s - s.elapsed()));
         // An integer twin: simulated annealing on the box's integers, for every output and sign the
         // root bound leaves open, with half of the time left (it stops at the first input above eps).
         // Not on boxes of fewer than 2^20 integers, which the branch and bound splits down to points,

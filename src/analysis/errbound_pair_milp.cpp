@@ -328,6 +328,20 @@ int add_difference_rows(PairModel& pm, const ErrPair& p, const IntegerF& F, cons
 
 namespace {
 
+// The pair model of output and sign without an eps row, coupled through db when given (the LP
+// bound's model); `delta` gets f_h's error bound on the output. nullopt when it cannot be built.
+std::optional<PairModel> lp_pair_model(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
+                                       int64_t output, double sign, const DiffBound* db, const Budget& budget, double& delta) {
+    const std::vector<int64_t> ilo = as_ints(lo), ihi = as_ints(hi);
+    const IntegerF F = integer_f(p, ilo, ihi);
+    if (!F.unsupported.empty()) return std::nullopt;
+    delta = F.delta[size_t(output)];
+    PairModel pm = pair_model(p, ilo, ihi, F, output, sign, std::nullopt, delta, budget);
+    if (!pm.ok) return std::nullopt;
+    if (db && p.same_shape()) add_difference_rows(pm, p, F, *db);
+    return pm;
+}
+
 // A bound on D (an integer, up to 2^127) as a bound on s (g - f)_k: D / 2^M + delta, rounded up.
 double real_bound(milp::i128 d, int M, double delta) {
     double v = double(d);
@@ -338,6 +352,9 @@ double real_bound(milp::i128 d, int M, double delta) {
 }  // namespace
 
 struct PairLpBab::State {
+    State(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi, int64_t output, double sign, double eps,
+          const DiffBound* db, std::function<void(const std::vector<double>&)> offer)
+        : p(p), lo(lo), hi(hi), output(output), sign(sign), eps(eps), db(db), offer(std::move(offer)) {}
     const ErrPair& p;
     std::vector<double> lo, hi;
     int64_t output;
@@ -351,13 +368,9 @@ struct PairLpBab::State {
 
     // The model (coupled through db), the target D <= (eps - delta) 2^M; false when it cannot be built.
     bool build(const Budget& budget) {
-        const std::vector<int64_t> ilo = as_ints(lo), ihi = as_ints(hi);
-        const IntegerF F = integer_f(p, ilo, ihi);
-        if (!F.unsupported.empty()) return false;
-        delta = F.delta[size_t(output)];
-        pm = pair_model(p, ilo, ihi, F, output, sign, std::nullopt, delta, budget);
-        if (!pm.ok) return false;
-        if (db && p.same_shape()) add_difference_rows(pm, p, F, *db);
+        std::optional<PairModel> model = lp_pair_model(p, lo, hi, output, sign, db, budget, delta);
+        if (!model) return false;
+        pm = std::move(*model);
         milp::LpBabOptions o;
         const double t = std::ldexp(outward::down(eps - delta), pm.M);
         if (std::fabs(t) < 0x1p100) o.close_at = milp::i128(std::floor(t));
@@ -369,7 +382,7 @@ struct PairLpBab::State {
 
 PairLpBab::PairLpBab(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi, int64_t output, double sign,
                      const DiffBound* db, double eps, std::function<void(const std::vector<double>&)> offer)
-    : s_(new State{p, lo, hi, output, sign, eps, db, std::move(offer)}) {}
+    : s_(std::make_unique<State>(p, lo, hi, output, sign, eps, db, std::move(offer))) {}
 
 PairLpBab::~PairLpBab() = default;
 
@@ -395,16 +408,12 @@ std::optional<double> pair_lp_bound(const ErrPair& p, const std::vector<double>&
     if (!p.g_int) return std::nullopt;
     if (eps) return PairLpBab(p, lo, hi, output, sign, db, *eps, offer).run(seconds);
     const Budget budget = Budget::seconds(std::max(seconds, 0.01));
-    const std::vector<int64_t> ilo = as_ints(lo), ihi = as_ints(hi);
-    const IntegerF F = integer_f(p, ilo, ihi);
-    if (!F.unsupported.empty()) return std::nullopt;
-    const double delta = F.delta[size_t(output)];
-    PairModel pm = pair_model(p, ilo, ihi, F, output, sign, std::nullopt, delta, budget);
-    if (!pm.ok || budget.expired()) return std::nullopt;
-    if (db && p.same_shape()) add_difference_rows(pm, p, F, *db);
-    const milp::LpRange range = milp::lp_upper(pm.enc.model, pm.D, budget);
+    double delta = 0;
+    const std::optional<PairModel> pm = lp_pair_model(p, lo, hi, output, sign, db, budget, delta);
+    if (!pm || budget.expired()) return std::nullopt;
+    const milp::LpRange range = milp::lp_upper(pm->enc.model, pm->D, budget);
     if (range.infeasible) return std::nullopt;
-    return real_bound(range.hi, pm.M, delta);
+    return real_bound(range.hi, pm->M, delta);
 }
 
 }  // namespace qcert::errbound

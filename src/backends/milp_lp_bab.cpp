@@ -94,17 +94,16 @@ public:
     double trial(int v, int64_t lo, int64_t hi) {
         const Var saved = vars_[size_t(v)];
         set_bounds(v, lo, hi);
-        double value = std::numeric_limits<double>::infinity();
+        bool usable = false;  // an objective value to rank by
         if (hot_) {
             s_.solveFromHotStart();
-            if (s_.isProvenOptimal() || (s_.isIterationLimitReached() && !s_.isProvenPrimalInfeasible()))
-                value = -s_.getObjValue() - double(neg_.constant);
-            else if (s_.isProvenPrimalInfeasible()) value = -std::numeric_limits<double>::infinity();
-        } else if (run()) {
-            value = -s_.getObjValue() - double(neg_.constant);
-        } else if (s_.isProvenPrimalInfeasible()) {
-            value = -std::numeric_limits<double>::infinity();
+            usable = s_.isProvenOptimal() || s_.isIterationLimitReached();
+        } else {
+            usable = run();
         }
+        double value = std::numeric_limits<double>::infinity();
+        if (s_.isProvenPrimalInfeasible()) value = -std::numeric_limits<double>::infinity();
+        else if (usable) value = -s_.getObjValue() - double(neg_.constant);
         set_bounds(v, saved.lo, saved.hi);
         return value;
     }
@@ -203,11 +202,11 @@ struct LpBranchAndBound::Tree {
 
     bool closes(i128 b) const { return o.close_at && b <= *o.close_at; }
     void leaf(i128 b) { leaves = leaves ? std::max(*leaves, b) : b; }
-    // The range of the target over the variable bounds: the bound when the LP gives none.
-    void range_only() {
+    // The largest value of the target over the variable bounds: the bound when the LP gives none.
+    i128 range_hi() const {
         i128 lo = 0, hi = 0;
         affine_range(m, target, lo, hi);
-        fixed = hi;
+        return hi;
     }
     // The root's LP; false when it is not solved yet (no time).
     bool solve_root(const Budget& budget) {
@@ -222,7 +221,7 @@ struct LpBranchAndBound::Tree {
         }
         if (out == NodeLp::Outcome::Unknown) {
             if (budget.expired()) return false;
-            range_only();  // no usable LP answer
+            fixed = range_hi();  // no usable LP answer
             return true;
         }
         ++nodes;
@@ -284,14 +283,12 @@ LpBranchAndBound::~LpBranchAndBound() = default;
 
 LpBabResult LpBranchAndBound::run(const Budget& budget) {
     Tree& t = *t_;
-    if (t.m.rows.empty() && !t.fixed) t.range_only();  // nothing to relax: the range over the variable bounds
+    if (t.m.rows.empty() && !t.fixed) t.fixed = t.range_hi();  // nothing to relax
     if (!t.rooted && !t.fixed) {
         if (budget.expired() || !t.solve_root(budget)) {
             LpBabResult r;  // no time for the root yet: the range over the variable bounds, for now
-            i128 lo = 0, hi = 0;
-            affine_range(t.m, t.target, lo, hi);
-            r.upper = hi;
-            r.closed = t.closes(hi);
+            r.upper = t.range_hi();
+            r.closed = t.closes(*r.upper);
             return r;
         }
         t.rooted = true;

@@ -127,7 +127,9 @@ TEST(MilpLpBab, ResumedRunsNeverRiseAndCloseLikeOneRun) {
             r = bab.run(Budget{std::chrono::steady_clock::time_point::max(), &cancel});
             ASSERT_TRUE(r.upper.has_value()) << "program " << t;
             ASSERT_GE(*r.upper, *p.best) << "program " << t << " run " << runs;
-            if (last) ASSERT_LE(*r.upper, *last) << "program " << t << " run " << runs;
+            if (last) {
+                ASSERT_LE(*r.upper, *last) << "program " << t << " run " << runs;
+            }
             last = r.upper;
         }
         o.on_point = {};
