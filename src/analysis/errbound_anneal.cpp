@@ -99,9 +99,17 @@ int64_t anneal(const ErrPair& p, const std::vector<double>& lo, const std::vecto
         }
         if (!(t_start > 0)) t_start = 1e-6;
         if (refine) t_start *= 0.03;
-        for (int64_t m = 0; m < moves; ++m) {
-            if ((m & 1023) == 0 && done()) break;
-            const double temp = t_start * std::pow(1e-3, double(m) / double(moves));
+        // The temperature follows the moves made or the restart's share of the time, whichever is
+        // further along, so that a restart cools within its time even where a move is slow.
+        const double begun = elapsed(), slice = 0.5 * (o.seconds - begun);
+        double temp = t_start;
+        for (int64_t m = 0;; ++m) {
+            if ((m & 63) == 0) {
+                if (done()) break;
+                const double progress = std::max(double(m) / double(moves), (elapsed() - begun) / slice);
+                if (progress >= 1) break;
+                temp = t_start * std::pow(1e-3, progress);
+            }
             const int64_t j = free[size_t(rng() % free.size())];
             const double v = random_value(j);
             if (v == u[size_t(j)]) continue;

@@ -18,11 +18,17 @@ namespace qcert::milp {
 
 namespace {
 
-// A variable's bounds narrowed at a node (every narrowing from the root down).
-struct Fix {
-    int var = 0;
-    int64_t lo = 0, hi = 0;
-};
+// A variable's bounds narrowed at a node (the narrowest from the root down, one per variable).
+using Fix = Narrowing;
+
+void narrow(std::vector<Fix>& fixes, const Fix& n) {
+    for (Fix& f : fixes)
+        if (f.var == n.var) {
+            f = n;
+            return;
+        }
+    fixes.push_back(n);
+}
 
 struct Node {
     std::vector<Fix> fixes;
@@ -41,7 +47,8 @@ constexpr int kTrialIterations = 10;
 // Clp on the model's LP relaxation, moved from node to node by changing column bounds.
 class NodeLp {
 public:
-    NodeLp(const Model& m, const Affine& target) : m_(m), vars_(m.vars) {
+    NodeLp(const Model& m, const Affine& target, std::optional<i128> close_at) : m_(m), vars_(m.vars) {
+        if (close_at) floor_at_ = -*close_at;
         load_model(s_, m);
         s_.getModelPtr()->setLogLevel(0);
         std::vector<double> obj(m.vars.size(), 0.0);
@@ -60,16 +67,35 @@ public:
         }
     }
 
+    // A node's LP answer: its bound, its LP point and, with close_at, the variable ranges whose
+    // cut parts the same multipliers prove within close_at (reduced-cost tightening), and the
+    // largest bound over those parts.
+    struct Solved {
+        i128 bound = 0;
+        std::vector<double> x;
+        std::vector<Fix> narrowed;
+        std::optional<i128> cut_bound;
+    };
     enum class Outcome { Bounded, Empty, Unknown };
-    // Solves the current node: Bounded (bound and x set), Empty (proved to have no integer point)
-    // or Unknown (no usable answer from Clp).
-    Outcome solve(i128& bound, std::vector<double>& x) {
+    // Solves the current node: Bounded (answer set), Empty (proved to have no integer point) or
+    // Unknown (no usable answer from Clp).
+    Outcome solve(Solved& answer) {
         if (!run()) return infeasible_proved() ? Outcome::Empty : Outcome::Unknown;
         const double* price = s_.getRowPrice();
-        const std::optional<i128> lb = dual_lower_bound(m_, vars_, neg_, std::vector<double>(price, price + m_.rows.size()));
-        if (!lb) return Outcome::Unknown;
-        bound = -*lb;
-        x.assign(s_.getColSolution(), s_.getColSolution() + m_.vars.size());
+        const std::vector<double> y(price, price + m_.rows.size());
+        answer = {};
+        if (floor_at_) {
+            const std::optional<DualNarrowing> dn = dual_narrowings(m_, vars_, neg_, y, *floor_at_);
+            if (!dn) return Outcome::Unknown;
+            answer.bound = -dn->lower;
+            answer.narrowed = dn->narrowed;
+            if (dn->cut_lower) answer.cut_bound = -*dn->cut_lower;
+        } else {
+            const std::optional<i128> lb = dual_lower_bound(m_, vars_, neg_, y);
+            if (!lb) return Outcome::Unknown;
+            answer.bound = -*lb;
+        }
+        answer.x.assign(s_.getColSolution(), s_.getColSolution() + m_.vars.size());
         return Outcome::Bounded;
     }
 
@@ -152,6 +178,7 @@ private:
     const Budget* budget_ = nullptr;
     std::vector<Var> vars_;  // the current node's bounds
     Affine neg_;             // -target (Clp minimises)
+    std::optional<i128> floor_at_;  // -close_at: a part where -target reaches it is closed
     OsiClpSolverInterface s_;
     std::vector<int> changed_;
     bool started_ = false;
@@ -199,9 +226,18 @@ struct LpBranchAndBound::Tree {
     bool empty = false;          // the root proved to have no integer point
     bool rooted = false;         // the root's LP solved (or found unusable)
     int64_t nodes = 0;
+    int64_t narrowed = 0;  // variable ranges narrowed by reduced costs
 
     bool closes(i128 b) const { return o.close_at && b <= *o.close_at; }
     void leaf(i128 b) { leaves = leaves ? std::max(*leaves, b) : b; }
+    // A solved node's answer into n (its bound at most `cap`); the parts its narrowings cut are leaves.
+    void take(Node& n, NodeLp::Solved& a, i128 cap) {
+        n.bound = std::min(a.bound, cap);
+        n.x = std::move(a.x);
+        for (const Fix& f : a.narrowed) narrow(n.fixes, f);
+        if (a.cut_bound) leaf(std::min(*a.cut_bound, cap));
+        narrowed += int64_t(a.narrowed.size());
+    }
     // The largest value of the target over the variable bounds: the bound when the LP gives none.
     i128 range_hi() const {
         i128 lo = 0, hi = 0;
@@ -210,11 +246,12 @@ struct LpBranchAndBound::Tree {
     }
     // The root's LP; false when it is not solved yet (no time).
     bool solve_root(const Budget& budget) {
-        if (!lp) lp.emplace(m, target);
+        if (!lp) lp.emplace(m, target, o.close_at);
         lp->set_budget(budget);
         Node root;
         lp->apply({});
-        const NodeLp::Outcome out = lp->solve(root.bound, root.x);
+        NodeLp::Solved answer;
+        const NodeLp::Outcome out = lp->solve(answer);
         if (out == NodeLp::Outcome::Empty) {
             empty = true;
             return true;
@@ -225,6 +262,7 @@ struct LpBranchAndBound::Tree {
             return true;
         }
         ++nodes;
+        take(root, answer, answer.bound);
         if (o.on_point) o.on_point(root.x);
         open.push(std::move(root));
         return true;
@@ -245,16 +283,20 @@ struct LpBranchAndBound::Tree {
         for (const auto& [lo, hi] : {std::pair{V.lo, below}, std::pair{below + 1, V.hi}}) {
             Node c;
             c.fixes = n.fixes;
-            c.fixes.push_back({v, lo, hi});
+            narrow(c.fixes, {v, lo, hi});
             lp->apply(c.fixes);
-            const NodeLp::Outcome out = lp->solve(c.bound, c.x);
+            NodeLp::Solved answer;
+            const NodeLp::Outcome out = lp->solve(answer);
             if (budget.expired()) return false;  // the parent stays open (and still covers this child)
             ++nodes;
             if (out == NodeLp::Outcome::Empty) continue;
-            if (out == NodeLp::Outcome::Unknown) c.bound = n.bound;  // a leaf with its parent's bound
-            c.bound = std::min(c.bound, n.bound);
-            if (o.on_point && out == NodeLp::Outcome::Bounded) o.on_point(c.x);
-            if (out == NodeLp::Outcome::Unknown || closes(c.bound)) leaf(c.bound);
+            if (out == NodeLp::Outcome::Unknown) {
+                leaf(n.bound);  // a leaf with its parent's bound
+                continue;
+            }
+            take(c, answer, n.bound);
+            if (o.on_point) o.on_point(c.x);
+            if (closes(c.bound)) leaf(c.bound);
             else children.push_back(std::move(c));
         }
         open.pop();
@@ -264,6 +306,7 @@ struct LpBranchAndBound::Tree {
     LpBabResult result() const {
         LpBabResult r;
         r.nodes = nodes;
+        r.narrowed = narrowed;
         if (empty) {
             r.empty = r.closed = true;
             return r;

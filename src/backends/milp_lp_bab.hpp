@@ -40,6 +40,7 @@ struct LpBabResult {
     bool empty = false;         // proved: the model has no integer point (then upper is nullopt)
     bool closed = false;        // every leaf's bound is at most close_at (or empty)
     int64_t nodes = 0;          // LPs solved for nodes (strong branching's trial solves not counted)
+    int64_t narrowed = 0;       // variable ranges narrowed by reduced-cost tightening (with close_at)
 };
 
 // The branch and bound kept between runs: each run continues the tree where the last stopped

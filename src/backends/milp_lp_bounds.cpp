@@ -42,8 +42,17 @@ std::optional<i128> dual_lower_bound(const Model& m, const Affine& objective, co
     return dual_lower_bound(m, m.vars, objective, y);
 }
 
-std::optional<i128> dual_lower_bound(const Model& m, const std::vector<Var>& vars, const Affine& objective,
-                                     const std::vector<double>& y) {
+namespace {
+
+// The duality bound's pieces, all scaled by S = 2^k: sum_v min(d_v lo_v, d_v hi_v) + sum_r Y_r side_r
+// (`total`) and the reduced costs d = S c - A^T Y. nullopt when the exact arithmetic would overflow.
+struct ScaledDual {
+    i128 S = 1, total = 0;
+    std::vector<i128> d;
+};
+
+std::optional<ScaledDual> scaled_dual(const Model& m, const std::vector<Var>& vars, const Affine& objective,
+                                      const std::vector<double>& y) {
     // Only multipliers whose side is finite count; the others are dropped (y_r = 0).
     auto usable = [&](size_t r) {
         return (y[r] > 0 && m.rows[r].lo != kNoLower) || (y[r] < 0 && m.rows[r].hi != kNoUpper);
@@ -55,24 +64,66 @@ std::optional<i128> dual_lower_bound(const Model& m, const std::vector<Var>& var
     if (ymax > 0x1p62) return std::nullopt;
     // y_r ~ Y_r / 2^k with about 40 significant bits for the largest multiplier.
     const int k = ymax > 0 ? std::clamp(40 - std::ilogb(ymax), 0, 60) : 0;
-    const i128 S = i128(1) << k;
-
+    ScaledDual sd;
+    sd.S = i128(1) << k;
+    sd.d.assign(m.vars.size(), 0);
     Checked ck;
-    std::vector<i128> d(m.vars.size(), 0);  // S * (c - A^T Y / S)
-    for (const auto& [v, c] : merged(objective)) d[v] = ck.mul(c, S);
-    i128 total = 0;
+    for (const auto& [v, c] : merged(objective)) sd.d[v] = ck.mul(c, sd.S);
     for (size_t r = 0; r < m.rows.size(); ++r) {
         if (!usable(r)) continue;
         const i128 Y = std::llround(std::ldexp(y[r], k));
         if (Y == 0) continue;
         const Row& row = m.rows[r];
-        total = ck.add(total, ck.mul(Y, Y > 0 ? row.lo : row.hi));
-        for (const Term& t : row.terms) d[t.var] = ck.add(d[t.var], -ck.mul(Y, t.coef));
+        sd.total = ck.add(sd.total, ck.mul(Y, Y > 0 ? row.lo : row.hi));
+        for (const Term& t : row.terms) sd.d[t.var] = ck.add(sd.d[t.var], -ck.mul(Y, t.coef));
     }
     for (size_t v = 0; v < vars.size(); ++v)
-        if (d[v] != 0) total = ck.add(total, std::min(ck.mul(d[v], vars[v].lo), ck.mul(d[v], vars[v].hi)));
+        if (sd.d[v] != 0) sd.total = ck.add(sd.total, std::min(ck.mul(sd.d[v], vars[v].lo), ck.mul(sd.d[v], vars[v].hi)));
     if (ck.overflow) return std::nullopt;
-    return ck.add(round_div(total, S, Rounding::Ceil), objective.constant);
+    return sd;
+}
+
+// ceil(a / b) for b > 0.
+i128 ceil_div(i128 a, i128 b) { return round_div(a, b, Rounding::Ceil); }
+
+}  // namespace
+
+std::optional<i128> dual_lower_bound(const Model& m, const std::vector<Var>& vars, const Affine& objective,
+                                     const std::vector<double>& y) {
+    const std::optional<ScaledDual> sd = scaled_dual(m, vars, objective, y);
+    if (!sd) return std::nullopt;
+    return ceil_div(sd->total, sd->S) + objective.constant;
+}
+
+std::optional<DualNarrowing> dual_narrowings(const Model& m, const std::vector<Var>& vars, const Affine& objective,
+                                             const std::vector<double>& y, i128 floor_at) {
+    const std::optional<ScaledDual> sd = scaled_dual(m, vars, objective, y);
+    if (!sd) return std::nullopt;
+    DualNarrowing out;
+    out.lower = ceil_div(sd->total, sd->S) + objective.constant;
+    if (out.lower >= floor_at) return out;  // the whole box is at least floor_at: nothing to narrow
+    // The bound with x_v moved k steps from the end that minimises d_v x_v is total + |d_v| k
+    // (scaled); it reaches floor_at when that is at least `need`: ceil(t / S) + constant >= floor_at
+    // exactly when t > S (floor_at - constant - 1).
+    Checked ck;
+    const i128 need = ck.add(ck.add(ck.mul(sd->S, floor_at - objective.constant - 1), 1), -sd->total);
+    if (ck.overflow) return out;
+    for (size_t v = 0; v < vars.size(); ++v) {
+        const i128 dv = sd->d[v];
+        if (dv == 0) continue;
+        const i128 mag = dv > 0 ? dv : -dv;
+        const i128 k = ceil_div(need, mag);  // steps from the minimising end at which the cut starts
+        const Var& V = vars[v];
+        // An integer variable keeps the k - 1 steps before the cut, a real one all values up to it.
+        const i128 keep = V.integer ? k - 1 : k;
+        if (keep >= i128(V.hi) - i128(V.lo)) continue;
+        const i128 cut = ceil_div(ck.add(sd->total, ck.mul(mag, k)), sd->S) + objective.constant;
+        if (ck.overflow) return out;
+        out.cut_lower = out.cut_lower ? std::min(*out.cut_lower, cut) : cut;
+        if (dv > 0) out.narrowed.push_back({int(v), V.lo, int64_t(i128(V.lo) + keep)});
+        else out.narrowed.push_back({int(v), int64_t(i128(V.hi) - keep), V.hi});
+    }
+    return out;
 }
 
 namespace {

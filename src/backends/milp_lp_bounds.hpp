@@ -46,4 +46,23 @@ std::optional<i128> dual_lower_bound(const Model& m, const Affine& objective, co
 std::optional<i128> dual_lower_bound(const Model& m, const std::vector<Var>& vars, const Affine& objective,
                                      const std::vector<double>& y);
 
+// Reduced-cost tightening with the same multipliers: in the bound above, variable v contributes
+// min(d_v lo_v, d_v hi_v) (d = c - A^T y, its reduced cost); at points where x_v is k steps away
+// from the end that minimises d_v x_v, the bound is |d_v| k higher. Where that reaches `floor_at`,
+// every point has objective >= floor_at: those values of x_v are cut from its range (an integer
+// variable keeps the values before the first such step, a real one everything up to it). Each cut
+// part is proved on its own, so the points left are those within every narrowed range.
+struct Narrowing {
+    int var = 0;
+    int64_t lo = 0, hi = 0;  // the variable's new bounds
+};
+struct DualNarrowing {
+    i128 lower = 0;                 // dual_lower_bound's
+    std::vector<Narrowing> narrowed;
+    std::optional<i128> cut_lower;  // the least bound over the parts cut (at least floor_at)
+};
+// Nothing is narrowed when `lower` already reaches floor_at; nullopt as dual_lower_bound.
+std::optional<DualNarrowing> dual_narrowings(const Model& m, const std::vector<Var>& vars, const Affine& objective,
+                                             const std::vector<double>& y, i128 floor_at);
+
 }  // namespace qcert::milp

@@ -74,6 +74,49 @@ TEST(MilpLpBounds, DualBoundIsExactAtTheOptimalMultipliersAndSoundForAnyOthers) 
     EXPECT_FALSE(dual_lower_bound(m, obj, {std::nan(""), 0.0}));
 }
 
+// Reduced-cost tightening: every feasible integer point that a narrowing cuts off has objective
+// at least the cut bound, which is at least floor_at; at the optimal multipliers it narrows.
+TEST(MilpLpBounds, DualNarrowingsCutOnlyPointsAtOrAboveTheFloor) {
+    Affine obj;
+    const Model m = small_model(obj);
+    // y = (1, 0): reduced costs (1, 0), bound 4; x >= 2 puts the bound at 6.
+    const auto exact = dual_narrowings(m, m.vars, obj, {1.0, 0.0}, 6);
+    ASSERT_TRUE(exact);
+    EXPECT_EQ(int64_t(exact->lower), 4);
+    ASSERT_EQ(exact->narrowed.size(), 1u);
+    EXPECT_EQ(exact->narrowed[0].var, 0);
+    EXPECT_EQ(exact->narrowed[0].lo, 0);
+    EXPECT_EQ(exact->narrowed[0].hi, 1);
+    ASSERT_TRUE(exact->cut_lower);
+    EXPECT_EQ(int64_t(*exact->cut_lower), 6);
+    EXPECT_TRUE(dual_narrowings(m, m.vars, obj, {1.0, 0.0}, 4)->narrowed.empty());  // the bound reaches the floor
+    std::mt19937_64 rng(5);
+    std::uniform_real_distribution<double> U(-3, 3);
+    int cut_points = 0;
+    for (int t = 0; t < 500; ++t) {
+        const int64_t floor_at = 4 + int64_t(rng() % 20);
+        const auto dn = dual_narrowings(m, m.vars, obj, {U(rng), U(rng)}, floor_at);
+        ASSERT_TRUE(dn);
+        for (int64_t x = 0; x <= 10; ++x)
+            for (int64_t y = 0; y <= 10; ++y) {
+                if (x + y < 3 || x - y > 4) continue;
+                bool cut = false;
+                for (const Narrowing& n : dn->narrowed) {
+                    const int64_t v = n.var == 0 ? x : y;
+                    ASSERT_GE(n.lo, 0);
+                    ASSERT_LE(n.hi, 10);
+                    cut = cut || v < n.lo || v > n.hi;
+                }
+                if (!cut) continue;
+                ++cut_points;
+                ASSERT_TRUE(dn->cut_lower);
+                ASSERT_GE(*dn->cut_lower, floor_at);
+                EXPECT_GE(2 * x + y + 1, int64_t(*dn->cut_lower)) << "x " << x << " y " << y;
+            }
+    }
+    EXPECT_GT(cut_points, 100);
+}
+
 TEST(MilpLpBounds, RangesFromClpContainTheIntegerRange) {
     Affine obj;
     const Model m = small_model(obj);
