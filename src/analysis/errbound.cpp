@@ -492,7 +492,7 @@ public:
             Side s{side, nullptr, false};
             if (o_.eps)
                 s.bab = std::make_unique<errbound::PairLpBab>(p_, lo_, hi_, outputs_[side.k], side.sign, &db_, *o_.eps,
-                                                              [this](const std::vector<double>& u) { best_.offer(p_, u); });
+                                                              [this](const std::vector<double>& u) { offer(u); });
             sides_.push_back(std::move(s));
         }
         std::vector<Side*> all;
@@ -509,6 +509,8 @@ public:
         for (const Side* s : promising()) most = std::max(most, (side_value(s->side) - *o_.eps) / *o_.eps);
         return most;
     }
+    // Stops the trees' current and later runs (from another thread: an input above eps was found).
+    void stop() { stop_ = true; }
 
 private:
     struct Side {
@@ -516,6 +518,11 @@ private:
         std::unique_ptr<errbound::PairLpBab> bab;  // with eps
         bool lower = false;                        // its LP bound went below the differential bound
     };
+
+    // An LP point's input to the search; one above eps stops the trees.
+    void offer(const std::vector<double>& u) {
+        if (best_.offer(p_, u) > *o_.eps) stop_ = true;
+    }
 
     std::vector<Side*> promising() {
         std::vector<Side*> again;
@@ -537,7 +544,7 @@ private:
             const auto [k, sign] = s.side;
             const double each = fair_share(start, seconds, t, sides.size());
             const std::optional<double> b =
-                s.bab ? s.bab->run(each)
+                s.bab ? s.bab->run(each, &stop_)
                       : errbound::pair_lp_bound(p_, lo_, hi_, outputs_[k], sign, each, &db_, std::nullopt,
                                                 [this](const std::vector<double>& u) { best_.offer(p_, u); });
             if (!b || side_value(s.side) <= *b) continue;
@@ -558,14 +565,15 @@ private:
     Node& root_;
     BestInputs& best_;
     std::vector<Side> sides_;
+    std::atomic<bool> stop_ = false;
 };
 
-// Simulated annealing (errbound_anneal.hpp) for each output and sign whose root bound is above
-// eps (every one without eps), from the best input for that output, `seconds` shared evenly.
+// Simulated annealing (errbound_anneal.hpp) for each of `jobs` (the outputs and signs whose root
+// bound is above eps: open_sides), from the best input for that output, `seconds` shared evenly;
+// `cancel` stops it.
 void anneal_open(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
-                 const std::vector<int64_t>& outputs, const DiffBound& db, const ErrBoundOptions& o, double seconds,
-                 std::mt19937_64& rng, BestInputs& best) {
-    const std::vector<OpenSide> jobs = open_sides(outputs, db, o);
+                 const std::vector<int64_t>& outputs, const std::vector<OpenSide>& jobs, const ErrBoundOptions& o,
+                 double seconds, std::mt19937_64& rng, BestInputs& best, const std::atomic<bool>* cancel = nullptr) {
     const auto start = Clock::now();
     const std::vector<std::vector<double>> witnesses = best.per_output_witness();
     for (size_t t = 0; t < jobs.size(); ++t) {
@@ -573,11 +581,12 @@ void anneal_open(const ErrPair& p, const std::vector<double>& lo, const std::vec
         errbound::AnnealOptions a;
         a.seconds = fair_share(start, seconds, t, jobs.size());
         a.stop_above = o.eps.value_or(-1.0);
+        a.cancel = cancel;
         std::vector<double> from = witnesses[k];
         if (from.empty())
             for (size_t j = 0; j < lo.size(); ++j) from.push_back(0.5 * (lo[j] + hi[j]));
         errbound::anneal(p, lo, hi, outputs[k], sign, from, a, rng, best);
-        if (o.eps && best.value() > *o.eps) return;
+        if ((o.eps && best.value() > *o.eps) || (cancel && *cancel)) return;
     }
 }
 
@@ -663,23 +672,46 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
         // output and sign still open, with a quarter of the time left; not under a split budget
         // (its answer depends on the time).
         const bool with_lp = p.integer_region() && (method == "split" || method == "milp") && !pm.all_proved && o.max_splits < 0;
-        LpSides lps(p, lo, hi, outputs, o, db, root, s.best());
-        if (with_lp && !eps_decided() && lps.start(0.25 * (o.timeout_s - s.elapsed()))) r.method += "+lp";
-        // The LP trees that brought a side below the differential bound (they already gave "+lp") go
-        // on: here with half of the time left when their bound is nearer to eps than the best input
-        // (relative to eps), and after the annealing with three quarters of the time left.
         const bool lp_again = with_lp && o.eps && *o.eps > 0;
-        if (lp_again && !eps_decided())
-            if (const double excess = lps.excess(); excess > 0 && excess < (*o.eps - s.best().value()) / *o.eps)
-                lps.resume(0.5 * (o.timeout_s - s.elapsed()));
         // An integer twin: simulated annealing on the box's integers, for every output and sign the
-        // root bound leaves open, with half of the time left (it stops at the first input above eps).
-        // Not on boxes of fewer than 2^20 integers, which the branch and bound splits down to points,
-        // nor under a split budget (max_splits: the caller wants a deterministic answer, e.g. the sweep).
-        if (p.integer_region() && !pm.all_proved && o.max_splits < 0 && integer_points_log2(lo, hi) >= 20 && !eps_decided())
-            anneal_open(p, lo, hi, outputs, db, o, 0.5 * (o.timeout_s - s.elapsed()), rng, s.best());
-        // Splitting the input box, which gets the rest, decided 3 of the 1,260 QEBVerif queries.
-        if (lp_again && !eps_decided()) lps.resume(0.75 * (o.timeout_s - s.elapsed()));
+        // root bound leaves open (it stops at the first input above eps). Not on boxes of fewer than
+        // 2^20 integers, which the branch and bound splits down to points, nor under a split budget
+        // (max_splits: the caller wants a deterministic answer, e.g. the sweep).
+        const bool with_anneal = p.integer_region() && !pm.all_proved && o.max_splits < 0 && integer_points_log2(lo, hi) >= 20;
+        LpSides lps(p, lo, hi, outputs, o, db, root, s.best());
+        const unsigned threads = o.threads ? o.threads : worker_count();
+        if (with_lp && with_anneal && lp_again && threads > 1 && !eps_decided()) {
+            // Two threads: the LP trees and the annealing side by side, each with 85 % of the time
+            // left (the trees start with a quarter of it, then the sides whose LP went below the
+            // differential bound go on); the annealing stops when the trees close every side, the
+            // trees when an input above eps is found.
+            const double share = 0.85 * (o.timeout_s - s.elapsed());
+            const auto until = Clock::now() + std::chrono::duration<double>(share);
+            const std::vector<OpenSide> jobs = open_sides(outputs, db, o);
+            std::atomic<bool> proved = false;
+            std::mt19937_64 anneal_rng(rng());
+            std::thread annealer([&] {
+                anneal_open(p, lo, hi, outputs, jobs, o, share, anneal_rng, s.best(), &proved);
+                if (s.best().value() > *o.eps) lps.stop();
+            });
+            if (lps.start(0.25 * share)) r.method += "+lp";
+            if (!eps_decided()) lps.resume(std::chrono::duration<double>(until - Clock::now()).count());
+            proved = root.upper <= *o.eps;
+            annealer.join();
+        } else {
+            if (with_lp && !eps_decided() && lps.start(0.25 * (o.timeout_s - s.elapsed()))) r.method += "+lp";
+            // The LP trees that brought a side below the differential bound (they already gave "+lp")
+            // go on: here with half of the time left when their bound is nearer to eps than the best
+            // input (relative to eps), and after the annealing with three quarters of the time left.
+            if (lp_again && !eps_decided())
+                if (const double excess = lps.excess(); excess > 0 && excess < (*o.eps - s.best().value()) / *o.eps)
+                    lps.resume(0.5 * (o.timeout_s - s.elapsed()));
+            // The annealing with half of the time left.
+            if (with_anneal && !eps_decided())
+                anneal_open(p, lo, hi, outputs, open_sides(outputs, db, o), o, 0.5 * (o.timeout_s - s.elapsed()), rng, s.best());
+            // Splitting the input box, which gets the rest, decided 3 of the 1,260 QEBVerif queries.
+            if (lp_again && !eps_decided()) lps.resume(0.75 * (o.timeout_s - s.elapsed()));
+        }
     }
 
     if (pm.all_proved) {

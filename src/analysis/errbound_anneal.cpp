@@ -68,7 +68,9 @@ int64_t anneal(const ErrPair& p, const std::vector<double>& lo, const std::vecto
     if (free.empty() || p.f_layers.empty() || !(o.seconds > 0)) return 0;
     const auto t0 = std::chrono::steady_clock::now();
     auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
-    auto done = [&] { return elapsed() >= o.seconds || (o.stop_above >= 0 && best.value() > o.stop_above); };
+    auto done = [&] {
+        return elapsed() >= o.seconds || (o.stop_above >= 0 && best.value() > o.stop_above) || (o.cancel && *o.cancel);
+    };
     std::uniform_real_distribution<double> unit(0.0, 1.0);
     auto random_value = [&](int64_t j) {
         const double l = std::ceil(lo[size_t(j)]), h = std::floor(hi[size_t(j)]);

@@ -7,6 +7,7 @@
 
 #include "analysis/errbound_search.hpp"
 
+#include <atomic>
 #include <random>
 #include <vector>
 
@@ -17,6 +18,7 @@ struct AnnealOptions {
     double stop_above = -1;    // stop once the best value over the outputs exceeds it (eps); < 0: never
     int64_t moves_per_input = 1000;  // moves per restart, per input of the box (at least 1000)
     int restarts = -1;              // at most this many restarts (< 0: until the time is up)
+    const std::atomic<bool>* cancel = nullptr;  // stops the search when set (e.g. eps proved meanwhile)
 };
 
 // Maximises sign * (g - f)_output over the integer points of [lo, hi] (an integer region:

@@ -386,10 +386,10 @@ PairLpBab::PairLpBab(const ErrPair& p, const std::vector<double>& lo, const std:
 
 PairLpBab::~PairLpBab() = default;
 
-std::optional<double> PairLpBab::run(double seconds) {
+std::optional<double> PairLpBab::run(double seconds, const std::atomic<bool>* cancel) {
     State& s = *s_;
     if (s.failed || !s.p.g_int) return std::nullopt;
-    const Budget budget = Budget::seconds(std::max(seconds, 0.01));
+    const Budget budget = Budget::seconds(std::max(seconds, 0.01), cancel);
     if (!s.built) {
         if (budget.expired() || !s.build(budget)) {
             s.failed = !budget.expired();  // out of time: tried again on the next run

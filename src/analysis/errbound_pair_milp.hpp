@@ -14,6 +14,7 @@
 #include "backends/milp_encoding.hpp"
 #include "qcert/errbound.hpp"
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -79,7 +80,7 @@ public:
     ~PairLpBab();
     PairLpBab(const PairLpBab&) = delete;
     PairLpBab& operator=(const PairLpBab&) = delete;
-    std::optional<double> run(double seconds);
+    std::optional<double> run(double seconds, const std::atomic<bool>* cancel = nullptr);  // cancel: stop early when set
 
 private:
     struct State;
