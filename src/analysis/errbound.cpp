@@ -590,6 +590,41 @@ void anneal_open(const ErrPair& p, const std::vector<double>& lo, const std::vec
     }
 }
 
+// With eps, on two threads: the LP trees (on this thread; a quarter of `seconds` for every side,
+// then the rest for the sides whose LP went below the differential bound) and the annealing of
+// `jobs` (on another) side by side for `seconds`. An input above eps stops the trees; the trees
+// closing every side (root within eps) stop the annealing. True when an LP bound was tightened.
+bool lp_beside_annealing(LpSides& lps, const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
+                         const std::vector<int64_t>& outputs, const std::vector<OpenSide>& jobs, const ErrBoundOptions& o,
+                         double seconds, std::mt19937_64& rng, BestInputs& best, const Node& root) {
+    const auto until = Clock::now() + std::chrono::duration<double>(seconds);
+    std::atomic<bool> proved = false;
+    std::exception_ptr anneal_error;
+    std::mt19937_64 anneal_rng(rng());
+    std::thread annealer([&] {
+        try {
+            anneal_open(p, lo, hi, outputs, jobs, o, seconds, anneal_rng, best, &proved);
+            if (best.value() > *o.eps) lps.stop();
+        } catch (...) {
+            anneal_error = std::current_exception();
+        }
+    });
+    bool tightened = false;
+    try {
+        tightened = lps.start(0.25 * seconds);
+        if (root.upper > *o.eps && !(best.value() > *o.eps))
+            lps.resume(std::chrono::duration<double>(until - Clock::now()).count());
+    } catch (...) {
+        proved = true;  // stops the annealing
+        annealer.join();
+        throw;
+    }
+    proved = root.upper <= *o.eps;
+    annealer.join();
+    if (anneal_error) std::rethrow_exception(anneal_error);
+    return tightened;
+}
+
 }  // namespace
 
 ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, const std::vector<double>& hi_in,
@@ -681,23 +716,10 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
         LpSides lps(p, lo, hi, outputs, o, db, root, s.best());
         const unsigned threads = o.threads ? o.threads : worker_count();
         if (with_lp && with_anneal && lp_again && threads > 1 && !eps_decided()) {
-            // Two threads: the LP trees and the annealing side by side, each with 85 % of the time
-            // left (the trees start with a quarter of it, then the sides whose LP went below the
-            // differential bound go on); the annealing stops when the trees close every side, the
-            // trees when an input above eps is found.
-            const double share = 0.85 * (o.timeout_s - s.elapsed());
-            const auto until = Clock::now() + std::chrono::duration<double>(share);
-            const std::vector<OpenSide> jobs = open_sides(outputs, db, o);
-            std::atomic<bool> proved = false;
-            std::mt19937_64 anneal_rng(rng());
-            std::thread annealer([&] {
-                anneal_open(p, lo, hi, outputs, jobs, o, share, anneal_rng, s.best(), &proved);
-                if (s.best().value() > *o.eps) lps.stop();
-            });
-            if (lps.start(0.25 * share)) r.method += "+lp";
-            if (!eps_decided()) lps.resume(std::chrono::duration<double>(until - Clock::now()).count());
-            proved = root.upper <= *o.eps;
-            annealer.join();
+            // Two threads: the LP trees and the annealing side by side with 85 % of the time left.
+            if (lp_beside_annealing(lps, p, lo, hi, outputs, open_sides(outputs, db, o), o, 0.85 * (o.timeout_s - s.elapsed()),
+                                    rng, s.best(), root))
+                r.method += "+lp";
         } else {
             if (with_lp && !eps_decided() && lps.start(0.25 * (o.timeout_s - s.elapsed()))) r.method += "+lp";
             // The LP trees that brought a side below the differential bound (they already gave "+lp")
