@@ -592,12 +592,15 @@ void anneal_open(const ErrPair& p, const std::vector<double>& lo, const std::vec
 
 // With eps, on two threads: the LP trees (on this thread; a quarter of `seconds` for every side,
 // then the rest for the sides whose LP went below the differential bound) and the annealing of
-// `jobs` (on another) side by side for `seconds`. An input above eps stops the trees; the trees
-// closing every side (root within eps) stop the annealing. True when an LP bound was tightened.
+// the sides open in db (on another) side by side for `seconds`. An input above eps stops the
+// trees; the trees closing every side (root within eps) stop the annealing. When the trees stop
+// early, a second annealing chain runs on this thread until the end. True when an LP bound was
+// tightened.
 bool lp_beside_annealing(LpSides& lps, const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
-                         const std::vector<int64_t>& outputs, const std::vector<OpenSide>& jobs, const ErrBoundOptions& o,
+                         const std::vector<int64_t>& outputs, const DiffBound& db, const ErrBoundOptions& o,
                          double seconds, std::mt19937_64& rng, BestInputs& best, const Node& root) {
     const auto until = Clock::now() + std::chrono::duration<double>(seconds);
+    const std::vector<OpenSide> jobs = open_sides(outputs, db, o);
     std::atomic<bool> proved = false;
     std::exception_ptr anneal_error;
     std::mt19937_64 anneal_rng(rng());
@@ -614,6 +617,12 @@ bool lp_beside_annealing(LpSides& lps, const ErrPair& p, const std::vector<doubl
         tightened = lps.start(0.25 * seconds);
         if (root.upper > *o.eps && !(best.value() > *o.eps))
             lps.resume(std::chrono::duration<double>(until - Clock::now()).count());
+        // The trees stopped early (no side left whose LP went below the differential bound).
+        const double left = std::chrono::duration<double>(until - Clock::now()).count();
+        if (root.upper > *o.eps && !(best.value() > *o.eps) && left > 0.1) {
+            std::mt19937_64 second(rng());
+            anneal_open(p, lo, hi, outputs, open_sides(outputs, db, o), o, left, second, best);
+        }
     } catch (...) {
         proved = true;  // stops the annealing
         annealer.join();
@@ -717,8 +726,7 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
         const unsigned threads = o.threads ? o.threads : worker_count();
         if (with_lp && with_anneal && lp_again && threads > 1 && !eps_decided()) {
             // Two threads: the LP trees and the annealing side by side with 85 % of the time left.
-            if (lp_beside_annealing(lps, p, lo, hi, outputs, open_sides(outputs, db, o), o, 0.85 * (o.timeout_s - s.elapsed()),
-                                    rng, s.best(), root))
+            if (lp_beside_annealing(lps, p, lo, hi, outputs, db, o, 0.85 * (o.timeout_s - s.elapsed()), rng, s.best(), root))
                 r.method += "+lp";
         } else {
             if (with_lp && !eps_decided() && lps.start(0.25 * (o.timeout_s - s.elapsed()))) r.method += "+lp";

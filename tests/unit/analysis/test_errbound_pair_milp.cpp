@@ -52,6 +52,24 @@ bool random_int_case(std::mt19937_64& rng, int t, IntCase& c) {
     return true;
 }
 
+// As random_int_case with `in` inputs, a box of radius 3 (at least 2^20 integer points for 8
+// inputs away from the input range's ends: the annealing's size).
+bool random_wide_case(std::mt19937_64& rng, int t, int64_t in, IntCase& c) {
+    std::vector<int64_t> widths{test::uniform(rng, 3, 6), 2};
+    c.f = test::random_block_net(rng, in, widths);
+    c.spec = fmt::format("qebverif:{}", 4 + 2 * (t % 4));
+    c.q = quantize(c.f, parse_scheme(c.spec, c.f));
+    if (!c.q.integer) return false;
+    c.divisor = 255.0;
+    c.lo.assign(size_t(in), 0), c.hi.assign(size_t(in), 0);
+    for (int64_t j = 0; j < in; ++j) {
+        const int64_t m = test::uniform(rng, c.q.integer->input.lo + 3, c.q.integer->input.hi - 3);
+        c.lo[size_t(j)] = double(m - 3);
+        c.hi[size_t(j)] = double(m + 3);
+    }
+    return true;
+}
+
 // Calls visit(u) for every integer point of the box.
 template <class F>
 void for_each_point(const std::vector<double>& lo, const std::vector<double>& hi, F visit) {
@@ -362,4 +380,44 @@ TEST(BoundPairMilp, ModelContainsEveryBoxPoint) {
     EXPECT_GT(cases, 40);
     EXPECT_GT(points, 8000);
     EXPECT_EQ(cbc_wrong_points, 0) << "of " << points << " points";
+}
+
+// With eps between the best input found and the first bound, on boxes big enough for the
+// annealing: on one thread the LP trees, the annealing and the LP trees again run in turn, on two
+// side by side. Two methods of deciding: they must never contradict each other, a violation's
+// witness must re-check, and a "holds" must lie above every input either run found.
+TEST(BoundPairMilp, TwoThreadsNeverContradictOne) {
+    std::mt19937_64 rng(61);
+    int cases = 0, decided_both = 0;
+    for (int t = 0; t < 80 && cases < 8; ++t) {
+        IntCase c;
+        if (!random_wide_case(rng, t, 8, c)) continue;
+        const ErrPair p = make_err_pair(c.f, *c.q.integer, c.divisor);
+        ErrBoundOptions first;
+        first.timeout_s = 1;
+        first.threads = 1;
+        first.method = "diff";
+        const ErrBoundResult probe = error_bound(p, c.lo, c.hi, {0}, first);
+        if (!(probe.upper > probe.lower * 1.05)) continue;
+        ++cases;
+        std::vector<ErrBoundResult> runs;
+        for (unsigned threads : {1u, 2u}) {
+            ErrBoundOptions o;
+            o.timeout_s = 4;
+            o.threads = threads;
+            o.eps = 0.5 * (probe.lower + probe.upper);
+            runs.push_back(error_bound(p, c.lo, c.hi, {0}, o));
+            const ErrBoundResult& r = runs.back();
+            if (r.verdict == BoundVerdict::Violated)
+                EXPECT_GT(difference_enclosure(p, r.witness)[0].mig(), *o.eps) << c.spec << " case " << t;
+        }
+        const double found = std::max(runs[0].lower, runs[1].lower);
+        for (const ErrBoundResult& r : runs) EXPECT_GE(r.upper, found) << c.spec << " case " << t;
+        if (runs[0].verdict != BoundVerdict::Unknown && runs[1].verdict != BoundVerdict::Unknown) {
+            ++decided_both;
+            EXPECT_EQ(runs[0].verdict, runs[1].verdict) << c.spec << " case " << t;
+        }
+    }
+    EXPECT_GE(cases, 6);
+    std::cout << decided_both << " of " << cases << " decided on one thread and on two\n";
 }
