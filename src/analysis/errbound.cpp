@@ -590,8 +590,8 @@ void anneal_open(const ErrPair& p, const std::vector<double>& lo, const std::vec
     }
 }
 
-// With eps, on two threads: the LP trees (on this thread; a quarter of `seconds` for every side,
-// then the rest for the sides whose LP went below the differential bound) and the annealing of
+// With eps, on two threads: the LP trees (on this thread; half of `seconds` for every side, then
+// the rest for the sides whose LP went below the differential bound) and the annealing of
 // the sides open in db (on another) side by side for `seconds`. An input above eps stops the
 // trees; the trees closing every side (root within eps) stop the annealing. When the trees stop
 // early, a second annealing chain runs on this thread until the end. True when an LP bound was
@@ -614,7 +614,7 @@ bool lp_beside_annealing(LpSides& lps, const ErrPair& p, const std::vector<doubl
     });
     bool tightened = false;
     try {
-        tightened = lps.start(0.25 * seconds);
+        tightened = lps.start(0.5 * seconds);
         if (root.upper > *o.eps && !(best.value() > *o.eps))
             lps.resume(std::chrono::duration<double>(until - Clock::now()).count());
         // The trees stopped early (no side left whose LP went below the differential bound).
