@@ -713,8 +713,8 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
             pm = run_pair_milps(p, lo, hi, outputs, db, o, 0.5 * (o.timeout_s - s.elapsed()), s.best(), r);
         local_search(pm.all_proved || eps_decided(), s.elapsed() - before_milp);
         // An integer twin: the pair model's LP bound (with eps, its branch and bound) for every
-        // output and sign still open, with a quarter of the time left; not under a split budget
-        // (its answer depends on the time).
+        // output and sign still open, with a quarter of the time left (on two threads with eps:
+        // beside the annealing, below); not under a split budget (its answer depends on the time).
         const bool with_lp = p.integer_region() && (method == "split" || method == "milp") && !pm.all_proved && o.max_splits < 0;
         const bool lp_again = with_lp && o.eps && *o.eps > 0;
         // An integer twin: simulated annealing on the box's integers, for every output and sign the

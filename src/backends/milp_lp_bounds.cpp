@@ -106,7 +106,7 @@ std::optional<DualNarrowing> dual_narrowings(const Model& m, const std::vector<V
     // (scaled); it reaches floor_at when that is at least `need`: ceil(t / S) + constant >= floor_at
     // exactly when t > S (floor_at - constant - 1).
     Checked ck;
-    const i128 need = ck.add(ck.add(ck.mul(sd->S, floor_at - objective.constant - 1), 1), -sd->total);
+    const i128 need = ck.add(ck.add(ck.mul(sd->S, ck.add(floor_at, -objective.constant - 1)), 1), -sd->total);
     if (ck.overflow) return out;
     for (size_t v = 0; v < vars.size(); ++v) {
         const i128 dv = sd->d[v];
