@@ -408,8 +408,9 @@ TEST(BoundPairMilp, TwoThreadsNeverContradictOne) {
             o.eps = 0.5 * (probe.lower + probe.upper);
             runs.push_back(error_bound(p, c.lo, c.hi, {0}, o));
             const ErrBoundResult& r = runs.back();
-            if (r.verdict == BoundVerdict::Violated)
+            if (r.verdict == BoundVerdict::Violated) {
                 EXPECT_GT(difference_enclosure(p, r.witness)[0].mig(), *o.eps) << c.spec << " case " << t;
+            }
         }
         const double found = std::max(runs[0].lower, runs[1].lower);
         for (const ErrBoundResult& r : runs) EXPECT_GE(r.upper, found) << c.spec << " case " << t;
