@@ -612,14 +612,14 @@ bool lp_beside_annealing(LpSides& lps, const ErrPair& p, const std::vector<doubl
             anneal_error = std::current_exception();
         }
     });
+    auto open = [&] { return root.upper > *o.eps && !(best.value() > *o.eps); };  // eps still undecided
     bool tightened = false;
     try {
         tightened = lps.start(0.5 * seconds);
-        if (root.upper > *o.eps && !(best.value() > *o.eps))
-            lps.resume(std::chrono::duration<double>(until - Clock::now()).count());
+        if (open()) lps.resume(std::chrono::duration<double>(until - Clock::now()).count());
         // The trees stopped early (no side left whose LP went below the differential bound).
         const double left = std::chrono::duration<double>(until - Clock::now()).count();
-        if (root.upper > *o.eps && !(best.value() > *o.eps) && left > 0.1) {
+        if (open() && left > 0.1) {
             std::mt19937_64 second(rng());
             anneal_open(p, lo, hi, outputs, open_sides(outputs, db, o), o, left, second, best);
         }

@@ -83,18 +83,12 @@ public:
         if (!run()) return infeasible_proved() ? Outcome::Empty : Outcome::Unknown;
         const double* price = s_.getRowPrice();
         const std::vector<double> y(price, price + m_.rows.size());
+        const std::optional<DualNarrowing> dn = dual_narrowings(m_, vars_, neg_, y, floor_at_);
+        if (!dn) return Outcome::Unknown;
         answer = {};
-        if (floor_at_) {
-            const std::optional<DualNarrowing> dn = dual_narrowings(m_, vars_, neg_, y, *floor_at_);
-            if (!dn) return Outcome::Unknown;
-            answer.bound = -dn->lower;
-            answer.narrowed = dn->narrowed;
-            if (dn->cut_lower) answer.cut_bound = -*dn->cut_lower;
-        } else {
-            const std::optional<i128> lb = dual_lower_bound(m_, vars_, neg_, y);
-            if (!lb) return Outcome::Unknown;
-            answer.bound = -*lb;
-        }
+        answer.bound = -dn->lower;
+        answer.narrowed = dn->narrowed;
+        if (dn->cut_lower) answer.cut_bound = -*dn->cut_lower;
         answer.x.assign(s_.getColSolution(), s_.getColSolution() + m_.vars.size());
         return Outcome::Bounded;
     }

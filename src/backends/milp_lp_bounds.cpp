@@ -96,17 +96,17 @@ std::optional<i128> dual_lower_bound(const Model& m, const std::vector<Var>& var
 }
 
 std::optional<DualNarrowing> dual_narrowings(const Model& m, const std::vector<Var>& vars, const Affine& objective,
-                                             const std::vector<double>& y, i128 floor_at) {
+                                             const std::vector<double>& y, std::optional<i128> floor_at) {
     const std::optional<ScaledDual> sd = scaled_dual(m, vars, objective, y);
     if (!sd) return std::nullopt;
     DualNarrowing out;
     out.lower = ceil_div(sd->total, sd->S) + objective.constant;
-    if (out.lower >= floor_at) return out;  // the whole box is at least floor_at: nothing to narrow
+    if (!floor_at || out.lower >= *floor_at) return out;  // nothing to narrow (the whole box reaches floor_at)
     // The bound with x_v moved k steps from the end that minimises d_v x_v is total + |d_v| k
     // (scaled); it reaches floor_at when that is at least `need`: ceil(t / S) + constant >= floor_at
     // exactly when t > S (floor_at - constant - 1).
     Checked ck;
-    const i128 need = ck.add(ck.add(ck.mul(sd->S, ck.add(floor_at, -objective.constant - 1)), 1), -sd->total);
+    const i128 need = ck.add(ck.add(ck.mul(sd->S, ck.add(*floor_at, -objective.constant - 1)), 1), -sd->total);
     if (ck.overflow) return out;
     for (size_t v = 0; v < vars.size(); ++v) {
         const i128 dv = sd->d[v];

@@ -61,8 +61,8 @@ struct DualNarrowing {
     std::vector<Narrowing> narrowed;
     std::optional<i128> cut_lower;  // the least bound over the parts cut (at least floor_at)
 };
-// Nothing is narrowed when `lower` already reaches floor_at; nullopt as dual_lower_bound.
+// Nothing is narrowed without floor_at or when `lower` already reaches it; nullopt as dual_lower_bound.
 std::optional<DualNarrowing> dual_narrowings(const Model& m, const std::vector<Var>& vars, const Affine& objective,
-                                             const std::vector<double>& y, i128 floor_at);
+                                             const std::vector<double>& y, std::optional<i128> floor_at);
 
 }  // namespace qcert::milp
