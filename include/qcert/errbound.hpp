@@ -140,6 +140,10 @@ struct ErrBoundOptions {
     double tolerance = 1e-4;      // without eps: stop when upper - lower <= tolerance * max(1, lower)
     uint64_t seed = 1;
     int64_t max_splits = -1;      // < 0: no limit
+    // What the branch and bound splits: inputs (the box), neurons (a pre-activation range at a
+    // breakpoint of its activation: phase splitting, the box unchanged), or auto: neurons on
+    // regions of more than 16 inputs, inputs otherwise.
+    std::string split = "auto";
 };
 
 struct ErrBoundResult {

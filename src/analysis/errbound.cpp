@@ -10,6 +10,7 @@
 #include "analysis/errbound_milp.hpp"
 #include "analysis/errbound_sdp.hpp"
 #include "analysis/errbound_pair_milp.hpp"
+#include "analysis/errbound_phase.hpp"
 #include "analysis/errbound_search.hpp"
 #include "qcert/errbound.hpp"
 #include "qcert/error.hpp"
@@ -18,6 +19,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -50,7 +52,8 @@ struct Node {
     std::vector<double> lo, hi;
     double upper = 0;                 // over the chosen outputs
     std::vector<double> per_output;   // aligned with the outputs
-    int64_t split_dim = -1;           // -1: a single point, nothing to split
+    int64_t split_dim = -1;           // the input to split; -1: a single point
+    std::optional<errbound::PhaseSplit> phase;  // else the neuron to split (phase splitting)
     std::shared_ptr<const PreActivationRanges> ranges;  // the box's, for its children (diff_bound's `within`)
     bool operator<(const Node& o) const { return upper < o.upper; }  // max-heap on upper
 };
@@ -92,15 +95,23 @@ private:
     std::vector<int64_t> count_;
 };
 
+// Regions with more inputs than this are split by neuron phases, not by inputs (split "auto").
+constexpr size_t kMaxInputSplitDims = 16;
+constexpr size_t kNoInput = size_t(-1);
+
 class Solver {
 public:
     Solver(const ErrPair& p, const std::vector<int64_t>& outputs, const ErrBoundOptions& o, DiffMode mode)
         : p_(p), outputs_(outputs), o_(o), mode_(mode), best_(outputs), start_(Clock::now()), gains_(size_t(p.input_size())) {}
 
-    // The region's widths, against which the split choice measures how narrow a box has become.
+    // The region's widths, against which the split choice measures how narrow a box has become,
+    // and what to split: neurons (phase splitting) on regions of more than kMaxInputSplitDims
+    // inputs, whose box splits barely move the bound, or when asked; else inputs.
     void set_region(const std::vector<double>& lo, const std::vector<double>& hi) {
         root_width_.resize(lo.size());
-        for (size_t j = 0; j < lo.size(); ++j) root_width_[j] = std::max(hi[j] - lo[j], 1e-300);
+        size_t free = 0;
+        for (size_t j = 0; j < lo.size(); ++j) root_width_[j] = std::max(hi[j] - lo[j], 1e-300), free += hi[j] > lo[j];
+        split_neurons_ = mode_ == DiffMode::Differential && (o_.split == "neurons" || (o_.split == "auto" && free > kMaxInputSplitDims));
     }
 
     double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
@@ -115,6 +126,11 @@ public:
         DiffBound local;
         DiffBound& db = bound_out ? *bound_out : local;
         db = diff_bound(p_, lo, hi, mode_, outputs_, within);
+        if (within && errbound::empty_ranges(db)) {  // a phase split's side that no input reaches
+            n.per_output.assign(outputs_.size(), 0.0);
+            n.lo = std::move(lo), n.hi = std::move(hi);
+            return n;
+        }
         // The ranges for the box's children: moved out of a local bound (only its outputs' fields are read below).
         PreActivationRanges& ranges = db;
         n.ranges = bound_out ? std::make_shared<const PreActivationRanges>(ranges)
@@ -152,6 +168,7 @@ public:
             if (any) sens = std::move(sum);
         }
         n.split_dim = choose_split(lo, hi, sens);
+        if (split_neurons_) n.phase = errbound::choose_phase_split(p_, *n.ranges);
         n.lo = std::move(lo);
         n.hi = std::move(hi);
         return n;
@@ -186,6 +203,15 @@ public:
     }
 
     int64_t splits() const { return splits_; }
+    bool splits_neurons() const { return split_neurons_; }
+    // Called once when the branch and bound finishes (under its lock: it must only signal).
+    void on_finish(std::function<void()> f) { on_finish_ = std::move(f); }
+    // Another method proved eps on the whole region: the branch and bound stops.
+    void proved_elsewhere() {
+        std::lock_guard<std::mutex> g(mu_);
+        proved_elsewhere_ = true;
+        cv_.notify_all();
+    }
 
 private:
     static bool is_point(const std::vector<double>& lo, const std::vector<double>& hi) { return lo == hi; }
@@ -246,7 +272,7 @@ private:
 
     // Under the lock: a node whose bound meets the target, or that cannot be split, is a closed leaf.
     void close_or_push(Node n) {
-        if (n.upper <= threshold() || n.split_dim < 0) {
+        if (n.upper <= threshold() || (n.split_dim < 0 && !n.phase)) {
             for (size_t k = 0; k < closed_.size(); ++k) closed_[k] = std::max(closed_[k], n.per_output[k]);
             return;
         }
@@ -259,7 +285,7 @@ private:
     // Under the lock: nothing more to do. Boxes still being evaluated count: they may need
     // splitting too. A child left pending is evaluated unless eps is refuted or time is up.
     bool finished_locked() {
-        if (o_.eps && best_.value() > *o_.eps) return true;
+        if (proved_elsewhere_ || (o_.eps && best_.value() > *o_.eps)) return true;
         if (out_of_time()) {
             if (reason_.empty()) reason_ = fmt::format("timeout after {:.1f} s", o_.timeout_s);
             return true;
@@ -277,7 +303,7 @@ private:
         std::vector<double> lo, hi;
         std::vector<double> parent_per_output;
         double parent_upper = 0;
-        size_t split_dim = 0;  // the input split to make it
+        size_t split_dim = kNoInput;  // the input split to make it (kNoInput: a phase split)
         std::shared_ptr<const PreActivationRanges> parent_ranges;
     };
 
@@ -294,6 +320,12 @@ private:
         Node n = open_.top();
         open_.pop();
         ++splits_;
+        if (n.phase) {  // the same box, the neuron's range cut at its breakpoint
+            auto side = [&](bool below) { return std::make_shared<const PreActivationRanges>(errbound::split_ranges(*n.ranges, *n.phase, below)); };
+            pending_.push_back({n.lo, n.hi, n.per_output, n.upper, kNoInput, side(false)});
+            job = {std::move(n.lo), std::move(n.hi), std::move(n.per_output), n.upper, kNoInput, side(true)};
+            return;
+        }
         const size_t d = size_t(n.split_dim);
         const double mid = p_.integer_region() ? std::floor(n.lo[d] + 0.5 * (n.hi[d] - n.lo[d]))
                                                : n.lo[d] + 0.5 * (n.hi[d] - n.lo[d]);
@@ -302,6 +334,11 @@ private:
         rlo[d] = p_.integer_region() ? mid + 1 : mid;
         pending_.push_back({std::move(rlo), std::move(n.hi), n.per_output, n.upper, d, n.ranges});
         job = {std::move(n.lo), std::move(lhi), std::move(n.per_output), n.upper, d, std::move(n.ranges)};
+    }
+
+    void finish_locked() {
+        if (!done_ && on_finish_) on_finish_();
+        done_ = true;
     }
 
     // One worker: the side job first (if any), then boxes until finished. An exception stops
@@ -316,7 +353,7 @@ private:
                     std::unique_lock<std::mutex> g(mu_);
                     cv_.wait(g, [&] { return done_ || finished_locked() || !pending_.empty() || has_work(); });
                     if (done_ || finished_locked()) {
-                        done_ = true;
+                        finish_locked();
                         cv_.notify_all();
                         return;
                     }
@@ -325,7 +362,7 @@ private:
                     cv_.notify_all();  // a child may be pending for the other thread
                 }
                 Node c = evaluate(std::move(job.lo), std::move(job.hi), nullptr, job.parent_ranges.get());
-                gains_.record(job.split_dim, job.parent_upper, c.upper);
+                if (job.split_dim != kNoInput) gains_.record(job.split_dim, job.parent_upper, c.upper);
                 std::lock_guard<std::mutex> g(mu_);
                 for (size_t k = 0; k < c.per_output.size(); ++k) c.per_output[k] = std::min(c.per_output[k], job.parent_per_output[k]);
                 c.upper = std::min(c.upper, job.parent_upper);
@@ -336,7 +373,7 @@ private:
         } catch (...) {
             std::lock_guard<std::mutex> g(mu_);
             if (!error_) error_ = std::current_exception();
-            done_ = true;
+            finish_locked();
             if (active) --active_;
             cv_.notify_all();
         }
@@ -349,6 +386,9 @@ private:
     BestInputs best_;
     Clock::time_point start_;
     std::vector<double> root_width_;
+    bool split_neurons_ = false;
+    bool proved_elsewhere_ = false;
+    std::function<void()> on_finish_;
     SplitGains gains_;
     std::mutex mu_;
     std::condition_variable cv_;
@@ -646,13 +686,17 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
     if (method != "split" && method != "diff" && method != "naive" && method != "milp" && method != "sdp")
         throw InputError("--method", fmt::format("unknown method '{}' (auto, split, diff, naive, milp, sdp)", o.method));
     if (method == "sdp") errbound::check_sdp_supported(p);
+    if (o.split != "auto" && o.split != "inputs" && o.split != "neurons")
+        throw InputError("--split", fmt::format("unknown choice '{}' (auto, inputs, neurons)", o.split));
+    if (o.split == "neurons" && !p.same_shape())
+        throw InputError("--split", "neurons needs two networks of the same shape (their neurons are split together)");
     const DiffMode mode = method == "naive" || !p.same_shape() ? DiffMode::Naive : DiffMode::Differential;
 
     Solver s(p, outputs, o, mode);
     s.set_region(lo, hi);
     ErrBoundResult r;
     r.outputs = outputs;
-    r.method = method == "split" ? (mode == DiffMode::Differential ? "split+diff" : "split+naive") : method;
+    r.method = method != "split" ? method : s.splits_neurons() ? "phase+diff" : mode == DiffMode::Differential ? "split+diff" : "split+naive";
     if (method == "milp" && !p.integer_region()) {
         // Half the time for the MILPs, one per output and sign; their points feed the search.
         const double each = 0.5 * o.timeout_s / double(2 * outputs.size());
@@ -694,6 +738,13 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
     const bool beside = !p.integer_region() && (method == "split" || method == "milp");
     std::function<void()> side;
     PairMilpOutcome pm;
+    // An integer twin's LP trees; with phase splitting on two threads (`portfolio`) they run beside
+    // the branch and bound, on copies of the root and its bounds, stopped by `bab_done`.
+    std::optional<LpSides> lp_sides;
+    bool portfolio = false;
+    DiffBound lp_db;
+    Node lp_root;
+    std::atomic<bool> bab_done = false;
     if (beside) {
         side = [&, decided_by_root = o.eps && root.upper <= *o.eps] {
             gradients();
@@ -722,25 +773,41 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
         // 2^20 integers, which the branch and bound splits down to points, nor under a split budget
         // (max_splits: the caller wants a deterministic answer, e.g. the sweep).
         const bool with_anneal = p.integer_region() && !pm.all_proved && o.max_splits < 0 && integer_points_log2(lo, hi) >= 20;
-        LpSides lps(p, lo, hi, outputs, o, db, root, s.best());
         const unsigned threads = o.threads ? o.threads : worker_count();
-        if (with_lp && with_anneal && lp_again && threads > 1 && !eps_decided()) {
+        // Phase splitting (a region of many inputs) on two threads with eps: the branch and bound
+        // starts at once, and its last worker runs the LP trees and the annealing one after the
+        // other (on their own copies of the root and its bounds) before it joins the splitting. The
+        // trees proving eps, or the annealing refuting it, stop the splitting; the splitting ending
+        // stops them. Each side's bound is then the lower of the two methods'.
+        portfolio = s.splits_neurons() && with_lp && with_anneal && lp_again && threads > 1 && !eps_decided();
+        if (portfolio) lp_db = db, lp_root = root;
+        LpSides& lps = lp_sides.emplace(p, lo, hi, outputs, o, portfolio ? lp_db : db, portfolio ? lp_root : root, s.best());
+        // One after the other: the LP trees with a quarter of the time left; those that brought a side
+        // below the differential bound (they already gave "+lp") go on with half of the time left when
+        // their bound is nearer to eps than the best input (relative to eps); the annealing with half
+        // of the time left; the trees again with three quarters of the time left. `cancel` stops all.
+        auto lp_then_annealing = [&, with_lp, lp_again, with_anneal](const Node& lroot, const DiffBound& ldb, const std::atomic<bool>* cancel) {
+            auto decided = [&] { return (cancel && *cancel) || (o.eps && (lroot.upper <= *o.eps || s.best().value() > *o.eps)); };
+            auto left = [&] { return o.timeout_s - s.elapsed(); };
+            if (with_lp && !decided() && lp_sides->start(0.25 * left())) r.method += "+lp";
+            if (lp_again && !decided())
+                if (const double excess = lp_sides->excess(); excess > 0 && excess < (*o.eps - s.best().value()) / *o.eps)
+                    lp_sides->resume(0.5 * left());
+            if (with_anneal && !decided()) anneal_open(p, lo, hi, outputs, open_sides(outputs, ldb, o), o, 0.5 * left(), rng, s.best(), cancel);
+            if (lp_again && !decided()) lp_sides->resume(0.75 * left());
+        };
+        if (portfolio) {
+            s.on_finish([&] { bab_done = true, lp_sides->stop(); });
+            side = [&, lp_then_annealing] {
+                lp_then_annealing(lp_root, lp_db, &bab_done);
+                if (lp_root.upper <= *o.eps) s.proved_elsewhere();
+            };
+        } else if (with_lp && with_anneal && lp_again && threads > 1 && !eps_decided()) {
             // Two threads: the LP trees and the annealing side by side with 85 % of the time left.
             if (lp_beside_annealing(lps, p, lo, hi, outputs, db, o, 0.85 * (o.timeout_s - s.elapsed()), rng, s.best(), root))
                 r.method += "+lp";
         } else {
-            if (with_lp && !eps_decided() && lps.start(0.25 * (o.timeout_s - s.elapsed()))) r.method += "+lp";
-            // The LP trees that brought a side below the differential bound (they already gave "+lp")
-            // go on: here with half of the time left when their bound is nearer to eps than the best
-            // input (relative to eps), and after the annealing with three quarters of the time left.
-            if (lp_again && !eps_decided())
-                if (const double excess = lps.excess(); excess > 0 && excess < (*o.eps - s.best().value()) / *o.eps)
-                    lps.resume(0.5 * (o.timeout_s - s.elapsed()));
-            // The annealing with half of the time left.
-            if (with_anneal && !eps_decided())
-                anneal_open(p, lo, hi, outputs, open_sides(outputs, db, o), o, 0.5 * (o.timeout_s - s.elapsed()), rng, s.best());
-            // Splitting the input box, which gets the rest, decided 3 of the 1,260 QEBVerif queries.
-            if (lp_again && !eps_decided()) lps.resume(0.75 * (o.timeout_s - s.elapsed()));
+            lp_then_annealing(root, db, nullptr);  // then the branch and bound gets the rest
         }
     }
 
@@ -751,6 +818,10 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
     } else if (method == "split" || method == "milp") {
         s.branch_and_bound(std::move(root), r.upper_per_output, r.upper, r.reason, side);
         r.splits = s.splits();
+        if (portfolio) {
+            for (size_t k = 0; k < outputs.size(); ++k) r.upper_per_output[k] = std::min(r.upper_per_output[k], lp_root.per_output[k]);
+            r.upper = *std::max_element(r.upper_per_output.begin(), r.upper_per_output.end());
+        }
         if (!pm.reason.empty()) r.reason = r.reason.empty() ? pm.reason : r.reason + "; " + pm.reason;
     } else if (method == "sdp") {
         sdp_upper(p, db, lo, hi, outputs, root, s.best(), r);

@@ -21,7 +21,7 @@ namespace qcert::cli {
 namespace {
 
 struct BoundCli {
-    std::string model, scheme, against, box, vnnlib, samples, output = "all", method = "auto", out, units = "raw",
+    std::string model, scheme, against, box, vnnlib, samples, output = "all", method = "auto", split = "auto", out, units = "raw",
                                                                    region_units;
     double prune = 0, timeout = 60, radius = -1, input_divisor = 0;
     std::optional<double> eps;
@@ -48,6 +48,9 @@ struct BoundCli {
         cmd->add_option("--method", method, "auto (= split), split (branch and bound), diff (one differential bound), naive, "
                         "milp (integer twin: the exact pair MILP for witnesses, then split; real twin: split + the MILP "
                         "estimate of the maximum), sdp (the rigorous SDP bound of Li et al. through SDPA, small ReLU networks)");
+        cmd->add_option("--split", split, "what the branch and bound splits: inputs, neurons (phase splitting: a neuron's "
+                        "pre-activation range at its activation's breakpoint) or auto (neurons on regions of more than 16 "
+                        "inputs; default)");
         cmd->add_option("--timeout", timeout, "seconds per query (default 60)");
         cmd->add_option("--threads", threads, "threads per query (default: all cores)");
         cmd->add_option("--out", out, "append results as JSON lines; a re-run skips the decided ones");
@@ -265,6 +268,7 @@ int run_bound(const BoundCli& o) {
     ErrBoundOptions eo;
     eo.eps = o.eps;
     eo.method = o.method;
+    eo.split = o.split;
     eo.timeout_s = o.timeout;
     eo.threads = o.threads;
     ResultLog log(o.out);

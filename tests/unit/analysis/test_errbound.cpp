@@ -1,5 +1,6 @@
 // qcert bound: the differential bounds and the branch and bound against dense sampling
 // and exhaustive enumeration, on random small networks, schemes and pruning.
+#include "errbound_cases.hpp"
 #include "../bounds/random_int_nets.hpp"
 #include "analysis/errbound_anneal.hpp"
 #include "analysis/errbound_milp.hpp"
@@ -17,88 +18,7 @@
 #include <thread>
 
 using namespace qcert;
-
-namespace {
-
-// A random twin: a real scheme, pruning, or a second random network of the same shape.
-struct RealCase {
-    BlockNet f, g;
-    std::string what;
-};
-
-RealCase random_real_case(std::mt19937_64& rng, int64_t in, const std::vector<int64_t>& widths) {
-    RealCase c;
-    c.f = test::random_block_net(rng, in, widths);
-    switch (rng() % 4) {
-        case 0: c.g = quantize(c.f, parse_scheme("fp16", c.f)).real, c.what = "fp16"; break;
-        case 1: c.g = quantize(c.f, parse_scheme(fmt::format("fixed:{}", test::uniform(rng, 3, 8)), c.f)).real, c.what = "fixed"; break;
-        case 2: c.g = prune_magnitude(c.f, 0.1 * double(test::uniform(rng, 1, 5))), c.what = "prune"; break;
-        default: {
-            c.g = c.f;  // a small random perturbation of every weight
-            std::normal_distribution<double> N(0, 0.05);
-            for (Block& b : c.g.blocks) b.W = b.W.unaryExpr([&](double w) { return w + N(rng); });
-            c.what = "perturbed";
-        }
-    }
-    if (rng() % 3 == 0) c.f.blocks[0].hi = c.g.blocks[0].hi = 1.5;  // a clamp after the first ReLU
-    return c;
-}
-
-// Hidden widths for 1 to 4 hidden layers (deep enough to exercise back-substitution), then `outputs`.
-std::vector<int64_t> random_widths(std::mt19937_64& rng, int64_t outputs) {
-    std::vector<int64_t> w;
-    for (int64_t d = test::uniform(rng, 1, 4); d > 0; --d) w.push_back(test::uniform(rng, 2, 7));
-    w.push_back(outputs);
-    return w;
-}
-
-void random_box(std::mt19937_64& rng, int64_t n, std::vector<double>& lo, std::vector<double>& hi) {
-    std::uniform_real_distribution<double> U(-1.5, 1.5), W(0.0, 1.0);
-    lo.resize(size_t(n));
-    hi.resize(size_t(n));
-    for (int64_t j = 0; j < n; ++j) {
-        lo[size_t(j)] = U(rng);
-        hi[size_t(j)] = lo[size_t(j)] + W(rng);
-    }
-}
-
-std::vector<double> sample_in(std::mt19937_64& rng, const std::vector<double>& lo, const std::vector<double>& hi) {
-    std::vector<double> u(lo.size());
-    for (size_t j = 0; j < lo.size(); ++j) {
-        const uint64_t r = rng() % 8;  // corners and faces often, the inside otherwise
-        u[j] = r == 0 ? lo[j] : r == 1 ? hi[j] : std::uniform_real_distribution<double>(lo[j], hi[j])(rng);
-    }
-    return u;
-}
-
-// A random real twin pair (random_real_case) and a random box of its inputs.
-struct RealBoxCase {
-    RealCase c;
-    ErrPair p;
-    std::vector<double> lo, hi;
-};
-RealBoxCase random_real_box_case(std::mt19937_64& rng) {
-    const int64_t in = test::uniform(rng, 1, 4);
-    RealBoxCase r{random_real_case(rng, in, random_widths(rng, test::uniform(rng, 1, 3))), {}, {}, {}};
-    r.p = make_err_pair(r.c.f, r.c.g);
-    random_box(rng, in, r.lo, r.hi);
-    return r;
-}
-
-// At `samples` points of the box the real difference, which lies in the point's enclosure, meets
-// every output's bounds d.lo .. d.hi.
-void expect_bound_holds_at_samples(std::mt19937_64& rng, const ErrPair& p, const std::vector<double>& lo,
-                                   const std::vector<double>& hi, const DiffBound& d, int samples, const std::string& what) {
-    for (int s = 0; s < samples; ++s) {
-        const std::vector<Interval> y = difference_enclosure(p, sample_in(rng, lo, hi));
-        for (size_t k = 0; k < y.size(); ++k) {
-            ASSERT_LE(y[k].lo, d.hi[k]) << what;
-            ASSERT_GE(y[k].hi, d.lo[k]) << what;
-        }
-    }
-}
-
-}  // namespace
+using namespace qcert::test;
 
 TEST(BoundLines, ClampLinesEncloseTheClamp) {
     std::mt19937_64 rng(7);
