@@ -174,14 +174,28 @@ public:
         return n;
     }
 
-    // Splits until done; returns the leaves' bound over the outputs (per output in `per_output`).
-    // `side`: a job (the counterexample search) that the last worker runs before it joins the
-    // splitting, so that with two threads the first boxes are split meanwhile.
+    // Splits until done on every thread; returns the leaves' bound over the outputs (per output in
+    // `per_output`). `side`: a job (the counterexample search) that the last worker runs before it
+    // joins the splitting, so that with two threads the first boxes are split meanwhile.
     void branch_and_bound(Node root, std::vector<double>& per_output, double& upper, std::string& reason,
                           const std::function<void()>& side = {}) {
+        if (!started()) start(std::move(root));
+        run(o_.threads ? o_.threads : worker_count(), o_.timeout_s, side);
+        result(per_output, upper, reason);
+    }
+
+    // The same in steps: start once, run (each run goes on from where the last one stopped), result.
+    void start(Node root) {
         closed_ = std::vector<double>(outputs_.size(), 0.0);
         close_or_push(std::move(root));
-        const unsigned threads = o_.threads ? o_.threads : worker_count();
+        started_ = true;
+    }
+    bool started() const { return started_; }
+
+    // Splits on `threads` workers until done or `until_s` seconds after the solver's start.
+    void run(unsigned threads, double until_s, const std::function<void()>& side = {}) {
+        done_ = false;
+        until_ = until_s;
         // The calling thread is the first worker (its caches and scratch buffers are warm from the
         // root's bound); the last one runs the side job first.
         std::vector<std::thread> pool;
@@ -189,6 +203,15 @@ public:
         work(threads == 1 ? side : nullptr);
         for (auto& th : pool) th.join();
         if (error_) std::rethrow_exception(error_);
+    }
+
+    // Every leaf closed (with eps: every leaf within eps).
+    bool closed() {
+        std::lock_guard<std::mutex> g(mu_);
+        return started_ && open_.empty() && pending_.empty();
+    }
+
+    void result(std::vector<double>& per_output, double& upper, std::string& reason) {
         per_output = closed_;
         // A child not evaluated when the search stopped: its parent's bound covers it.
         for (const Pending& c : pending_)
@@ -204,14 +227,6 @@ public:
 
     int64_t splits() const { return splits_; }
     bool splits_neurons() const { return split_neurons_; }
-    // Called once when the branch and bound finishes (under its lock: it must only signal).
-    void on_finish(std::function<void()> f) { on_finish_ = std::move(f); }
-    // Another method proved eps on the whole region: the branch and bound stops.
-    void proved_elsewhere() {
-        std::lock_guard<std::mutex> g(mu_);
-        proved_elsewhere_ = true;
-        cv_.notify_all();
-    }
 
 private:
     static bool is_point(const std::vector<double>& lo, const std::vector<double>& hi) { return lo == hi; }
@@ -285,11 +300,12 @@ private:
     // Under the lock: nothing more to do. Boxes still being evaluated count: they may need
     // splitting too. A child left pending is evaluated unless eps is refuted or time is up.
     bool finished_locked() {
-        if (proved_elsewhere_ || (o_.eps && best_.value() > *o_.eps)) return true;
+        if (o_.eps && best_.value() > *o_.eps) return true;
         if (out_of_time()) {
             if (reason_.empty()) reason_ = fmt::format("timeout after {:.1f} s", o_.timeout_s);
             return true;
         }
+        if (elapsed() >= until_) return true;  // this run's time is up; a later run goes on
         if (!pending_.empty()) return false;
         if (o_.max_splits >= 0 && splits_ >= o_.max_splits) {
             if (reason_.empty()) reason_ = fmt::format("split limit {} reached", o_.max_splits);
@@ -336,11 +352,6 @@ private:
         job = {std::move(n.lo), std::move(lhi), std::move(n.per_output), n.upper, d, std::move(n.ranges)};
     }
 
-    void finish_locked() {
-        if (!done_ && on_finish_) on_finish_();
-        done_ = true;
-    }
-
     // One worker: the side job first (if any), then boxes until finished. An exception stops
     // every worker and is rethrown by branch_and_bound.
     void work(const std::function<void()>& side) {
@@ -353,7 +364,7 @@ private:
                     std::unique_lock<std::mutex> g(mu_);
                     cv_.wait(g, [&] { return done_ || finished_locked() || !pending_.empty() || has_work(); });
                     if (done_ || finished_locked()) {
-                        finish_locked();
+                        done_ = true;
                         cv_.notify_all();
                         return;
                     }
@@ -373,7 +384,7 @@ private:
         } catch (...) {
             std::lock_guard<std::mutex> g(mu_);
             if (!error_) error_ = std::current_exception();
-            finish_locked();
+            done_ = true;
             if (active) --active_;
             cv_.notify_all();
         }
@@ -387,8 +398,8 @@ private:
     Clock::time_point start_;
     std::vector<double> root_width_;
     bool split_neurons_ = false;
-    bool proved_elsewhere_ = false;
-    std::function<void()> on_finish_;
+    bool started_ = false;
+    double until_ = 0;  // this run's end, in seconds since the start
     SplitGains gains_;
     std::mutex mu_;
     std::condition_variable cv_;
@@ -526,8 +537,8 @@ public:
             const ErrBoundOptions& o, DiffBound& db, Node& root, BestInputs& best)
         : p_(p), lo_(lo), hi_(hi), outputs_(outputs), o_(o), db_(db), root_(root), best_(best) {}
 
-    // The first run: every side open. True when a bound was tightened.
-    bool start(double seconds) {
+    // The first run: every side open (root_only: the root's LP alone). True when a bound was tightened.
+    bool start(double seconds, bool root_only = false) {
         for (const OpenSide& side : open_sides(outputs_, db_, o_)) {
             Side s{side, nullptr, false};
             if (o_.eps)
@@ -537,7 +548,7 @@ public:
         }
         std::vector<Side*> all;
         for (Side& s : sides_) all.push_back(&s);
-        return run(seconds, all);
+        return run(seconds, all, root_only ? 0 : -1);
     }
 
     // A later run (with eps): the trees of the sides still above eps whose LP bound was below the
@@ -576,7 +587,7 @@ private:
         return side.sign > 0 ? db_.hi[out] : -db_.lo[out];
     }
 
-    bool run(double seconds, const std::vector<Side*>& sides) {
+    bool run(double seconds, const std::vector<Side*>& sides, int64_t max_splits = -1) {
         const auto start = Clock::now();
         bool tightened = false;
         for (size_t t = 0; t < sides.size(); ++t) {
@@ -584,7 +595,7 @@ private:
             const auto [k, sign] = s.side;
             const double each = fair_share(start, seconds, t, sides.size());
             const std::optional<double> b =
-                s.bab ? s.bab->run(each, &stop_)
+                s.bab ? s.bab->run(each, &stop_, max_splits)
                       : errbound::pair_lp_bound(p_, lo_, hi_, outputs_[k], sign, each, &db_, std::nullopt,
                                                 [this](const std::vector<double>& u) { best_.offer(p_, u); });
             if (!b || side_value(s.side) <= *b) continue;
@@ -634,11 +645,12 @@ void anneal_open(const ErrPair& p, const std::vector<double>& lo, const std::vec
 // the rest for the sides whose LP went below the differential bound) and the annealing of
 // the sides open in db (on another) side by side for `seconds`. An input above eps stops the
 // trees; the trees closing every side (root within eps) stop the annealing. When the trees stop
-// early, a second annealing chain runs on this thread until the end. True when an LP bound was
-// tightened.
+// early, `instead` runs on this thread until the end (its true: eps proved, which stops the
+// annealing), or without it a second annealing chain. True when an LP bound was tightened.
 bool lp_beside_annealing(LpSides& lps, const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
                          const std::vector<int64_t>& outputs, const DiffBound& db, const ErrBoundOptions& o,
-                         double seconds, std::mt19937_64& rng, BestInputs& best, const Node& root) {
+                         double seconds, std::mt19937_64& rng, BestInputs& best, const Node& root,
+                         const std::function<bool(double)>& instead) {
     const auto until = Clock::now() + std::chrono::duration<double>(seconds);
     const std::vector<OpenSide> jobs = open_sides(outputs, db, o);
     std::atomic<bool> proved = false;
@@ -655,20 +667,25 @@ bool lp_beside_annealing(LpSides& lps, const ErrPair& p, const std::vector<doubl
     auto open = [&] { return root.upper > *o.eps && !(best.value() > *o.eps); };  // eps still undecided
     bool tightened = false;
     try {
-        tightened = lps.start(0.5 * seconds);
+        // With `instead`, the trees whose root LP is not below the differential bound stop there.
+        tightened = lps.start(0.5 * seconds, bool(instead));
         if (open()) lps.resume(std::chrono::duration<double>(until - Clock::now()).count());
         // The trees stopped early (no side left whose LP went below the differential bound).
         const double left = std::chrono::duration<double>(until - Clock::now()).count();
         if (open() && left > 0.1) {
-            std::mt19937_64 second(rng());
-            anneal_open(p, lo, hi, outputs, open_sides(outputs, db, o), o, left, second, best);
+            if (instead) {
+                proved = instead(left);
+            } else {
+                std::mt19937_64 second(rng());
+                anneal_open(p, lo, hi, outputs, open_sides(outputs, db, o), o, left, second, best);
+            }
         }
     } catch (...) {
         proved = true;  // stops the annealing
         annealer.join();
         throw;
     }
-    proved = root.upper <= *o.eps;
+    proved = proved || root.upper <= *o.eps;
     annealer.join();
     if (anneal_error) std::rethrow_exception(anneal_error);
     return tightened;
@@ -738,13 +755,6 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
     const bool beside = !p.integer_region() && (method == "split" || method == "milp");
     std::function<void()> side;
     PairMilpOutcome pm;
-    // An integer twin's LP trees; with phase splitting on two threads (`portfolio`) they run beside
-    // the branch and bound, on copies of the root and its bounds, stopped by `bab_done`.
-    std::optional<LpSides> lp_sides;
-    bool portfolio = false;
-    DiffBound lp_db;
-    Node lp_root;
-    std::atomic<bool> bab_done = false;
     if (beside) {
         side = [&, decided_by_root = o.eps && root.upper <= *o.eps] {
             gradients();
@@ -773,41 +783,34 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
         // 2^20 integers, which the branch and bound splits down to points, nor under a split budget
         // (max_splits: the caller wants a deterministic answer, e.g. the sweep).
         const bool with_anneal = p.integer_region() && !pm.all_proved && o.max_splits < 0 && integer_points_log2(lo, hi) >= 20;
+        LpSides lps(p, lo, hi, outputs, o, db, root, s.best());
         const unsigned threads = o.threads ? o.threads : worker_count();
-        // Phase splitting (a region of many inputs) on two threads with eps: the branch and bound
-        // starts at once, and its last worker runs the LP trees and the annealing one after the
-        // other (on their own copies of the root and its bounds) before it joins the splitting. The
-        // trees proving eps, or the annealing refuting it, stop the splitting; the splitting ending
-        // stops them. Each side's bound is then the lower of the two methods'.
-        portfolio = s.splits_neurons() && with_lp && with_anneal && lp_again && threads > 1 && !eps_decided();
-        if (portfolio) lp_db = db, lp_root = root;
-        LpSides& lps = lp_sides.emplace(p, lo, hi, outputs, o, portfolio ? lp_db : db, portfolio ? lp_root : root, s.best());
-        // One after the other: the LP trees with a quarter of the time left; those that brought a side
-        // below the differential bound (they already gave "+lp") go on with half of the time left when
-        // their bound is nearer to eps than the best input (relative to eps); the annealing with half
-        // of the time left; the trees again with three quarters of the time left. `cancel` stops all.
-        auto lp_then_annealing = [&, with_lp, lp_again, with_anneal](const Node& lroot, const DiffBound& ldb, const std::atomic<bool>* cancel) {
-            auto decided = [&] { return (cancel && *cancel) || (o.eps && (lroot.upper <= *o.eps || s.best().value() > *o.eps)); };
-            auto left = [&] { return o.timeout_s - s.elapsed(); };
-            if (with_lp && !decided() && lp_sides->start(0.25 * left())) r.method += "+lp";
-            if (lp_again && !decided())
-                if (const double excess = lp_sides->excess(); excess > 0 && excess < (*o.eps - s.best().value()) / *o.eps)
-                    lp_sides->resume(0.5 * left());
-            if (with_anneal && !decided()) anneal_open(p, lo, hi, outputs, open_sides(outputs, ldb, o), o, 0.5 * left(), rng, s.best(), cancel);
-            if (lp_again && !decided()) lp_sides->resume(0.75 * left());
+        // Phase splitting (regions of many inputs) takes the trees' thread when they stop early
+        // (the LP was never below the differential bound): the branch and bound starts there from
+        // the root as tightened so far, on one thread beside the annealing, and goes on below.
+        std::function<bool(double)> instead;
+        if (s.splits_neurons()) instead = [&](double seconds) {
+            s.start(root);
+            s.run(1, s.elapsed() + seconds);
+            return s.closed();
         };
-        if (portfolio) {
-            s.on_finish([&] { bab_done = true, lp_sides->stop(); });
-            side = [&, lp_then_annealing] {
-                lp_then_annealing(lp_root, lp_db, &bab_done);
-                if (lp_root.upper <= *o.eps) s.proved_elsewhere();
-            };
-        } else if (with_lp && with_anneal && lp_again && threads > 1 && !eps_decided()) {
+        if (with_lp && with_anneal && lp_again && threads > 1 && !eps_decided()) {
             // Two threads: the LP trees and the annealing side by side with 85 % of the time left.
-            if (lp_beside_annealing(lps, p, lo, hi, outputs, db, o, 0.85 * (o.timeout_s - s.elapsed()), rng, s.best(), root))
+            if (lp_beside_annealing(lps, p, lo, hi, outputs, db, o, 0.85 * (o.timeout_s - s.elapsed()), rng, s.best(), root, instead))
                 r.method += "+lp";
         } else {
-            lp_then_annealing(root, db, nullptr);  // then the branch and bound gets the rest
+            if (with_lp && !eps_decided() && lps.start(0.25 * (o.timeout_s - s.elapsed()))) r.method += "+lp";
+            // The LP trees that brought a side below the differential bound (they already gave "+lp")
+            // go on: here with half of the time left when their bound is nearer to eps than the best
+            // input (relative to eps), and after the annealing with three quarters of the time left.
+            if (lp_again && !eps_decided())
+                if (const double excess = lps.excess(); excess > 0 && excess < (*o.eps - s.best().value()) / *o.eps)
+                    lps.resume(0.5 * (o.timeout_s - s.elapsed()));
+            // The annealing with half of the time left.
+            if (with_anneal && !eps_decided())
+                anneal_open(p, lo, hi, outputs, open_sides(outputs, db, o), o, 0.5 * (o.timeout_s - s.elapsed()), rng, s.best());
+            // Splitting the input box, which gets the rest, decided 3 of the 1,260 QEBVerif queries.
+            if (lp_again && !eps_decided()) lps.resume(0.75 * (o.timeout_s - s.elapsed()));
         }
     }
 
@@ -818,10 +821,6 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
     } else if (method == "split" || method == "milp") {
         s.branch_and_bound(std::move(root), r.upper_per_output, r.upper, r.reason, side);
         r.splits = s.splits();
-        if (portfolio) {
-            for (size_t k = 0; k < outputs.size(); ++k) r.upper_per_output[k] = std::min(r.upper_per_output[k], lp_root.per_output[k]);
-            r.upper = *std::max_element(r.upper_per_output.begin(), r.upper_per_output.end());
-        }
         if (!pm.reason.empty()) r.reason = r.reason.empty() ? pm.reason : r.reason + "; " + pm.reason;
     } else if (method == "sdp") {
         sdp_upper(p, db, lo, hi, outputs, root, s.best(), r);

@@ -386,7 +386,7 @@ PairLpBab::PairLpBab(const ErrPair& p, const std::vector<double>& lo, const std:
 
 PairLpBab::~PairLpBab() = default;
 
-std::optional<double> PairLpBab::run(double seconds, const std::atomic<bool>* cancel) {
+std::optional<double> PairLpBab::run(double seconds, const std::atomic<bool>* cancel, int64_t max_splits) {
     State& s = *s_;
     if (s.failed || !s.p.g_int) return std::nullopt;
     const Budget budget = Budget::seconds(std::max(seconds, 0.01), cancel);
@@ -397,7 +397,7 @@ std::optional<double> PairLpBab::run(double seconds, const std::atomic<bool>* ca
         }
         s.built = true;
     }
-    const milp::LpBabResult r = s.bab->run(budget);
+    const milp::LpBabResult r = s.bab->run(budget, max_splits);
     if (!r.upper) return std::nullopt;
     return real_bound(*r.upper, s.pm.M, s.delta);
 }

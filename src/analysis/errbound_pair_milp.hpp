@@ -80,7 +80,8 @@ public:
     ~PairLpBab();
     PairLpBab(const PairLpBab&) = delete;
     PairLpBab& operator=(const PairLpBab&) = delete;
-    std::optional<double> run(double seconds, const std::atomic<bool>* cancel = nullptr);  // cancel: stop early when set
+    // cancel: stop early when set; max_splits: as LpBranchAndBound::run (0: the root's LP only).
+    std::optional<double> run(double seconds, const std::atomic<bool>* cancel = nullptr, int64_t max_splits = -1);
 
 private:
     struct State;

@@ -318,7 +318,7 @@ LpBranchAndBound::LpBranchAndBound(const Model& m, const Affine& target, LpBabOp
 
 LpBranchAndBound::~LpBranchAndBound() = default;
 
-LpBabResult LpBranchAndBound::run(const Budget& budget) {
+LpBabResult LpBranchAndBound::run(const Budget& budget, int64_t max_splits) {
     Tree& t = *t_;
     if (t.m.rows.empty() && !t.fixed) t.fixed = t.range_hi();  // nothing to relax
     if (!t.rooted && !t.fixed) {
@@ -331,7 +331,7 @@ LpBabResult LpBranchAndBound::run(const Budget& budget) {
         t.rooted = true;
     }
     if (t.lp) t.lp->set_budget(budget);
-    while (!t.open.empty() && !t.closes(t.open.top().bound) && !budget.expired())
+    for (int64_t splits = 0; !t.open.empty() && !t.closes(t.open.top().bound) && !budget.expired() && splits != max_splits; ++splits)
         if (!t.split_best(budget)) break;
     return t.result();
 }

@@ -51,7 +51,9 @@ public:
     ~LpBranchAndBound();
     LpBranchAndBound(const LpBranchAndBound&) = delete;
     LpBranchAndBound& operator=(const LpBranchAndBound&) = delete;
-    LpBabResult run(const Budget& budget);  // `nodes` counts every run's
+    // Splits until closed, the budget ends or (max_splits >= 0) that many nodes were split in this
+    // run (0: the root's LP only). `nodes` counts every run's.
+    LpBabResult run(const Budget& budget, int64_t max_splits = -1);
 
 private:
     struct Tree;
