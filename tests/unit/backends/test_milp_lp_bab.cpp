@@ -148,3 +148,34 @@ TEST(MilpLpBab, ResumedRunsNeverRiseAndCloseLikeOneRun) {
     EXPECT_GT(closed, checked * 9 / 10) << closed << " of " << checked;
     EXPECT_GT(resumed, 10) << resumed << " of " << checked;
 }
+
+// A run limited to k splits makes at most k (0: the root's LP alone, one node), never rises, and
+// the unlimited runs after it still close where one run does.
+TEST(MilpLpBab, SplitLimitedRunsStopAfterTheirSplits) {
+    std::mt19937_64 rng(37);
+    int checked = 0, limited = 0;
+    for (int t = 0; t < 200; ++t) {
+        const Program p = random_program(rng);
+        if (p.m.rows.empty() || !p.best) continue;
+        ++checked;
+        LpBabOptions o;
+        o.close_at = *p.best;
+        LpBranchAndBound bab(p.m, p.target, o);
+        const LpBabResult root = bab.run(Budget::seconds(5), 0);
+        ASSERT_TRUE(root.upper.has_value()) << "program " << t;
+        ASSERT_GE(*root.upper, *p.best) << "program " << t;
+        ASSERT_LE(root.nodes, 1) << "program " << t;
+        const LpBabResult two = bab.run(Budget::seconds(5), 2);
+        ASSERT_GE(*two.upper, *p.best) << "program " << t;
+        ASSERT_LE(*two.upper, *root.upper) << "program " << t;
+        ASSERT_LE(two.nodes, root.nodes + 4) << "program " << t;  // two splits: two children each
+        limited += !root.closed;
+        const LpBabResult rest = bab.run(Budget::seconds(5));
+        const LpBabResult once = lp_branch_and_bound(p.m, p.target, Budget::seconds(5), o);
+        if (once.closed) {
+            EXPECT_TRUE(rest.closed) << "program " << t;
+        }
+    }
+    EXPECT_GT(checked, 80);
+    EXPECT_GT(limited, 10);  // the root alone leaves some trees open
+}
