@@ -50,7 +50,8 @@ struct BoundCli {
                         "estimate of the maximum), sdp (the rigorous SDP bound of Li et al. through SDPA, small ReLU networks)");
         cmd->add_option("--split", split, "what the branch and bound splits: inputs, neurons (phase splitting: a neuron's "
                         "pre-activation range at its activation's breakpoint) or auto (neurons on regions of more than 16 "
-                        "inputs; default)");
+                        "inputs; default)")
+            ->check(CLI::IsMember({"auto", "inputs", "neurons"}));
         cmd->add_option("--timeout", timeout, "seconds per query (default 60)");
         cmd->add_option("--threads", threads, "threads per query (default: all cores)");
         cmd->add_option("--out", out, "append results as JSON lines; a re-run skips the decided ones");

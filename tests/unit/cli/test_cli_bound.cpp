@@ -103,7 +103,9 @@ TEST(CliBound, BadInputIsOneLineAndExitTwo) {
     one_error_line("bound " + f + " --box 0:1,0:1");                                  // no twin
     one_error_line("bound " + f + " --against " + f + " --box 0:1,0:1 --eps -1");    // negative eps
     one_error_line("bound " + f + " --against " + f + " --box 0:1,0:1 --output 5");  // no such output
+    one_error_line("bound " + f + " --against " + f + " --box 0:1,0:1 --split layers");  // no such choice
     const std::string wide = write_wide_nnet(d, 160);
+    one_error_line("bound " + f + " --against " + wide + " --box 0:1,0:1 --split neurons");  // other hidden widths
     one_error_line("bound " + wide + " --prune 0.5 --box 0:1,0:1 --method sdp");      // too big for the SDP
     EXPECT_NE(err.find("small networks"), std::string::npos) << err;
     const std::string mnist = qcert::test::shared_benchmarks();
