@@ -552,18 +552,13 @@ public:
 
     // A later run (with eps): the trees of the sides still above eps whose LP bound was below the
     // differential bound (the others are not worth the time). True when a bound was tightened.
-    bool resume(double seconds) { return run(seconds, promising()); }
+    bool resume(double seconds) { return run(seconds, trees_above_eps(true)); }
     // A later run of every tree still above eps, promising or not. True when a bound was tightened.
-    bool resume_all(double seconds) {
-        std::vector<Side*> open;
-        for (Side& s : sides_)
-            if (s.bab && side_value(s.side) > *o_.eps) open.push_back(&s);
-        return run(seconds, open);
-    }
+    bool resume_all(double seconds) { return run(seconds, trees_above_eps(false)); }
     // How far above eps the sides a resume would run are, relative to eps (the largest; 0: none).
     double excess() {
         double most = 0;
-        for (const Side* s : promising()) most = std::max(most, (side_value(s->side) - *o_.eps) / *o_.eps);
+        for (const Side* s : trees_above_eps(true)) most = std::max(most, (side_value(s->side) - *o_.eps) / *o_.eps);
         return most;
     }
     // Stops the trees' current and later runs (from another thread: an input above eps was found).
@@ -581,11 +576,13 @@ private:
         if (best_.offer(p_, u) > *o_.eps) stop_ = true;
     }
 
-    std::vector<Side*> promising() {
-        std::vector<Side*> again;
+    // The trees (with eps) of the sides still above eps; promising: only those whose LP bound went
+    // below the differential bound.
+    std::vector<Side*> trees_above_eps(bool promising) {
+        std::vector<Side*> open;
         for (Side& s : sides_)
-            if (s.bab && s.lower && side_value(s.side) > *o_.eps) again.push_back(&s);
-        return again;
+            if (s.bab && (s.lower || !promising) && side_value(s.side) > *o_.eps) open.push_back(&s);
+        return open;
     }
 
     double side_value(const OpenSide& side) const {
