@@ -47,6 +47,12 @@ std::vector<std::vector<double>> BestInputs::per_output_witness() const {
     std::lock_guard<std::mutex> g(mu_);
     return per_output_witness_;
 }
+double BestInputs::output_value(int64_t output) const {
+    std::lock_guard<std::mutex> g(mu_);
+    for (size_t k = 0; k < outputs_.size(); ++k)
+        if (outputs_[k] == output) return per_output_[k];
+    return -1;
+}
 std::vector<double> BestInputs::per_output() const {
     std::lock_guard<std::mutex> g(mu_);
     return per_output_;

@@ -21,6 +21,7 @@ public:
     std::vector<double> witness() const;
     int64_t witness_output() const;
     std::vector<double> per_output() const;  // aligned with the outputs
+    double output_value(int64_t output) const;  // the best |g - f| of network output `output`, -1 before
     std::vector<std::vector<double>> per_output_witness() const;
 
 private:

@@ -55,6 +55,28 @@ __int128 round_div(__int128 n, __int128 d, Rounding r) {
 int64_t round_double(double x, Rounding r) {
     if (!std::isfinite(x)) throw std::domain_error("round_double: non-finite value");
     if (std::fabs(x) >= 0x1p62) throw std::overflow_error("round_double: value too large");
+    if (std::fabs(x) < 0x1p52) {
+        // floor(x) and floor(x) + 1/2 are exact here: comparisons decide, with no division (this
+        // is the hot path of the counterexample search).
+        const double fl = std::floor(x), half = fl + 0.5;
+        const int64_t n = int64_t(fl);
+        if (x == fl) return n;
+        switch (r) {
+            case Rounding::Floor: return n;
+            case Rounding::Ceil: return n + 1;
+            case Rounding::TowardZero: return n >= 0 ? n : n + 1;
+            default: break;
+        }
+        if (x < half) return n;
+        if (x > half) return n + 1;
+        switch (r) {  // an exact tie
+            case Rounding::HalfUp: return n + 1;
+            case Rounding::HalfDown: return n;
+            case Rounding::HalfEven: return n % 2 == 0 ? n : n + 1;
+            case Rounding::HalfAway: return n >= 0 ? n + 1 : n;
+            default: return n;
+        }
+    }
     int e = 0;
     const double f = std::frexp(x, &e);           // x = f * 2^e, 0.5 <= |f| < 1
     const int64_t m = int64_t(std::ldexp(f, 53));  // x = m * 2^(e-53), exact

@@ -64,6 +64,23 @@ TEST(Rounding, RoundDoubleMatchesRoundDivOnDyadics) {
     }
 }
 
+// Every magnitude: fractions down to 2^-120 (the fast path below 2^52 and the exact one), ties,
+// and integers up to 2^61.
+TEST(Rounding, RoundDoubleMatchesRoundDivAtEveryScale) {
+    std::mt19937_64 rng(5);
+    for (int t = 0; t < 50000; ++t) {
+        const int64_t n = int64_t(rng() >> (11 + rng() % 50)) * (rng() % 2 ? 1 : -1);  // |n| < 2^53
+        const int e = int(rng() % 130) - 8;
+        if (e < 0) {
+            const double x = std::ldexp(double(n), -e);
+            for (Rounding r : kModes) ASSERT_EQ(round_double(x, r), n * (int64_t(1) << -e));
+        } else {
+            const double x = std::ldexp(double(n), -e);
+            for (Rounding r : kModes) ASSERT_EQ(round_double(x, r), int64_t(round_div(n, __int128(1) << e, r))) << n << " 2^-" << e;
+        }
+    }
+}
+
 TEST(Rounding, ParseNames) {
     for (Rounding r : kModes) EXPECT_EQ(parse_rounding(rounding_name(r)), r);
     EXPECT_THROW(parse_rounding("banker"), InputError);
