@@ -625,10 +625,9 @@ private:
 // Simulated annealing (errbound_anneal.hpp) for each of `jobs` (the outputs and signs whose root
 // bound is above eps: open_sides), from the best input for that output: a third of `seconds`
 // shared evenly, then the rest for the output with the largest |g - f| found, in the sign of its
-// best input (of the 2blk_512_512 Q = 4 eps 2 queries, one sign was ahead throughout); `cancel`
-// stops it.
+// best input (rather than for sides that stay behind); `cancel` stops it.
 void anneal_open(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
-                 const std::vector<int64_t>& outputs, std::vector<OpenSide> jobs, const ErrBoundOptions& o,
+                 const std::vector<int64_t>& outputs, const std::vector<OpenSide>& jobs, const ErrBoundOptions& o,
                  double seconds, std::mt19937_64& rng, BestInputs& best, const std::atomic<bool>* cancel = nullptr) {
     const auto start = Clock::now();
     auto run = [&](const OpenSide& job, double share) {

@@ -1,8 +1,9 @@
 // Simulated annealing over the integer inputs of a box: the counterexample search of
 // `qcert bound` for an integer twin, where rounding makes gradients useless. A move sets one
-// input to another integer of its range; the first layer's accumulators of both networks are
-// updated incrementally, the layers above evaluated in double (a guide only): every input that
-// beats the best so far is offered to BestInputs, which re-evaluates it exactly.
+// input to another integer of its range; the objective follows the moves through the second
+// layer of both networks (DifferenceWalk, errbound_walk.hpp), in double (a guide only): every
+// input that beats the best known for its output is offered to BestInputs, which re-evaluates it
+// exactly.
 #pragma once
 
 #include "analysis/errbound_search.hpp"
@@ -25,9 +26,9 @@ struct AnnealOptions {
 // p.integer_region()). Even restarts refine the best point so far (`start` at first, a point of
 // the box) from 3 % of a temperature measured on random moves, odd ones start at uniformly
 // random points from the full temperature; each cools geometrically to a thousandth of its
-// start over its moves or half of the time left, whichever ends first (a move through a wide
-// network is slow: 2blk_512_512 made 16,000 moves in 2.5 s, 2 % of a restart's 784,000, and never
-// cooled). Returns the number of moves evaluated.
+// start over its moves or half of the time left, whichever ends first (so that it cools where
+// moves are slow: 2blk_512_512 once made 2 % of a restart's 784,000 moves in its time). Returns
+// the number of moves evaluated.
 int64_t anneal(const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi, int64_t output,
                double sign, const std::vector<double>& start, const AnnealOptions& o, std::mt19937_64& rng,
                BestInputs& best);
