@@ -5,10 +5,12 @@
 #include "../bounds/random_int_nets.hpp"
 #include "qcert/blocks.hpp"
 #include "qcert/errbound.hpp"
+#include "qcert/error.hpp"
 #include "qcert/quant.hpp"
 
 #include <gtest/gtest.h>
 #include <fmt/format.h>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -37,6 +39,23 @@ inline RealCase random_real_case(std::mt19937_64& rng, int64_t in, const std::ve
     }
     if (rng() % 3 == 0) c.f.blocks[0].hi = c.g.blocks[0].hi = 1.5;  // a clamp after the first ReLU
     return c;
+}
+
+// f's integer twin under qebverif:4 to 10 (even t) or a random fixed-point scheme (odd t), f
+// seeing the region's integers over a random divisor; nullopt when the scheme does not fit f.
+struct IntegerCase {
+    ErrPair p;
+    std::string spec;
+};
+inline std::optional<IntegerCase> random_integer_case(std::mt19937_64& rng, const BlockNet& f, int t) {
+    const std::string spec = t % 2 == 0 ? fmt::format("qebverif:{}", 4 + 2 * (t % 4)) : random_fixed_spec(rng);
+    QuantizedNet q;
+    try {
+        q = quantize(f, parse_scheme(spec, f));
+    } catch (const InputError&) {
+        return std::nullopt;
+    }
+    return IntegerCase{make_err_pair(f, *q.integer, double(uniform(rng, 1, 255))), spec};
 }
 
 // Hidden widths for 1 to 4 hidden layers (deep enough to exercise back-substitution), then `outputs`.

@@ -209,19 +209,16 @@ TEST(BoundAnneal, FindsTheEnumeratedMaximumOnSmallIntegerBoxes) {
     for (int t = 0; t < 60 && cases < 40; ++t) {
         const int64_t in = test::uniform(rng, 2, 4);
         const BlockNet f = test::random_block_net(rng, in, random_widths(rng, 2));
-        const std::string spec = t % 2 == 0 ? fmt::format("qebverif:{}", 4 + 2 * (t % 4)) : test::random_fixed_spec(rng);
-        QuantizedNet q;
-        try {
-            q = quantize(f, parse_scheme(spec, f));
-        } catch (const InputError&) {
-            continue;
-        }
-        const ErrPair p = make_err_pair(f, *q.integer, double(test::uniform(rng, 1, 255)));
+        const std::optional<test::IntegerCase> ic = test::random_integer_case(rng, f, t);
+        if (!ic) continue;
+        const ErrPair& p = ic->p;
+        const std::string& spec = ic->spec;
+        const auto& input = p.g_int->input;
         std::vector<double> lo(static_cast<size_t>(in)), hi(static_cast<size_t>(in));
         for (int64_t j = 0; j < in; ++j) {
-            const int64_t c = test::uniform(rng, q.integer->input.lo, q.integer->input.hi);
-            lo[size_t(j)] = double(std::max(c - 3, q.integer->input.lo));
-            hi[size_t(j)] = double(std::min(c + 3, q.integer->input.hi));
+            const int64_t c = test::uniform(rng, input.lo, input.hi);
+            lo[size_t(j)] = double(std::max(c - 3, input.lo));
+            hi[size_t(j)] = double(std::min(c + 3, input.hi));
         }
         const int64_t k = test::uniform(rng, 0, 1);
         double enumerated = 0;

@@ -21,20 +21,17 @@ TEST(BoundWalk, EveryValueIsTheExactDifferenceAtItsPoint) {
                                                          : test::random_widths(rng, 3);
         BlockNet f = test::random_block_net(rng, in, widths);
         if (t % 3 == 0 && f.blocks.size() > 1) f.blocks[0].hi = 1.5;
-        const std::string spec = t % 2 == 0 ? fmt::format("qebverif:{}", 4 + 2 * (t % 4)) : test::random_fixed_spec(rng);
-        QuantizedNet q;
-        try {
-            q = quantize(f, parse_scheme(spec, f));
-        } catch (const InputError&) {
-            continue;
-        }
-        const ErrPair p = make_err_pair(f, *q.integer, double(test::uniform(rng, 1, 255)));
+        const std::optional<test::IntegerCase> ic = test::random_integer_case(rng, f, t);
+        if (!ic) continue;
+        const ErrPair& p = ic->p;
+        const std::string& spec = ic->spec;
+        const auto& input = p.g_int->input;
         const int64_t k = test::uniform(rng, 0, 2);
         const double sign = rng() % 2 ? 1.0 : -1.0;
         auto exact = [&](const std::vector<double>& u) { return sign * exact_difference(p, u)[k]; };
         auto close = [](double a, double b) { return std::fabs(a - b) <= 1e-9 * (1 + std::fabs(b)); };
         std::vector<double> u(static_cast<size_t>(in));
-        for (double& v : u) v = double(test::uniform(rng, q.integer->input.lo, q.integer->input.hi));
+        for (double& v : u) v = double(test::uniform(rng, input.lo, input.hi));
         errbound::DifferenceWalk walk(p, k, sign);
         walk.reset(u);
         ASSERT_TRUE(close(walk.value(), exact(u))) << spec;
@@ -42,7 +39,7 @@ TEST(BoundWalk, EveryValueIsTheExactDifferenceAtItsPoint) {
         for (int m = 0; m < 400; ++m) {
             const int64_t j = test::uniform(rng, 0, in - 1);
             std::vector<double> v = u;
-            v[size_t(j)] = double(test::uniform(rng, q.integer->input.lo, q.integer->input.hi));
+            v[size_t(j)] = double(test::uniform(rng, input.lo, input.hi));
             ASSERT_TRUE(close(walk.try_move(j, v[size_t(j)] - u[size_t(j)]), exact(v))) << spec << " move " << m;
             if (rng() % 2) {
                 walk.accept();
