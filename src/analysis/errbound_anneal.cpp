@@ -34,16 +34,16 @@ int64_t anneal(const ErrPair& p, const std::vector<double>& lo, const std::vecto
     std::vector<double> best_u(lo.size());
     for (size_t j = 0; j < u.size(); ++j) best_u[j] = std::clamp(std::round(start[j]), std::ceil(lo[j]), std::floor(hi[j]));
     double best_val = -std::numeric_limits<double>::infinity();
+    // Only a value above the best |g - f| known for this output (less a rounding margin) is
+    // offered: an exact evaluation costs more than many moves.
+    auto known = [&] {
+        const double v = best.output_value(output);
+        return v - 1e-9 * (1 + std::fabs(v));
+    };
     for (int restart = 0; !done() && (o.restarts < 0 || restart < o.restarts); ++restart) {
         const bool refine = restart % 2 == 0;
         for (size_t j = 0; j < u.size(); ++j) u[j] = refine ? best_u[j] : random_value(int64_t(j));
         walk.reset(u);
-        // Only a value above the best |g - f| known for this output (less a rounding margin) is
-        // offered: an exact evaluation costs more than many moves.
-        auto known = [&] {
-            const double v = best.output_value(output);
-            return v - 1e-9 * (1 + std::fabs(v));
-        };
         double cur = walk.value();
         best.offer(p, u);
         double offered = std::max(cur, known());
