@@ -663,25 +663,37 @@ void anneal_open(const ErrPair& p, const std::vector<double>& lo, const std::vec
 // early, `instead` runs on this thread for half of the time left (its true: eps proved, which
 // stops the annealing), then every tree still open goes on; without it, or when the root LPs
 // leave a bound above kHopeless * eps, a second annealing chain runs until the end. True when an
-// LP bound was tightened.
-constexpr double kHopeless = 1.5;
+// LP bound was tightened. `instead` asks between its steps whether the annealing still runs:
+// the annealing gives its thread up when it has not raised the best input for kStaleSeconds
+// (every violation of the QEBVerif bench at Q >= 6 but one was found within 3 s, the median in
+// 0.3 s; the later ones at Q = 4 all had bounds above kHopeless * eps, where `instead` does not run).
+constexpr double kHopeless = 1.5, kStaleSeconds = 3;
 bool lp_beside_annealing(LpSides& lps, const ErrPair& p, const std::vector<double>& lo, const std::vector<double>& hi,
                          const std::vector<int64_t>& outputs, const DiffBound& db, const ErrBoundOptions& o,
                          double seconds, std::mt19937_64& rng, BestInputs& best, const Node& root,
-                         const std::function<bool(double)>& instead) {
+                         const std::function<bool(double, const std::function<bool()>&)>& instead) {
     const auto until = Clock::now() + std::chrono::duration<double>(seconds);
     const std::vector<OpenSide> jobs = open_sides(outputs, db, o);
-    std::atomic<bool> proved = false;
+    std::atomic<bool> stop_search = false, searching = true;
     std::exception_ptr anneal_error;
     std::mt19937_64 anneal_rng(rng());
     std::thread annealer([&] {
         try {
-            anneal_open(p, lo, hi, outputs, jobs, o, seconds, anneal_rng, best, &proved);
+            anneal_open(p, lo, hi, outputs, jobs, o, seconds, anneal_rng, best, &stop_search);
             if (best.value() > *o.eps) lps.stop();
         } catch (...) {
             anneal_error = std::current_exception();
         }
+        searching = false;
     });
+    // Whether the annealing still runs; it is told to stop once stale.
+    double last_best = best.value();
+    auto last_change = Clock::now();
+    auto still_searching = [&] {
+        if (const double v = best.value(); v > last_best) last_best = v, last_change = Clock::now();
+        if (std::chrono::duration<double>(Clock::now() - last_change).count() > kStaleSeconds) stop_search = true;
+        return bool(searching);
+    };
     auto open = [&] { return root.upper > *o.eps && !(best.value() > *o.eps); };  // eps still undecided
     bool tightened = false;
     try {
@@ -698,19 +710,20 @@ bool lp_beside_annealing(LpSides& lps, const ErrPair& p, const std::vector<doubl
             if (instead && !hopeless) {
                 // Half of what is left; then every tree still open goes on (some go below the
                 // differential bound only after their root: 2blk_100_100 Q = 6 eps 2 sample 8541).
-                proved = instead(0.5 * left);
-                if (!proved && open()) tightened = lps.resume_all(std::chrono::duration<double>(until - Clock::now()).count()) || tightened;
+                const bool closed = instead(0.5 * left, still_searching);
+                if (closed) stop_search = true;
+                else if (open()) tightened = lps.resume_all(std::chrono::duration<double>(until - Clock::now()).count()) || tightened;
             } else {
                 std::mt19937_64 second(rng());
                 anneal_open(p, lo, hi, outputs, open_sides(outputs, db, o), o, left, second, best);
             }
         }
     } catch (...) {
-        proved = true;  // stops the annealing
+        stop_search = true;
         annealer.join();
         throw;
     }
-    proved = proved || root.upper <= *o.eps;
+    if (root.upper <= *o.eps) stop_search = true;
     annealer.join();
     if (anneal_error) std::rethrow_exception(anneal_error);
     return tightened;
@@ -813,10 +826,17 @@ ErrBoundResult error_bound(const ErrPair& p, const std::vector<double>& lo_in, c
         // Phase splitting (regions of many inputs) takes the trees' thread when they stop early
         // (the LP was never below the differential bound): the branch and bound starts there from
         // the root as tightened so far, on one thread beside the annealing, and goes on below.
-        std::function<bool(double)> instead;
-        if (s.splits_neurons()) instead = [&](double seconds) {
+        // In steps of half a second on one thread while the annealing runs beside it, then on every
+        // thread; a step that ends early has ended the splitting (closed, refuted or out of time).
+        std::function<bool(double, const std::function<bool()>&)> instead;
+        if (s.splits_neurons()) instead = [&](double seconds, const std::function<bool()>& searching) {
             s.start(root);
-            s.run(1, s.elapsed() + seconds);
+            for (const double until = s.elapsed() + seconds; s.elapsed() < until;) {
+                const bool alone = !searching();
+                const double step_end = alone ? until : std::min(until, s.elapsed() + 0.5);
+                s.run(alone ? threads : 1, step_end);
+                if (s.closed() || s.elapsed() < step_end - 0.05) break;
+            }
             return s.closed();
         };
         if (with_lp && with_anneal && lp_again && threads > 1 && !eps_decided()) {
