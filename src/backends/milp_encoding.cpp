@@ -75,14 +75,17 @@ void require(Model& m, const Affine& e, std::optional<i128> lo, std::optional<i1
 }
 
 // r = round(N / d) for N in [Nlo, Nhi]; returns r's variable.
-// `fixed` (optional) receives s and its band when the band is one fixed interval.
-int encode_rounding(Model& m, const Affine& N, i128 Nlo, i128 Nhi, i128 d, Rounding mode, NetworkEncoding::Remainder* fixed) {
+// `fixed` (optional) receives s and its band when the band is one fixed interval; `s_min` the
+// least value s takes at any point (so d r <= N - s_min).
+int encode_rounding(Model& m, const Affine& N, i128 Nlo, i128 Nhi, i128 d, Rounding mode, NetworkEncoding::Remainder* fixed,
+                    i128& s_min) {
     const i128 rlo = round_div(Nlo, d, mode), rhi = round_div(Nhi, d, mode);
     const int r = m.add_var(int64_t(rlo), int64_t(rhi), true);
     const Affine s = remainder(N, r, d);
     const bool odd = d % 2 == 1;
     auto one_band = [&](Band b) {
         require(m, s, b.lo, b.hi);
+        s_min = b.lo;
         if (fixed) *fixed = NetworkEncoding::Remainder{s, b.lo, b.hi};
     };
 
@@ -91,6 +94,7 @@ int encode_rounding(Model& m, const Affine& N, i128 Nlo, i128 Nhi, i128 d, Round
         const int t = m.add_var(int64_t(round_div(rlo, 2, Rounding::Floor)), int64_t(round_div(rhi, 2, Rounding::Floor)), true);
         const int p = m.add_var(0, 1, true);
         require(m, Affine{{{r, 1}, {t, -2}, {p, -1}}, 0}, 0, 0);  // r = 2t + p
+        s_min = -h;
         Affine lower = s, upper = s;
         lower.add_scaled(var_expr(p), -1);  // s - p >= -h
         upper.add_scaled(var_expr(p), 1);   // s + p <= h
@@ -108,6 +112,7 @@ int encode_rounding(Model& m, const Affine& N, i128 Nlo, i128 Nhi, i128 d, Round
     if (Nlo >= 0) { one_band(pos); return r; }
     if (Nhi <= 0) { one_band(neg); return r; }
     const int z = m.add_var(0, 1, true);  // 1 iff N >= 0
+    s_min = std::min(pos.lo, neg.lo);
     Affine e = N;
     e.add_scaled(var_expr(z), Nlo);        // N + Nlo z >= Nlo
     require(m, e, Nlo, std::nullopt);
@@ -133,8 +138,9 @@ Affine materialise(Model& m, const Affine& e, i128 lo, i128 hi) {
     return var_expr(v);
 }
 
-// clamp(u, lo, hi) for u in [ulo, uhi].
-Affine encode_clamp(Model& m, const Affine& u, i128 ulo, i128 uhi, i128 lo, i128 hi) {
+// clamp(u, lo, hi) for u in [ulo, uhi]; `a_var` receives the low end's binary (-1: none).
+Affine encode_clamp(Model& m, const Affine& u, i128 ulo, i128 uhi, i128 lo, i128 hi, int& a_var) {
+    a_var = -1;
     if (uhi <= lo) return Affine{{}, lo};
     if (ulo >= hi) return Affine{{}, hi};
     if (ulo >= lo && uhi <= hi) return u;
@@ -167,6 +173,7 @@ Affine encode_clamp(Model& m, const Affine& u, i128 ulo, i128 uhi, i128 lo, i128
         require(m, e, 0, std::nullopt);
     }
     if (a >= 0 && c >= 0) require(m, Affine{{{a, 1}, {c, 1}}, 0}, std::nullopt, 1);
+    a_var = a;
     return var_expr(y);
 }
 
@@ -224,6 +231,8 @@ NetworkEncoding encode_network(const IntQuery& q, const IntBounds& B, const std:
             throw std::logic_error("milp encoding: the shared inputs differ in number");
         e.model = std::move(base->model);
         e.encoded_neurons = base->encoded_neurons;
+        e.low_clamps = std::move(base->low_clamps);
+        e.staircases = std::move(base->staircases);
     }
     Model& m = e.model;
     const auto need = needed_neurons(net, B, wanted, enforced);
@@ -292,11 +301,12 @@ NetworkEncoding encode_network(const IntQuery& q, const IntBounds& B, const std:
             const i128 Nlo = alo * num, Nhi = ahi * num;
             if (k + 1 == net.layers.size()) e.pre_clamp[i] = NetworkEncoding::Scaled{N, 1.0 / double(d)};
             Affine u;
+            i128 s_min = 0;  // d r <= N - s_min (r = N when d = 1)
             if (d == 1) {
                 u = N;
             } else {
                 NetworkEncoding::Remainder fixed;
-                const int r = encode_rounding(m, N, Nlo, Nhi, d, L.rounding, &fixed);
+                const int r = encode_rounding(m, N, Nlo, Nhi, d, L.rounding, &fixed, s_min);
                 if (!fixed.s.terms.empty()) e.remainder[k][i] = std::move(fixed);
                 u = var_expr(r);
             }
@@ -305,8 +315,16 @@ NetworkEncoding encode_network(const IntQuery& q, const IntBounds& B, const std:
             const i128 ulo = round_div(Nlo, d, L.rounding) + L.out_zero, uhi = round_div(Nhi, d, L.rounding) + L.out_zero;
             const bool clamps = ulo < L.lo || uhi > L.hi;
             if (clamps && !u.is_constant()) u = materialise(m, u, ulo, uhi);
-            Affine out = encode_clamp(m, u, ulo, uhi, L.lo, L.hi);
+            int a = -1;
+            Affine out = encode_clamp(m, u, ulo, uhi, L.lo, L.hi, a);
+            if (a >= 0) {  // d (y - lo) <= d (u - lo) <= N - s_min + d (out_zero - lo) when a = 0
+                Affine h = N;
+                h.constant += d * (L.out_zero - L.lo) - s_min;
+                e.low_clamps.push_back({out.terms.at(0).var, a, L.lo, d, std::move(h)});
+            }
             if (!clamps) out = materialise(m, out, ulo, uhi);  // keeps the next layer's rows short
+            if ((d > 1 || clamps) && !out.is_constant())
+                e.staircases.push_back({N, out, Nlo, Nhi, d, L.out_zero, L.lo, L.hi, L.rounding});
             e.out[k][i] = out;
             next[i] = std::move(out);
         }

@@ -57,6 +57,23 @@ struct NetworkEncoding {
         i128 lo = 0, hi = 0;
     };
     std::vector<std::vector<std::optional<Remainder>>> remainder;
+    // Per clamp with a binary for its low end (a ReLU's phase): y = lo at every point with a = 1,
+    // and d (y - lo) <= h at every point with a = 0, h an affine form over the neuron's inputs (its
+    // scaled accumulator less the rounding band's low end). What milp_cuts.hpp needs.
+    struct LowClamp {
+        int y = -1, a = -1;
+        i128 lo = 0, d = 1;
+        Affine h;
+    };
+    std::vector<LowClamp> low_clamps;
+    // Per encoded neuron with a rounding or a clamp: out = clamp(round(N / d) + out_zero, lo, hi)
+    // as a function of the integer N in [Nlo, Nhi], a staircase (milp_cuts.hpp: its convex hull).
+    struct Staircase {
+        Affine N, out;
+        i128 Nlo = 0, Nhi = 0, d = 1, out_zero = 0, lo = 0, hi = 0;
+        Rounding rounding = Rounding::HalfUp;
+    };
+    std::vector<Staircase> staircases;
     // Why the network cannot be encoded exactly (empty: it can).
     std::string unsupported;
     // An enforced range that no input meets: the model has no point.

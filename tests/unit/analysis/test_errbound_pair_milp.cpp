@@ -5,6 +5,7 @@
 #include "analysis/errbound_intf.hpp"
 #include "analysis/errbound_pair_milp.hpp"
 #include "backends/milp_cbc.hpp"
+#include "backends/milp_cuts.hpp"
 #include "qcert/errbound.hpp"
 #include "qcert/error.hpp"
 #include "test_util.hpp"
@@ -330,7 +331,8 @@ std::optional<std::vector<int64_t>> exact_solution(const milp::Model& m, bool& c
     return std::nullopt;
 }
 
-// The pair model over a box, with its input variables then fixed to one point of the box,
+// The pair model over a box (with the staircase hulls and clamp cuts of the LP bound), with its
+// input variables then fixed to one point of the box,
 // must have a solution that meets every row exactly, with D = 2^M s (g - f_h)_k there (as
 // Milp.EncodingReproducesEvalAtEveryPoint checks for one network): the model contains every
 // real point. CBC itself is not trusted to say so: with other tolerances (1e-9: 36 of these
@@ -338,7 +340,7 @@ std::optional<std::vector<int64_t>> exact_solution(const milp::Model& m, bool& c
 // counted (0 allowed with pair_solve_options). This is why the pair MILP never concludes
 // "holds" from CBC's "infeasible".
 TEST(BoundPairMilp, ModelContainsEveryBoxPoint) {
-    int points = 0, cases = 0, cbc_wrong_points = 0;
+    int points = 0, cases = 0, cbc_wrong_points = 0, extra_rows = 0;
     for_each_int_case(43, 40, [&](int t, const IntCase& c, const ErrPair& p) {
         const std::vector<int64_t> ilo = ints(c.lo), ihi = ints(c.hi);
         const errbound::IntegerF F = errbound::integer_f(p, ilo, ihi);
@@ -349,9 +351,13 @@ TEST(BoundPairMilp, ModelContainsEveryBoxPoint) {
                     errbound::pair_model(p, ilo, ihi, F, k, sign, std::nullopt, F.delta[size_t(k)], Budget::seconds(10));
                 ASSERT_TRUE(pm.ok) << pm.reason;
                 ++cases;
+                // With the LP's extra rows (staircase hulls, clamp cuts): they too hold at every point.
+                milp::Model tightened = pm.enc.model;
+                extra_rows += milp::add_staircase_hulls(tightened, pm.enc.staircases);
+                extra_rows += milp::add_clamp_cuts(tightened, pm.enc.low_clamps, pm.D, Budget::seconds(10)).added;
                 for_each_point(c.lo, c.hi, [&](const std::vector<double>& u) {
                     const std::vector<int64_t> x = ints(u);
-                    milp::Model m = pm.enc.model;
+                    milp::Model m = tightened;
                     m.objective.clear();
                     for (size_t j = 0; j < x.size(); ++j)
                         if (pm.enc.input_var[j] >= 0) m.vars[size_t(pm.enc.input_var[j])].lo = m.vars[size_t(pm.enc.input_var[j])].hi = x[j];
@@ -379,6 +385,7 @@ TEST(BoundPairMilp, ModelContainsEveryBoxPoint) {
     });
     EXPECT_GT(cases, 40);
     EXPECT_GT(points, 8000);
+    EXPECT_GT(extra_rows, 100);
     EXPECT_EQ(cbc_wrong_points, 0) << "of " << points << " points";
 }
 
