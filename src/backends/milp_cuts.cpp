@@ -1,4 +1,4 @@
-// Clamp cuts; see milp_cuts.hpp.
+// Staircase hulls and clamp cuts; see milp_cuts.hpp.
 #include "backends/milp_cuts.hpp"
 
 #include "backends/milp_cbc.hpp"

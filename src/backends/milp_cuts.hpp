@@ -1,5 +1,7 @@
-// Cuts for the clamps of an encoded network, from Anderson, Huchette, Ma, Tjandraatmadja and
-// Vielma, "Strong mixed-integer programming formulations for trained neural networks" (2020).
+// Rows that every integer point of an encoded network's model meets and that cut its LP
+// relaxation: the staircase hulls of its rounded and clamped neurons (below), and cuts for its
+// clamps from Anderson, Huchette, Ma, Tjandraatmadja and Vielma, "Strong mixed-integer programming
+// formulations for trained neural networks" (2020).
 //
 // A clamp with a binary for its low end (NetworkEncoding::LowClamp: y = lo where a = 1, and
 // d (y - lo) <= h = sum_i C_i v_i + B where a = 0) meets, for every subset I of h's variables,
