@@ -95,6 +95,13 @@ struct PreActivationRanges {
     std::vector<Vec> zf_lo, zf_hi, zg_lo, zg_hi, zd_lo, zd_hi;
 };
 
+// Per hidden layer and neuron, what splitting its pre-activation in f (in g) at a breakpoint
+// would take off an output's bound, estimated as |coefficient| times relaxation slack from the
+// output's back-substitution (the phase splitting's guide; see diff_backsub.hpp RelaxScores).
+struct PhaseScores {
+    std::vector<Vec> f, g;
+};
+
 struct DiffBound : PreActivationRanges {
     std::vector<double> lo, hi;      // per output: lo <= g - f <= hi on the whole box
     std::vector<double> f_lo, f_hi;  // per output: bounds on f alone
@@ -107,6 +114,9 @@ struct DiffBound : PreActivationRanges {
     // Per layer and neuron, in the differential mode: bounds on the difference of the layer's
     // outputs xg - xf (else empty).
     std::vector<Vec> xd_lo, xd_hi;
+    // Per output (of the chosen ones; the others empty), in the differential mode with
+    // back-substitution: the phase splitting's guide for its upper (hi) and lower (lo) bound.
+    std::vector<PhaseScores> phase_hi, phase_lo;
     // max over the given outputs of max(hi, -lo): a sound bound on |g - f|.
     double abs_upper(const std::vector<int64_t>& outputs) const;
 };

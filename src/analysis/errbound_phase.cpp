@@ -18,8 +18,26 @@ double inner_breakpoint(double lo, double hi, const PairLayer& L, double& at) {
 
 }  // namespace
 
-std::optional<PhaseSplit> choose_phase_split(const ErrPair& p, const PreActivationRanges& r) {
+std::optional<PhaseSplit> choose_phase_split(const ErrPair& p, const PreActivationRanges& r, const PhaseScores* scores) {
     const size_t hidden = std::min({p.f_layers.size(), r.zf_lo.size(), r.zg_lo.size()});
+    if (scores) {
+        std::optional<PhaseSplit> s;
+        double best = 0;
+        for (size_t k = 0; k + 1 < hidden; ++k)
+            for (bool on_g : {false, true}) {
+                const std::vector<Vec>& sc = on_g ? scores->g : scores->f;
+                const PairLayer& L = on_g ? p.g_layers[k] : p.f_layers[k];
+                const Vec& lo = on_g ? r.zg_lo[k] : r.zf_lo[k];
+                const Vec& hi = on_g ? r.zg_hi[k] : r.zf_hi[k];
+                if (k >= sc.size() || sc[k].size() != lo.size()) continue;
+                for (int64_t i = 0; i < lo.size(); ++i) {
+                    double at = 0;
+                    if (inner_breakpoint(lo[i], hi[i], L, at) > 0 && sc[k][i] > best)
+                        best = sc[k][i], s = PhaseSplit{int32_t(k), int32_t(i), on_g, at};
+                }
+            }
+        if (s) return s;
+    }
     for (size_t k = 0; k + 1 < hidden; ++k)
         for (bool on_g : {false, true}) {
             const PairLayer& L = on_g ? p.g_layers[k] : p.f_layers[k];

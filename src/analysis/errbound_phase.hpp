@@ -25,10 +25,13 @@ struct PhaseSplit {
 };
 
 // The neuron to split in the hidden layers of `r`: one whose range strictly contains a
-// breakpoint of f's activation (else of g's), in the earliest layer that has one, the one
-// farthest from both ends of its range (the largest min(at - lo, hi - at)). None when every
-// hidden neuron is on one piece in both networks.
-std::optional<PhaseSplit> choose_phase_split(const ErrPair& p, const PreActivationRanges& r);
+// breakpoint of f's activation or of g's. With `scores` (the bound's guide for the output and
+// side to lower), the one whose relaxations cost that bound most, in any layer (BaBSR-style);
+// without them, or when every candidate scores 0, in the earliest layer that has one, f's before
+// g's, the one farthest from both ends of its range (the largest min(at - lo, hi - at)). None
+// when every hidden neuron is on one piece in both networks.
+std::optional<PhaseSplit> choose_phase_split(const ErrPair& p, const PreActivationRanges& r,
+                                             const PhaseScores* scores = nullptr);
 
 // The child's ranges: `r` with the split range cut to (-inf, at] (below) or [at, inf).
 PreActivationRanges split_ranges(const PreActivationRanges& r, const PhaseSplit& s, bool below);

@@ -213,7 +213,29 @@ const BackSubstitution::StepWeights& BackSubstitution::weights(size_t j) const {
     return *w;
 }
 
-Vec BackSubstitution::upper(size_t k, Quantity which, const std::vector<int64_t>& rows, Mat* coef_out) const {
+Vec band_width(const Vec& su, const Vec& tu, const Vec& sl, const Vec& tl, const Vec& lo, const Vec& hi) {
+    Vec w(su.size());
+    for (int64_t i = 0; i < w.size(); ++i) {
+        const double u = std::max(hi[i], lo[i]);
+        w[i] = std::max({0.0, (su[i] - sl[i]) * lo[i] + tu[i] - tl[i], (su[i] - sl[i]) * u + tu[i] - tl[i]});
+        if (!std::isfinite(w[i])) w[i] = 0;
+    }
+    return w;
+}
+
+namespace {
+
+// scores = |A| diag(slack), or nothing when the layer has no slack recorded.
+void record_scores(Mat& scores, const MapMat& A, const Vec& slack) {
+    if (slack.size() != A.cols()) return;
+    scores = A.cwiseAbs() * slack.asDiagonal();
+}
+
+}  // namespace
+
+Vec BackSubstitution::upper(size_t k, Quantity which, const std::vector<int64_t>& rows, Mat* coef_out,
+                            RelaxScores* scores) const {
+    if (scores) scores->f.assign(k, Mat()), scores->g.assign(k, Mat()), scores->d.assign(k, Mat());
     bool hf = which == Quantity::F, hg = which == Quantity::G;
     const bool hd = which == Quantity::D;
     const int64_t m = int64_t(rows.size()), R = 2 * m;
@@ -307,6 +329,7 @@ Vec BackSubstitution::upper(size_t k, Quantity which, const std::vector<int64_t>
         MapMat Bf_new = Scratch::take(scratch.bf, R, n_prev), Bg_new = Scratch::take(scratch.bg, R, n_prev),
                Bd_new = Scratch::take(scratch.bd, R, n_prev);
         if (hd) {
+            if (scores) record_scores(scores->d[j - 1], Ad, prev.d_slack);
             t.setZero(), es.setZero(), et.setZero();
             relax_pass(Ad, Lines(prev.d_su, prev.d_tu, prev.d_sl, prev.d_tl, prev.zd_mag), Bd_new, t, es, et, nullptr, nullptr);
             relax_errors(c, t, es, et, n, err);
@@ -328,12 +351,14 @@ Vec BackSubstitution::upper(size_t k, Quantity which, const std::vector<int64_t>
         }
         ex.setZero();
         if (af) {
+            if (scores) record_scores(scores->f[j - 1], Af, prev.f_slack);
             t.setZero(), es.setZero(), et.setZero();
             relax_pass(Af, Lines(prev.f_su, prev.f_tu, prev.f_sl, prev.f_tl, prev.zf_mag), Bf_new, t, es, et,
                        hd ? &prev.xf_mag : nullptr, &ex);
             relax_errors(c, t, es, et, n, err);
         }
         if (ag) {
+            if (scores) record_scores(scores->g[j - 1], Ag, prev.g_slack);
             t.setZero(), es.setZero(), et.setZero();
             relax_pass(Ag, Lines(prev.g_su, prev.g_tu, prev.g_sl, prev.g_tl, prev.zg_mag), Bg_new, t, es, et,
                        hd ? &prev.xg_mag : nullptr, &ex);
@@ -357,12 +382,12 @@ std::vector<int32_t> live_neurons(const Vec& su, const Vec& sl) {
 }
 
 void tighten(const BackSubstitution& bs, size_t k, Quantity which, const std::vector<int64_t>& rows, Vec& lo, Vec& hi,
-             Mat* coef_out) {
+             Mat* coef_out, RelaxScores* scores) {
     const int64_t n = lo.size(), m = int64_t(rows.size());
     if (coef_out) *coef_out = Mat::Zero(2 * n, bs.B.size());
     if (m == 0) return;
     Mat coef;
-    const Vec r = bs.upper(k, which, rows, coef_out ? &coef : nullptr);
+    const Vec r = bs.upper(k, which, rows, coef_out ? &coef : nullptr, scores);
     for (int64_t t = 0; t < m; ++t) {
         const int64_t i = rows[size_t(t)];
         hi[i] = std::min(hi[i], r[t]);

@@ -34,6 +34,20 @@ struct LayerRelax {
     // The neurons whose lines have a nonzero slope (f's, g's, the difference's): a relaxation step
     // leaves the others' coefficients zero, and the next product skips them (live_neurons).
     std::vector<int32_t> f_live, g_live, d_live;
+    // Per neuron, how far apart each relaxation's two lines get over its range (the largest gap
+    // between upper and lower line; 0 where the relaxation is exact): the split guide's weights.
+    Vec f_slack, g_slack, d_slack;
+};
+
+// The largest of (su z + tu) - (sl z + tl) over z in [lo, hi], per neuron (not rounded: a guide).
+Vec band_width(const Vec& su, const Vec& tu, const Vec& sl, const Vec& tl, const Vec& lo, const Vec& hi);
+
+// What each neuron's relaxations cost the objectives of a back-substitution: per layer j below
+// the objectives' layer, per objective row and neuron, |coefficient| times the relaxation's slack
+// (LayerRelax::*_slack) for f's, g's and the difference's relaxation. A guide for phase
+// splitting (BaBSR-style: split where the relaxation costs the bound most); no soundness role.
+struct RelaxScores {
+    std::vector<Mat> f, g, d;
 };
 
 // The indices i with su[i] != 0 or sl[i] != 0.
@@ -50,7 +64,9 @@ struct BackSubstitution {
     // Sound upper bounds of z_i, then of -z_i, for the neurons i in `rows` of layer k's
     // pre-activation `which` (zf, zg or zd, the last two with their noise): 2 |rows| values.
     // With coef_out: the final coefficients over the input u, one row per objective.
-    Vec upper(size_t k, Quantity which, const std::vector<int64_t>& rows, Mat* coef_out = nullptr) const;
+    // With scores: what each earlier neuron's relaxations cost them (RelaxScores).
+    Vec upper(size_t k, Quantity which, const std::vector<int64_t>& rows, Mat* coef_out = nullptr,
+              RelaxScores* scores = nullptr) const;
 
     // What the affine step through layer j weighs each coefficient by in the error terms (they
     // depend on the layer and on layer j-1's magnitudes only: computed once per layer, on first use).
@@ -70,7 +86,8 @@ std::pair<double, double> clamp_gap(double l, double u, const PairLayer& Lf, con
 // pre-activations (`which`: zf, zg or zd) with back-substitution; the other neurons keep
 // theirs. With coef_out: the final coefficients over u, 2 n rows (upper bounds of z, then
 // of -z; the rows of neurons not chosen are zero).
+// With scores: BackSubstitution::upper's, rows in the objectives' order (rows, then their negations).
 void tighten(const BackSubstitution& bs, size_t k, Quantity which, const std::vector<int64_t>& rows, Vec& lo, Vec& hi,
-             Mat* coef_out = nullptr);
+             Mat* coef_out = nullptr, RelaxScores* scores = nullptr);
 
 }  // namespace qcert::diff

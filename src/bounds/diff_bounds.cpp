@@ -161,6 +161,7 @@ LinBounds activate_difference(const LinBounds& zf, const LinBounds& zd, const Li
     // networks are linear; unused where both are flat, whose xd is the constant xg - xf).
     Vec us = Vec::Zero(rows), ut = Vec::Zero(rows), ls = Vec::Zero(rows), lt = Vec::Zero(rows);
     Vec gap_lo = Vec::Zero(rows), gap_hi = Vec::Zero(rows);
+    R.d_slack = Vec::Zero(rows);
     for (int64_t i = 0; i < rows; ++i) {
         if (linear_on(zf.clo[i], zf.chi[i], Lf) && linear_on(zg.clo[i], zg.chi[i], Lg)) {
             kind[size_t(i)] = Linear;
@@ -175,6 +176,9 @@ LinBounds activate_difference(const LinBounds& zf, const LinBounds& zd, const Li
         std::tie(gap_lo[i], gap_hi[i]) = clamp_gap(zf.clo[i], std::max(zf.chi[i], zf.clo[i]), Lf, Lg);
         const Line up_line = clamp_upper_line(ld, ud, 0.0, kInf), lo_line = clamp_lower_line(ld, ud, -kInf, 0.0);
         us[i] = up_line.s, ut[i] = up_line.t, ls[i] = lo_line.s, lt[i] = lo_line.t;
+        // The lines in zd with the clamps' gap, wherever xg - xf is used instead.
+        for (double z : {ld, ud})
+            R.d_slack[i] = std::max(R.d_slack[i], (us[i] - ls[i]) * z + ut[i] - lt[i] + gap_hi[i] - gap_lo[i]);
     }
     LinBounds x{Forms(), Forms(), Vec(rows), Vec(rows)};
     apply_lines(zd.hi, us, ut, true, magnitude(zd.hi, B), x.hi);
@@ -210,6 +214,7 @@ LinBounds activate_difference(const LinBounds& zf, const LinBounds& zd, const Li
             R.d_sl[i] = ls[i];
             R.d_tl[i] = gap_lo[i] == 0 ? lt[i] : down(lt[i] + gap_lo[i]);
         }
+        if (cand_up && cand_down) R.d_slack[i] = 0;  // xd = xg - xf: the slack is f's and g's
         x.chi[i] = std::min(cand_up ? hi2[i] : hi1[i], up(xg.chi[i] - xf.clo[i]));
         x.clo[i] = std::max(cand_down ? lo2[i] : lo1[i], down(xg.clo[i] - xf.chi[i]));
     }
@@ -283,6 +288,34 @@ std::vector<int64_t> all_rows(int64_t n) {
     std::vector<int64_t> rows(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) rows[size_t(i)] = i;
     return rows;
+}
+
+// The split guide per output (DiffBound::phase_hi / phase_lo) from the back-substitution's
+// scores of the output rows (`rows`, then their negations): splitting f's or g's neuron makes
+// that network's relaxation exact on each side and narrows the difference's, so each counts
+// its own relaxation's cost and the difference's.
+void phase_scores(const diff::RelaxScores& s, const std::vector<int64_t>& rows, int64_t outs, DiffBound& r) {
+    r.phase_hi.assign(size_t(outs), {});
+    r.phase_lo.assign(size_t(outs), {});
+    const int64_t m = int64_t(rows.size());
+    for (int64_t t = 0; t < m; ++t)
+        for (const bool hi : {true, false}) {
+            PhaseScores& ps = (hi ? r.phase_hi : r.phase_lo)[size_t(rows[size_t(t)])];
+            const int64_t row = hi ? t : m + t;
+            for (size_t j = 0; j < s.d.size(); ++j) {
+                auto get = [&](const std::vector<Mat>& v) -> Vec {
+                    return j < v.size() && v[j].rows() > row ? Vec(v[j].row(row).transpose()) : Vec();
+                };
+                const Vec d = get(s.d), f = get(s.f), g = get(s.g);
+                const int64_t n = std::max({d.size(), f.size(), g.size()});
+                Vec fs = Vec::Zero(n), gs = Vec::Zero(n);
+                if (d.size() == n) fs += d, gs += d;
+                if (f.size() == n) fs += f;
+                if (g.size() == n) gs += g;
+                ps.f.push_back(std::move(fs));
+                ps.g.push_back(std::move(gs));
+            }
+        }
 }
 
 }  // namespace
@@ -393,7 +426,10 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
                     const bool both_flat = flat_on(zf.clo[i], zf.chi[i], Lf) && flat_on(zg.clo[i], zg.chi[i], Lg);
                     if (last || !(both_linear || both_flat)) d_rows.push_back(i);
                 }
-                diff::tighten(bs, k, diff::Quantity::D, d_rows, zd.clo, zd.chi, last ? &out_coef : nullptr);
+                diff::RelaxScores scores;
+                diff::tighten(bs, k, diff::Quantity::D, d_rows, zd.clo, zd.chi, last ? &out_coef : nullptr,
+                              last ? &scores : nullptr);
+                if (last) phase_scores(scores, d_rows, zd.clo.size(), r);
                 intersect_sum(zg, zf, zd);
                 diff::tighten(bs, k, diff::Quantity::G, nearly_stable_rows(zg.clo, zg.chi, Lg), zg.clo, zg.chi);
             }
@@ -408,6 +444,8 @@ DiffBound diff_bound(const ErrPair& p, const std::vector<double>& lo, const std:
             xd = activate_difference(zf, zd, zg, nxf, nxg, Lf, Lg, B, R);
             R.f_live = diff::live_neurons(R.f_su, R.f_sl), R.g_live = diff::live_neurons(R.g_su, R.g_sl);
             R.d_live = diff::live_neurons(R.d_su, R.d_sl);
+            R.f_slack = diff::band_width(R.f_su, R.f_tu, R.f_sl, R.f_tl, zf.clo, zf.chi);
+            R.g_slack = diff::band_width(R.g_su, R.g_tu, R.g_sl, R.g_tl, zg.clo, zg.chi);
             r.xd_lo.push_back(xd.clo), r.xd_hi.push_back(xd.chi);
             R.zf_mag = mag(zf.clo, zf.chi), R.zg_mag = mag(zg.clo, zg.chi), R.zd_mag = mag(zd.clo, zd.chi);
             R.xf_mag = mag(nxf.clo, nxf.chi), R.xg_mag = mag(nxg.clo, nxg.chi), R.xd_mag = mag(xd.clo, xd.chi);
